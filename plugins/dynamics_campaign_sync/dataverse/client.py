@@ -1,0 +1,256 @@
+"""The typed Dataverse operations the product needs, over one session, token cache and retry policy."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import cached_property
+from typing import Any
+
+from dynamics_campaign_sync.dataverse.auth import TokenProvider
+from dynamics_campaign_sync.dataverse.batch import (
+    BatchItemResult,
+    BatchOperation,
+    ChangeSet,
+    decode_batch_response,
+    encode_batch,
+)
+from dynamics_campaign_sync.dataverse.config import DataverseConfig
+from dynamics_campaign_sync.dataverse.errors import HttpError
+from dynamics_campaign_sync.dataverse.models import (
+    CAMPAIGN_COLUMNS,
+    LIST_COLUMNS,
+    Campaign,
+    MarketingList,
+    MemberChangeResult,
+    MemberType,
+    Person,
+)
+from dynamics_campaign_sync.dataverse.odata import any_of, guid, iter_records, string_literal
+from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
+from dynamics_campaign_sync.dataverse.session import VerifyingSession
+from dynamics_campaign_sync.dataverse.transport import Transport
+
+log = logging.getLogger(__name__)
+
+#: Members per AddListMembersList / RemoveListMembersList call; Dataverse accepts large arrays but
+#: smaller requests keep each call well inside the 2-minute server timeout.
+DEFAULT_MEMBER_CHUNK = 1000
+#: Ids per ``$filter`` when looking people up; keeps the URL far below Dataverse's 32 KB limit.
+LOOKUP_CHUNK = 50
+_GUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def chunked(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class DataverseClient:
+    """Facade over the Web API. Nothing touches the network until the first call."""
+
+    def __init__(self, config: DataverseConfig, *, policy: RetryPolicy | None = None) -> None:
+        self.config = config
+        self.stats = RequestStats()
+        self._policy = policy or RetryPolicy(max_attempts=config.max_attempts,
+                                             max_total_seconds=config.max_retry_seconds)
+
+    @cached_property
+    def _session(self) -> VerifyingSession:
+        return VerifyingSession(self.config.verify)
+
+    @cached_property
+    def tokens(self) -> TokenProvider:
+        return TokenProvider(self.config, self._session)
+
+    @cached_property
+    def transport(self) -> Transport:
+        return Transport(self.config, self._session, self.tokens, self.stats, self._policy)
+
+    def close(self) -> None:
+        if "_session" in self.__dict__:
+            self._session.close()
+
+    def __enter__(self) -> DataverseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def iter_records(self, path: str, **params: str) -> Iterator[dict[str, Any]]:
+        """Every record of a collection query, page by page (``params`` are ``$select`` etc.)."""
+        return iter_records(self.transport, path, params=params or None, page_size=self.config.max_page_size)
+
+    def check_access(self) -> None:
+        """One cheap authenticated read: proves the credential, the URL and read access to campaigns."""
+        self.transport.get_json("campaigns", params={"$select": "campaignid", "$top": "1"})
+
+    def get_campaign(self, campaign_id: str) -> Campaign:
+        record = self.transport.get_json(
+            f"campaigns({guid(campaign_id, what='campaign id')})", params={"$select": CAMPAIGN_COLUMNS}
+        )
+        return Campaign.from_record(record)
+
+    def list_campaigns(self) -> Iterator[Campaign]:
+        for record in self.iter_records("campaigns", **{"$select": CAMPAIGN_COLUMNS, "$orderby": "name"}):
+            yield Campaign.from_record(record)
+
+    def find_campaigns_by_name(self, name: str) -> list[Campaign]:
+        records = self.iter_records(
+            "campaigns", **{"$select": CAMPAIGN_COLUMNS, "$filter": f"name eq {string_literal(name)}"}
+        )
+        return [Campaign.from_record(r) for r in records]
+
+    def get_list(self, list_id: str) -> MarketingList:
+        record = self.transport.get_json(f"lists({guid(list_id, what='list id')})", params={"$select": LIST_COLUMNS})
+        return MarketingList.from_record(record)
+
+    def find_lists_by_name(self, name: str) -> list[MarketingList]:
+        records = self.iter_records("lists", **{"$select": LIST_COLUMNS, "$filter": f"listname eq {string_literal(name)}"})
+        return [MarketingList.from_record(r) for r in records]
+
+    def campaign_lists(self, campaign_id: str) -> list[MarketingList]:
+        path = f"campaigns({guid(campaign_id, what='campaign id')})/campaignlist_association"
+        return [MarketingList.from_record(r) for r in self.iter_records(path, **{"$select": LIST_COLUMNS})]
+
+    def iter_list_member_ids(self, list_id: str) -> Iterator[str]:
+        """Ids of the people in a list (``listmembers`` rows), every page."""
+        records = self.iter_records(
+            "listmembers",
+            **{"$select": "_entityid_value,entitytype",
+               "$filter": f"_listid_value eq {guid(list_id, what='list id')}"},
+        )
+        for record in records:
+            yield record["_entityid_value"]
+
+    def find_people(self, member_type: MemberType, ids: Iterable[str]) -> dict[str, Person]:
+        """The given leads/contacts that exist, by id (missing ones are simply absent)."""
+        wanted = [guid(i, what=f"{member_type} id") for i in ids]
+        return {p.id: p for p in self._lookup(member_type, member_type.key, wanted, literal=str)}
+
+    def find_people_by_email(self, member_type: MemberType, emails: Iterable[str]) -> dict[str, Person]:
+        """Leads/contacts by primary email (lower-cased key); the oldest record wins on duplicates."""
+        found: dict[str, Person] = {}
+        for person in self._lookup(member_type, "emailaddress1", sorted({e.strip() for e in emails if e})):
+            found.setdefault((person.email or "").lower(), person)
+        return found
+
+    def _lookup(self, member_type: MemberType, prop: str, values: Sequence[str],
+                literal: Callable[[str], str] = string_literal) -> Iterator[Person]:
+        select = f"{member_type.key},emailaddress1,fullname"
+        for chunk in chunked(values, LOOKUP_CHUNK):
+            query = {"$select": select, "$filter": any_of(prop, chunk, literal=literal), "$orderby": "createdon"}
+            for record in self.iter_records(member_type.entity_set, **query):
+                yield Person.from_record(member_type, record)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def create(self, entity_set: str, record: dict[str, Any]) -> str:
+        """Create a record; returns its id from the ``OData-EntityId`` header."""
+        response = self.transport.request("POST", entity_set, json_body=record)
+        entity_id = response.headers.get("OData-EntityId", "")
+        match = _GUID_IN_TEXT.search(entity_id.rsplit("(", 1)[-1])
+        if not match:
+            raise HttpError(response.status_code, f"create in {entity_set} returned no OData-EntityId",
+                            method="POST", url=self.transport.url_for(entity_set))
+        return match.group(0).lower()
+
+    def create_lead(self, *, email: str, first_name: str | None = None, last_name: str | None = None,
+                    company_name: str | None = None, job_title: str | None = None) -> str:
+        record = {"emailaddress1": email, "firstname": first_name, "lastname": last_name or email.split("@")[0],
+                  "companyname": company_name, "jobtitle": job_title}
+        return self.create("leads", {k: v for k, v in record.items() if v is not None})
+
+    def create_static_list(self, name: str, member_type: MemberType) -> MarketingList:
+        list_id = self.create("lists", {"listname": name, "type": False, "createdfromcode": member_type.createdfromcode})
+        return self.get_list(list_id)
+
+    def associate_list(self, campaign_id: str, list_id: str) -> bool:
+        """Associate a list with a campaign unless it already is; True when a link was made."""
+        campaign_id, list_id = guid(campaign_id, what="campaign id"), guid(list_id, what="list id")
+        if any(existing.id == list_id for existing in self.campaign_lists(campaign_id)):
+            return False
+        self.transport.request(
+            "POST", f"campaigns({campaign_id})/campaignlist_association/$ref",
+            json_body={"@odata.id": f"{self.config.api_url}lists({list_id})"},
+        )
+        return True
+
+    def add_members(self, list_id: str, member_type: MemberType, ids: Sequence[str], *,
+                    chunk_size: int = DEFAULT_MEMBER_CHUNK,
+                    on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None) -> MemberChangeResult:
+        """Add people with ``AddListMembersList``; people already in the list are left as they are."""
+        return self._change_members("AddListMembersList", list_id, member_type, ids, chunk_size, on_chunk)
+
+    def remove_members(self, list_id: str, member_type: MemberType, ids: Sequence[str], *,
+                       chunk_size: int = DEFAULT_MEMBER_CHUNK,
+                       on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None) -> MemberChangeResult:
+        """Remove people with ``RemoveListMembersList``; removing a non-member does nothing."""
+        return self._change_members("RemoveListMembersList", list_id, member_type, ids, chunk_size, on_chunk)
+
+    def _change_members(self, action: str, list_id: str, member_type: MemberType, ids: Sequence[str],
+                        chunk_size: int,
+                        on_chunk: Callable[[int, int, MemberChangeResult], None] | None) -> MemberChangeResult:
+        list_id = guid(list_id, what="list id")
+        result = MemberChangeResult()
+        chunks = list(chunked([guid(i, what=f"{member_type} id") for i in ids], chunk_size))
+        for number, chunk in enumerate(chunks, start=1):
+            self._change_chunk(action, list_id, member_type, list(chunk), result)
+            if on_chunk:
+                on_chunk(number, len(chunks), result)
+        return result
+
+    def _change_chunk(self, action: str, list_id: str, member_type: MemberType, chunk: list[str],
+                      result: MemberChangeResult) -> None:
+        """Send one chunk. A chunk is all-or-nothing in Dataverse, so when the error names people in
+        the chunk (a deleted lead, say) those people are set aside and the rest is sent again; an error
+        that names nobody in the chunk (locked list, no privilege) concerns everyone and is raised."""
+        pending = chunk
+        while pending:
+            body = {
+                "List": {"@odata.type": "Microsoft.Dynamics.CRM.list", "listid": list_id},
+                "Members": [{"@odata.type": member_type.odata_type, member_type.key: i} for i in pending],
+            }
+            result.requests += 1
+            try:
+                self.transport.request("POST", action, json_body=body)
+            except HttpError as error:
+                named = {m.lower() for m in _GUID_IN_TEXT.findall(error.message)} & set(pending)
+                if error.is_transient or not named:
+                    raise
+                for person_id in named:
+                    result.failed[person_id] = f"HTTP {error.status} {error.code or ''}: {error.message}".strip()
+                pending = [i for i in pending if i not in named]
+                continue
+            result.succeeded.extend(pending)
+            return
+
+    def execute_batch(self, items: Sequence[BatchOperation | ChangeSet], *,
+                      continue_on_error: bool = False) -> list[BatchItemResult]:
+        """Run operations in one ``$batch`` request; returns one result per executed operation."""
+        content_type, body = encode_batch(items, self.config.api_url)
+        headers = {"Content-Type": content_type}
+        if continue_on_error:
+            headers["Prefer"] = "odata.continue-on-error"
+        response = self.transport.request("POST", "$batch", data=body, headers=headers)
+        return decode_batch_response(response.headers.get("Content-Type", ""), response.text)
+
+
+class ProgressLogger:
+    """Logs ``chunk k/n, people done, people/s`` for long membership changes (the task log shows it)."""
+
+    def __init__(self, what: str, total_people: int, logger: logging.Logger = log) -> None:
+        self._what = what
+        self._total = total_people
+        self._log = logger
+        self._started = time.monotonic()
+
+    def __call__(self, number: int, of: int, result: MemberChangeResult) -> None:
+        done = len(result.succeeded) + len(result.failed)
+        rate = done / max(time.monotonic() - self._started, 1e-6)
+        self._log.info("%s: chunk %d/%d, %d/%d people (%d failed), %.0f people/s",
+                       self._what, number, of, done, self._total, len(result.failed), rate)

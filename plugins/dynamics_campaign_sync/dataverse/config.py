@@ -1,0 +1,113 @@
+"""Connection settings for one Dataverse organisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dynamics_campaign_sync.dataverse.errors import DataverseConfigError
+
+MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+#: Dataverse caps a page at 5000 records whatever the client asks for.
+MAX_PAGE_SIZE = 5000
+
+
+@dataclass(frozen=True)
+class CertificateCredential:
+    """An app registration's certificate: a PEM private key plus its public certificate.
+
+    MSAL signs a client assertion with the key; Entra finds the registered certificate by the
+    SHA-256 thumbprint MSAL computes from ``public_certificate`` (or by an explicit SHA-1 ``thumbprint``).
+    """
+
+    private_key_pem: str = field(repr=False)
+    public_certificate_pem: str | None = None
+    thumbprint: str | None = None
+    passphrase: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_files(
+        cls, private_key_path: str | Path, certificate_path: str | Path | None = None, **kwargs: str | None
+    ) -> CertificateCredential:
+        certificate = Path(certificate_path).read_text() if certificate_path else None
+        return cls(private_key_pem=Path(private_key_path).read_text(), public_certificate_pem=certificate, **kwargs)
+
+    def as_msal_credential(self) -> dict[str, str]:
+        credential = {"private_key": self.private_key_pem}
+        if self.public_certificate_pem:
+            credential["public_certificate"] = self.public_certificate_pem
+        if self.thumbprint:
+            credential["thumbprint"] = self.thumbprint
+        if self.passphrase:
+            credential["passphrase"] = self.passphrase
+        return credential
+
+
+@dataclass(frozen=True)
+class DataverseConfig:
+    """Everything needed to talk to one organisation; ``repr`` never shows a secret.
+
+    ``verify`` is ``True`` (system trust store), ``False`` (no verification; local use only) or the
+    path of a CA bundle, such as the local emulator's private CA.
+    """
+
+    org_url: str
+    tenant_id: str
+    client_id: str
+    client_secret: str | None = field(default=None, repr=False)
+    certificate: CertificateCredential | None = None
+    authority: str | None = None
+    api_version: str = "9.2"
+    verify: bool | str = True
+    max_page_size: int = MAX_PAGE_SIZE
+    timeout_seconds: float = 60.0
+    max_attempts: int = 6
+    max_retry_seconds: float = 300.0
+    max_concurrency: int = 8
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.org_url)
+        if parts.scheme != "https" or not parts.netloc:
+            raise DataverseConfigError(
+                f"org_url must be an https URL such as https://contoso.crm.dynamics.com, got {self.org_url!r}"
+            )
+        object.__setattr__(self, "org_url", f"https://{parts.netloc}")
+        for name in ("tenant_id", "client_id"):
+            if not getattr(self, name):
+                raise DataverseConfigError(f"{name} is required")
+        if bool(self.client_secret) == bool(self.certificate):
+            raise DataverseConfigError("give exactly one credential: a client secret or a certificate")
+        if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
+            raise DataverseConfigError(f"max_page_size must be between 1 and {MAX_PAGE_SIZE}, got {self.max_page_size}")
+        if self.max_attempts < 1 or self.max_concurrency < 1:
+            raise DataverseConfigError("max_attempts and max_concurrency must be at least 1")
+        if isinstance(self.verify, str) and not Path(self.verify).is_file():
+            raise DataverseConfigError(f"verify points at a CA bundle that does not exist: {self.verify}")
+
+    @property
+    def api_url(self) -> str:
+        """Service root of the Web API, ending with a slash."""
+        return f"{self.org_url}/api/data/v{self.api_version}/"
+
+    @property
+    def authority_url(self) -> str:
+        return (self.authority or f"{MICROSOFT_AUTHORITY_HOST}/{self.tenant_id}").rstrip("/")
+
+    @property
+    def is_microsoft_authority(self) -> bool:
+        return urlsplit(self.authority_url).netloc.lower().endswith(
+            ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn")
+        )
+
+    @property
+    def scope(self) -> str:
+        return f"{self.org_url}/.default"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never appear in logs or error messages."""
+        values = [self.client_secret]
+        if self.certificate:
+            values += [self.certificate.private_key_pem, self.certificate.passphrase]
+        return tuple(v for v in values if v)

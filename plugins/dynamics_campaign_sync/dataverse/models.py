@@ -1,0 +1,147 @@
+"""Typed views of the Dataverse records the product reads and writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+#: campaign.statuscode → name. 0–5 belong to statecode 0 (Active), 6 to statecode 1 (Inactive).
+CAMPAIGN_STATUSES: dict[int, str] = {
+    0: "proposed",
+    1: "ready_to_launch",
+    2: "launched",
+    3: "completed",
+    4: "canceled",
+    5: "suspended",
+    6: "inactive",
+}
+
+
+class MemberType(StrEnum):
+    """The kinds of people a marketing list can hold (one kind per list)."""
+
+    LEAD = "lead"
+    CONTACT = "contact"
+
+    @property
+    def createdfromcode(self) -> int:
+        return {MemberType.LEAD: 4, MemberType.CONTACT: 2}[self]
+
+    @property
+    def entity_set(self) -> str:
+        return f"{self.value}s"
+
+    @property
+    def key(self) -> str:
+        return f"{self.value}id"
+
+    @property
+    def odata_type(self) -> str:
+        return f"Microsoft.Dynamics.CRM.{self.value}"
+
+    @property
+    def list_navigation(self) -> str:
+        """Navigation property from a list to its members of this type."""
+        return f"list{self.value}_association"
+
+    @classmethod
+    def from_createdfromcode(cls, code: int | None) -> MemberType | None:
+        return {4: cls.LEAD, 2: cls.CONTACT}.get(code)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    name: str
+    statecode: int
+    statuscode: int
+    istemplate: bool = False
+
+    @property
+    def status_name(self) -> str:
+        return CAMPAIGN_STATUSES.get(self.statuscode, f"status {self.statuscode}")
+
+    @property
+    def is_active(self) -> bool:
+        return self.statecode == 0
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Campaign:
+        return cls(
+            id=record["campaignid"],
+            name=record.get("name") or "",
+            statecode=int(record.get("statecode") or 0),
+            statuscode=int(record.get("statuscode") or 0),
+            istemplate=bool(record.get("istemplate")),
+        )
+
+
+@dataclass(frozen=True)
+class MarketingList:
+    id: str
+    name: str
+    is_static: bool
+    member_type: MemberType | None
+    locked: bool
+    statecode: int
+    member_count: int | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.statecode == 0
+
+    def write_blockers(self) -> list[str]:
+        """Why members cannot be added to or removed from this list (empty when they can)."""
+        reasons = []
+        if not self.is_static:
+            reasons.append("it is a dynamic list")
+        if not self.is_active:
+            reasons.append("it is inactive")
+        if self.locked:
+            reasons.append("it is locked")
+        return reasons
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> MarketingList:
+        return cls(
+            id=record["listid"],
+            name=record.get("listname") or "",
+            is_static=not bool(record.get("type")),
+            member_type=MemberType.from_createdfromcode(record.get("createdfromcode")),
+            locked=bool(record.get("lockstatus")),
+            statecode=int(record.get("statecode") or 0),
+            member_count=record.get("membercount"),
+        )
+
+
+LIST_COLUMNS = "listid,listname,type,createdfromcode,lockstatus,statecode,membercount"
+CAMPAIGN_COLUMNS = "campaignid,name,statecode,statuscode,istemplate"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A lead or contact as far as membership cares: its id, kind and email."""
+
+    id: str
+    member_type: MemberType
+    email: str | None = None
+    full_name: str | None = None
+
+    @classmethod
+    def from_record(cls, member_type: MemberType, record: dict[str, Any]) -> Person:
+        return cls(
+            id=record[member_type.key],
+            member_type=member_type,
+            email=record.get("emailaddress1"),
+            full_name=record.get("fullname"),
+        )
+
+
+@dataclass
+class MemberChangeResult:
+    """Outcome of adding or removing many people: who went through, who failed and why."""
+
+    succeeded: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    requests: int = 0
