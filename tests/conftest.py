@@ -42,3 +42,33 @@ def airflow_db() -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return REPO
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """One local Dataverse emulator (HTTPS, real OAuth) for the whole session, seeded with the demo data."""
+    from dataverse_emulator.testing import start_emulator
+
+    with start_emulator(tmp_path_factory.mktemp("emulator")) as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_emulator(emulator):
+    """The session emulator reset to its demo seed, default limits and no faults, with an empty request log."""
+    emulator.reset_config()
+    emulator.reset("default")
+    yield emulator
+    emulator.reset_config()
+
+
+def emulator_connection(emulator, **extra) -> dict:
+    """An Airflow connection (as a dict) for the emulator, trusting only its private CA."""
+    return {
+        "conn_type": "dynamics",
+        "host": emulator.org_url,
+        "login": emulator.client_id,
+        "password": emulator.client_secret,
+        "extra": {"tenant_id": emulator.tenant_id, "authority": emulator.authority,
+                  "verify": emulator.ca_path, **extra},
+    }

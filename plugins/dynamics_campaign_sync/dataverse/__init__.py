@@ -22,8 +22,24 @@ from dynamics_campaign_sync.dataverse.models import (
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy, is_retryable
 
 __all__ = [
-    "AuthenticationError", "BatchItemResult", "BatchOperation", "Campaign", "CertificateCredential", "ChangeSet",
-    "DataverseClient", "DataverseConfig", "DataverseConfigError", "DataverseConnectionError", "DataverseError",
-    "HttpError", "MarketingList", "MemberChangeResult", "MemberType", "Person", "ProgressLogger", "RequestStats",
-    "RetryPolicy", "is_retryable",
+    "AuthenticationError",
+    "BatchItemResult",
+    "BatchOperation",
+    "Campaign",
+    "CertificateCredential",
+    "ChangeSet",
+    "DataverseClient",
+    "DataverseConfig",
+    "DataverseConfigError",
+    "DataverseConnectionError",
+    "DataverseError",
+    "HttpError",
+    "MarketingList",
+    "MemberChangeResult",
+    "MemberType",
+    "Person",
+    "ProgressLogger",
+    "RequestStats",
+    "RetryPolicy",
+    "is_retryable",
 ]

@@ -79,7 +79,8 @@ def encode_batch(items: Sequence[BatchOperation | ChangeSet], api_url: str) -> t
                 inner.append(f"--{cs_boundary}\r\n" + _encode_operation(op, api_url, content_id))
             parts.append(
                 f"--{boundary}\r\nContent-Type: multipart/mixed; boundary={cs_boundary}\r\n\r\n"
-                + "\r\n".join(inner) + f"\r\n--{cs_boundary}--"
+                + "\r\n".join(inner)
+                + f"\r\n--{cs_boundary}--"
             )
         else:
             parts.append(f"--{boundary}\r\n" + _encode_operation(item, api_url, None))
@@ -120,7 +121,9 @@ def _decode_http_part(part: str) -> BatchItemResult:
             body = json.loads(payload)
         except ValueError:
             body = payload
-    return BatchItemResult(status=status, headers=headers, body=body, content_id=mime_headers.get("content-id"))
+    return BatchItemResult(
+        status=status, headers=headers, body=body, content_id=mime_headers.get("content-id")
+    )
 
 
 def decode_batch_response(content_type: str, body: str) -> list[BatchItemResult]:

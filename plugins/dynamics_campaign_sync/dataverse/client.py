@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
+import requests
+
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.batch import (
     BatchItemResult,
@@ -45,7 +47,7 @@ _GUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 
 def chunked(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 class DataverseClient:
@@ -54,8 +56,9 @@ class DataverseClient:
     def __init__(self, config: DataverseConfig, *, policy: RetryPolicy | None = None) -> None:
         self.config = config
         self.stats = RequestStats()
-        self._policy = policy or RetryPolicy(max_attempts=config.max_attempts,
-                                             max_total_seconds=config.max_retry_seconds)
+        self._policy = policy or RetryPolicy(
+            max_attempts=config.max_attempts, max_total_seconds=config.max_retry_seconds
+        )
 
     @cached_property
     def _session(self) -> VerifyingSession:
@@ -106,11 +109,15 @@ class DataverseClient:
         return [Campaign.from_record(r) for r in records]
 
     def get_list(self, list_id: str) -> MarketingList:
-        record = self.transport.get_json(f"lists({guid(list_id, what='list id')})", params={"$select": LIST_COLUMNS})
+        record = self.transport.get_json(
+            f"lists({guid(list_id, what='list id')})", params={"$select": LIST_COLUMNS}
+        )
         return MarketingList.from_record(record)
 
     def find_lists_by_name(self, name: str) -> list[MarketingList]:
-        records = self.iter_records("lists", **{"$select": LIST_COLUMNS, "$filter": f"listname eq {string_literal(name)}"})
+        records = self.iter_records(
+            "lists", **{"$select": LIST_COLUMNS, "$filter": f"listname eq {string_literal(name)}"}
+        )
         return [MarketingList.from_record(r) for r in records]
 
     def campaign_lists(self, campaign_id: str) -> list[MarketingList]:
@@ -121,8 +128,10 @@ class DataverseClient:
         """Ids of the people in a list (``listmembers`` rows), every page."""
         records = self.iter_records(
             "listmembers",
-            **{"$select": "_entityid_value,entitytype",
-               "$filter": f"_listid_value eq {guid(list_id, what='list id')}"},
+            **{
+                "$select": "_entityid_value,entitytype",
+                "$filter": f"_listid_value eq {guid(list_id, what='list id')}",
+            },
         )
         for record in records:
             yield record["_entityid_value"]
@@ -139,11 +148,20 @@ class DataverseClient:
             found.setdefault((person.email or "").lower(), person)
         return found
 
-    def _lookup(self, member_type: MemberType, prop: str, values: Sequence[str],
-                literal: Callable[[str], str] = string_literal) -> Iterator[Person]:
+    def _lookup(
+        self,
+        member_type: MemberType,
+        prop: str,
+        values: Sequence[str],
+        literal: Callable[[str], str] = string_literal,
+    ) -> Iterator[Person]:
         select = f"{member_type.key},emailaddress1,fullname"
         for chunk in chunked(values, LOOKUP_CHUNK):
-            query = {"$select": select, "$filter": any_of(prop, chunk, literal=literal), "$orderby": "createdon"}
+            query = {
+                "$select": select,
+                "$filter": any_of(prop, chunk, literal=literal),
+                "$orderby": "createdon",
+            }
             for record in self.iter_records(member_type.entity_set, **query):
                 yield Person.from_record(member_type, record)
 
@@ -155,18 +173,36 @@ class DataverseClient:
         entity_id = response.headers.get("OData-EntityId", "")
         match = _GUID_IN_TEXT.search(entity_id.rsplit("(", 1)[-1])
         if not match:
-            raise HttpError(response.status_code, f"create in {entity_set} returned no OData-EntityId",
-                            method="POST", url=self.transport.url_for(entity_set))
+            raise HttpError(
+                response.status_code,
+                f"create in {entity_set} returned no OData-EntityId",
+                method="POST",
+                url=self.transport.url_for(entity_set),
+            )
         return match.group(0).lower()
 
-    def create_lead(self, *, email: str, first_name: str | None = None, last_name: str | None = None,
-                    company_name: str | None = None, job_title: str | None = None) -> str:
-        record = {"emailaddress1": email, "firstname": first_name, "lastname": last_name or email.split("@")[0],
-                  "companyname": company_name, "jobtitle": job_title}
+    def create_lead(
+        self,
+        *,
+        email: str,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        company_name: str | None = None,
+        job_title: str | None = None,
+    ) -> str:
+        record = {
+            "emailaddress1": email,
+            "firstname": first_name,
+            "lastname": last_name or email.split("@")[0],
+            "companyname": company_name,
+            "jobtitle": job_title,
+        }
         return self.create("leads", {k: v for k, v in record.items() if v is not None})
 
     def create_static_list(self, name: str, member_type: MemberType) -> MarketingList:
-        list_id = self.create("lists", {"listname": name, "type": False, "createdfromcode": member_type.createdfromcode})
+        list_id = self.create(
+            "lists", {"listname": name, "type": False, "createdfromcode": member_type.createdfromcode}
+        )
         return self.get_list(list_id)
 
     def associate_list(self, campaign_id: str, list_id: str) -> bool:
@@ -175,26 +211,45 @@ class DataverseClient:
         if any(existing.id == list_id for existing in self.campaign_lists(campaign_id)):
             return False
         self.transport.request(
-            "POST", f"campaigns({campaign_id})/campaignlist_association/$ref",
+            "POST",
+            f"campaigns({campaign_id})/campaignlist_association/$ref",
             json_body={"@odata.id": f"{self.config.api_url}lists({list_id})"},
         )
         return True
 
-    def add_members(self, list_id: str, member_type: MemberType, ids: Sequence[str], *,
-                    chunk_size: int = DEFAULT_MEMBER_CHUNK,
-                    on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None) -> MemberChangeResult:
+    def add_members(
+        self,
+        list_id: str,
+        member_type: MemberType,
+        ids: Sequence[str],
+        *,
+        chunk_size: int = DEFAULT_MEMBER_CHUNK,
+        on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None,
+    ) -> MemberChangeResult:
         """Add people with ``AddListMembersList``; people already in the list are left as they are."""
         return self._change_members("AddListMembersList", list_id, member_type, ids, chunk_size, on_chunk)
 
-    def remove_members(self, list_id: str, member_type: MemberType, ids: Sequence[str], *,
-                       chunk_size: int = DEFAULT_MEMBER_CHUNK,
-                       on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None) -> MemberChangeResult:
+    def remove_members(
+        self,
+        list_id: str,
+        member_type: MemberType,
+        ids: Sequence[str],
+        *,
+        chunk_size: int = DEFAULT_MEMBER_CHUNK,
+        on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None,
+    ) -> MemberChangeResult:
         """Remove people with ``RemoveListMembersList``; removing a non-member does nothing."""
         return self._change_members("RemoveListMembersList", list_id, member_type, ids, chunk_size, on_chunk)
 
-    def _change_members(self, action: str, list_id: str, member_type: MemberType, ids: Sequence[str],
-                        chunk_size: int,
-                        on_chunk: Callable[[int, int, MemberChangeResult], None] | None) -> MemberChangeResult:
+    def _change_members(
+        self,
+        action: str,
+        list_id: str,
+        member_type: MemberType,
+        ids: Sequence[str],
+        chunk_size: int,
+        on_chunk: Callable[[int, int, MemberChangeResult], None] | None,
+    ) -> MemberChangeResult:
         list_id = guid(list_id, what="list id")
         result = MemberChangeResult()
         chunks = list(chunked([guid(i, what=f"{member_type} id") for i in ids], chunk_size))
@@ -204,8 +259,9 @@ class DataverseClient:
                 on_chunk(number, len(chunks), result)
         return result
 
-    def _change_chunk(self, action: str, list_id: str, member_type: MemberType, chunk: list[str],
-                      result: MemberChangeResult) -> None:
+    def _change_chunk(
+        self, action: str, list_id: str, member_type: MemberType, chunk: list[str], result: MemberChangeResult
+    ) -> None:
         """Send one chunk. A chunk is all-or-nothing in Dataverse, so when the error names people in
         the chunk (a deleted lead, say) those people are set aside and the rest is sent again; an error
         that names nobody in the chunk (locked list, no privilege) concerns everyone and is raised."""
@@ -223,21 +279,32 @@ class DataverseClient:
                 if error.is_transient or not named:
                     raise
                 for person_id in named:
-                    result.failed[person_id] = f"HTTP {error.status} {error.code or ''}: {error.message}".strip()
+                    result.failed[person_id] = (
+                        f"HTTP {error.status} {error.code or ''}: {error.message}".strip()
+                    )
                 pending = [i for i in pending if i not in named]
                 continue
             result.succeeded.extend(pending)
             return
 
-    def execute_batch(self, items: Sequence[BatchOperation | ChangeSet], *,
-                      continue_on_error: bool = False) -> list[BatchItemResult]:
+    def execute_batch(
+        self, items: Sequence[BatchOperation | ChangeSet], *, continue_on_error: bool = False
+    ) -> list[BatchItemResult]:
         """Run operations in one ``$batch`` request; returns one result per executed operation."""
         content_type, body = encode_batch(items, self.config.api_url)
         headers = {"Content-Type": content_type}
         if continue_on_error:
             headers["Prefer"] = "odata.continue-on-error"
-        response = self.transport.request("POST", "$batch", data=body, headers=headers)
+        response = self.transport.request("POST", "$batch", data=body, headers=headers,
+                                          accept_error=_is_batch_item_failure)
         return decode_batch_response(response.headers.get("Content-Type", ""), response.text)
+
+
+def _is_batch_item_failure(response: requests.Response) -> bool:
+    """Without continue-on-error Dataverse answers a batch whose operation failed with that operation's
+    4xx status, but still with a multipart body holding the responses so far."""
+    return (response.status_code < 500 and response.status_code != 429
+            and response.headers.get("Content-Type", "").startswith("multipart/mixed"))
 
 
 class ProgressLogger:
@@ -252,5 +319,13 @@ class ProgressLogger:
     def __call__(self, number: int, of: int, result: MemberChangeResult) -> None:
         done = len(result.succeeded) + len(result.failed)
         rate = done / max(time.monotonic() - self._started, 1e-6)
-        self._log.info("%s: chunk %d/%d, %d/%d people (%d failed), %.0f people/s",
-                       self._what, number, of, done, self._total, len(result.failed), rate)
+        self._log.info(
+            "%s: chunk %d/%d, %d/%d people (%d failed), %.0f people/s",
+            self._what,
+            number,
+            of,
+            done,
+            self._total,
+            len(result.failed),
+            rate,
+        )

@@ -31,7 +31,9 @@ class CertificateCredential:
         cls, private_key_path: str | Path, certificate_path: str | Path | None = None, **kwargs: str | None
     ) -> CertificateCredential:
         certificate = Path(certificate_path).read_text() if certificate_path else None
-        return cls(private_key_pem=Path(private_key_path).read_text(), public_certificate_pem=certificate, **kwargs)
+        return cls(
+            private_key_pem=Path(private_key_path).read_text(), public_certificate_pem=certificate, **kwargs
+        )
 
     def as_msal_credential(self) -> dict[str, str]:
         credential = {"private_key": self.private_key_pem}
@@ -79,7 +81,9 @@ class DataverseConfig:
         if bool(self.client_secret) == bool(self.certificate):
             raise DataverseConfigError("give exactly one credential: a client secret or a certificate")
         if not 1 <= self.max_page_size <= MAX_PAGE_SIZE:
-            raise DataverseConfigError(f"max_page_size must be between 1 and {MAX_PAGE_SIZE}, got {self.max_page_size}")
+            raise DataverseConfigError(
+                f"max_page_size must be between 1 and {MAX_PAGE_SIZE}, got {self.max_page_size}"
+            )
         if self.max_attempts < 1 or self.max_concurrency < 1:
             raise DataverseConfigError("max_attempts and max_concurrency must be at least 1")
         if isinstance(self.verify, str) and not Path(self.verify).is_file():
@@ -96,8 +100,17 @@ class DataverseConfig:
 
     @property
     def is_microsoft_authority(self) -> bool:
-        return urlsplit(self.authority_url).netloc.lower().endswith(
-            ("login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn", "login.partner.microsoftonline.cn")
+        return (
+            urlsplit(self.authority_url)
+            .netloc.lower()
+            .endswith(
+                (
+                    "login.microsoftonline.com",
+                    "login.microsoftonline.us",
+                    "login.chinacloudapi.cn",
+                    "login.partner.microsoftonline.cn",
+                )
+            )
         )
 
     @property

@@ -88,12 +88,18 @@ class RetryPolicy:
             kind = "throttled" if isinstance(exc, HttpError) and exc.is_throttled else "transient failure"
             log.warning(
                 "Dataverse %s on %s (attempt %d/%d): %s; waiting %.1fs",
-                kind, describe, state.attempt_number, self.max_attempts, exc, seconds,
+                kind,
+                describe,
+                state.attempt_number,
+                self.max_attempts,
+                exc,
+                seconds,
             )
 
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(is_retryable),
-            stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(self.max_total_seconds),
+            stop=tenacity.stop_after_attempt(self.max_attempts)
+            | tenacity.stop_before_delay(self.max_total_seconds),
             wait=wait,
             before_sleep=before_sleep,
             reraise=True,

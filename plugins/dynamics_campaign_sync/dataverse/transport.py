@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -86,7 +86,9 @@ class Transport:
         json_body: Any = None,
         data: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        accept_error: Callable[[requests.Response], bool] | None = None,
     ) -> requests.Response:
+        """Send a request; an error status raises :class:`HttpError` unless ``accept_error`` takes it."""
         url = self.url_for(path)
         describe = f"{method} {url.split('?', 1)[0]}"
 
@@ -101,7 +103,11 @@ class Transport:
                 self._stats.count_request()
                 try:
                     response = self._session.request(
-                        method, url, params=params, data=body, headers=all_headers,
+                        method,
+                        url,
+                        params=params,
+                        data=body,
+                        headers=all_headers,
                         timeout=self._config.timeout_seconds,
                     )
                 except requests.RequestException as exc:
@@ -109,12 +115,13 @@ class Transport:
                         f"{describe} got no response: {type(exc).__name__}: "
                         + scrub(str(exc), self._config.secrets)[:300]
                     ) from None
-            if response.status_code >= 400:
+            if response.status_code >= 400 and not (accept_error and accept_error(response)):
                 raise http_error_from_response(response, method=method, url=url)
             return response
 
         return self._policy.call(send, describe=describe, stats=self._stats)
 
-    def get_json(self, path: str, *, params: Mapping[str, str] | None = None,
-                 headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+    def get_json(
+        self, path: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
         return self.request("GET", path, params=params, headers=headers).json()
