@@ -53,6 +53,8 @@ def airflow_environment(data_dir: Path, emulator) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(UI_PORT),
         "AIRFLOW_CONN_DYNAMICS_DEFAULT": dynamics_connection(emulator),
         "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
+        # `airflow standalone` starts its components as `airflow ...` subprocesses found on PATH.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
 
 

@@ -267,8 +267,8 @@ def test_names_with_quotes_are_escaped_in_filters(fresh_emulator):
 def test_hook_reads_a_json_connection_from_the_environment(fresh_emulator, monkeypatch):
     import json
 
-    from conftest import emulator_connection
     from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
+    from support import emulator_connection
 
     monkeypatch.setenv("AIRFLOW_CONN_DYNAMICS_DEFAULT", json.dumps(emulator_connection(fresh_emulator)))
     hook = DynamicsHook()
@@ -282,8 +282,8 @@ def test_hook_reads_a_json_connection_from_the_environment(fresh_emulator, monke
 def test_hook_reports_a_wrong_secret_without_showing_it(fresh_emulator, monkeypatch):
     import json
 
-    from conftest import emulator_connection
     from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
+    from support import emulator_connection
 
     connection = emulator_connection(fresh_emulator)
     connection["password"] = "not-the-right-secret-123"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import emulator_connection
+from support import emulator_connection
 
 pytestmark = pytest.mark.e2e
 

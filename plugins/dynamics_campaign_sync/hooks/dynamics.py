@@ -34,8 +34,10 @@ def _as_bool_or_path(value: Any) -> bool | str:
 def org_url_from(host: str | None, port: int | None) -> str:
     """The connection's host as an organisation URL; a bare host name means https."""
     if not host:
-        raise DataverseConfigError("the connection has no host: set it to the organisation URL, "
-                                   "e.g. https://contoso.crm.dynamics.com")
+        raise DataverseConfigError(
+            "the connection has no host: set it to the organisation URL, "
+            "e.g. https://contoso.crm.dynamics.com"
+        )
     url = host if "://" in host else f"https://{host}"
     url = url.rstrip("/")
     if port and url.count(":") < 2:
@@ -71,14 +73,20 @@ def config_from_connection(conn: Any) -> DataverseConfig:
             passphrase=extra.get("certificate_passphrase") or None,
         )
     options: dict[str, Any] = {}
-    for name, cast in (("api_version", str), ("max_page_size", int), ("timeout", float),
-                       ("max_concurrency", int), ("max_attempts", int)):
+    for name, cast in (
+        ("api_version", str),
+        ("max_page_size", int),
+        ("timeout", float),
+        ("max_concurrency", int),
+        ("max_attempts", int),
+    ):
         if extra.get(name) not in (None, ""):
             try:
                 options["timeout_seconds" if name == "timeout" else name] = cast(extra[name])
             except ValueError:
-                raise DataverseConfigError(f"connection extra {name!r} must be a {cast.__name__}, "
-                                           f"got {extra[name]!r}") from None
+                raise DataverseConfigError(
+                    f"connection extra {name!r} must be a {cast.__name__}, got {extra[name]!r}"
+                ) from None
     return DataverseConfig(
         org_url=org_url_from(conn.host, conn.port),
         tenant_id=extra.get("tenant_id", ""),

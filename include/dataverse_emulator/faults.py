@@ -1,0 +1,104 @@
+"""Fault injection: seeded, reproducible 500/503 answers, slow answers and dropped connections.
+
+Each rule matches a path regex (``re.search`` on path and query) and optionally a method. Rules apply to the
+Web API only, unless a rule sets ``token_endpoint``. Every rule draws from its own random generator seeded from
+``fault_seed`` and the rule's position, so the same sequence of matching requests meets the same faults on every
+run, whatever other traffic does.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FaultRule:
+    path: str = ".*"
+    method: str | None = None
+    error_rate: float = 0.0
+    error_statuses: list[int] = field(default_factory=lambda: [500, 503])
+    retry_after: int | None = None  # sent with injected 503s when set
+    slow_rate: float = 0.0
+    slow_seconds: float = 1.0
+    drop_rate: float = 0.0
+    token_endpoint: bool = False
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultRule:
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown fault rule field(s): {', '.join(sorted(unknown))}")
+        rule = cls(**data)
+        try:
+            re.compile(rule.path)
+        except re.error as err:
+            raise ValueError(f"fault rule path {rule.path!r} is not a valid regular expression: {err}") from None
+        for name in ("error_rate", "slow_rate", "drop_rate"):
+            if not 0.0 <= float(getattr(rule, name)) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1")
+        if not rule.error_statuses or any(s not in (500, 502, 503, 504) for s in rule.error_statuses):
+            raise ValueError("error_statuses must list some of 500, 502, 503, 504")
+        return rule
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class FaultDecision:
+    delay: float = 0.0
+    drop: bool = False
+    status: int | None = None
+    retry_after: int | None = None
+
+    @property
+    def kind(self) -> str | None:
+        if self.drop:
+            return "drop"
+        if self.status:
+            return "error"
+        if self.delay:
+            return "slow"
+        return None
+
+
+class FaultInjector:
+    def __init__(self, rules: list[FaultRule], seed: int) -> None:
+        self._lock = threading.Lock()
+        self.configure(rules, seed)
+
+    def configure(self, rules: list[FaultRule], seed: int) -> None:
+        with self._lock:
+            self.rules = list(rules)
+            self.seed = seed
+            self._patterns = [re.compile(r.path) for r in rules]
+            self._rngs = [random.Random(f"{seed}:{i}") for i in range(len(rules))]
+
+    def reseed(self) -> None:
+        self.configure(self.rules, self.seed)
+
+    def decide(self, method: str, target: str, *, token_endpoint: bool) -> FaultDecision:
+        decision = FaultDecision()
+        with self._lock:
+            for rule, pattern, rng in zip(self.rules, self._patterns, self._rngs, strict=True):
+                if token_endpoint and not rule.token_endpoint:
+                    continue
+                if rule.method and rule.method.upper() != method.upper():
+                    continue
+                if not pattern.search(target):
+                    continue
+                # Always draw the same numbers per match, so outcomes depend only on the match sequence.
+                drop, error, slow, pick = rng.random(), rng.random(), rng.random(), rng.random()
+                if slow < rule.slow_rate:
+                    decision.delay += float(rule.slow_seconds)
+                if drop < rule.drop_rate:
+                    decision.drop = True
+                elif error < rule.error_rate and decision.status is None:
+                    decision.status = rule.error_statuses[int(pick * len(rule.error_statuses))]
+                    if decision.status == 503:
+                        decision.retry_after = rule.retry_after
+        return decision

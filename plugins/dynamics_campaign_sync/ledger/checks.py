@@ -1,0 +1,89 @@
+"""Argument checks shared by every ledger operation, so bad input fails early with a message a user can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from dynamics_campaign_sync.ledger.errors import LedgerError
+
+T = TypeVar("T")
+
+ADD = "add"
+REMOVE = "remove"
+ACTIONS = frozenset({ADD, REMOVE})
+
+MEMBER_TYPES = frozenset({"lead", "contact"})
+
+MEMBER = "member"
+REMOVED = "removed"
+
+PLANNED = "planned"
+APPLIED = "applied"
+SUPERSEDED = "superseded"
+DRY_RUN = "dry_run"
+BLOCKED = "blocked"
+PLAN_STATUSES = frozenset({PLANNED, APPLIED, SUPERSEDED, DRY_RUN, BLOCKED})
+
+
+def choice(value: object, allowed: Collection[str], what: str) -> str:
+    """Return ``value`` as a plain string if it is one of ``allowed`` (a ``StrEnum`` member counts as its value)."""
+    text = str(value)
+    if text not in allowed:
+        raise LedgerError(f"{what} must be one of {sorted(allowed)}, got {value!r}")
+    return text
+
+
+def as_utc(value: object, what: str) -> datetime:
+    """The same instant in UTC; naive datetimes are refused because their zone can only be guessed."""
+    if not isinstance(value, datetime):
+        raise LedgerError(f"{what} must be a datetime, got {value!r}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise LedgerError(f"{what} must be timezone-aware (UTC), got naive {value.isoformat()}")
+    return value.astimezone(UTC)
+
+
+def as_interval(start: object, end: object, what: str) -> tuple[datetime, datetime]:
+    """A checked ``(start, end)`` pair in UTC with ``start <= end``."""
+    start_utc, end_utc = as_utc(start, f"{what} interval_start"), as_utc(end, f"{what} interval_end")
+    if start_utc > end_utc:
+        raise LedgerError(
+            f"{what}: interval_start {start_utc.isoformat()} is after interval_end {end_utc.isoformat()}"
+        )
+    return start_utc, end_utc
+
+
+def text(value: object, what: str) -> str:
+    """A non-empty string identifier (campaign key, GUID, run id…)."""
+    if not isinstance(value, str) or not value.strip():
+        raise LedgerError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def ids(values: Iterable[object], what: str) -> list[str]:
+    """Checked identifiers in first-seen order, duplicates dropped (bulk upserts must not touch a row twice)."""
+    return list(dict.fromkeys(text(value, what) for value in values))
+
+
+def checked_counts(values: Mapping[str, Any], what: str) -> dict[str, int]:
+    """A ``{name: int}`` mapping of run counts."""
+    checked: dict[str, int] = {}
+    for name, number in values.items():
+        if not isinstance(number, int) or isinstance(number, bool):
+            raise LedgerError(f"{what}: count {name!r} must be an integer, got {number!r}")
+        checked[text(name, f"{what} count name")] = number
+    return checked
+
+
+def preview(values: Iterable[str], limit: int = 5) -> str:
+    """A short, readable list of ids for an error message."""
+    items = list(values)
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """Consecutive slices of at most ``size`` items (keeps IN lists under the drivers' parameter limits)."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]

@@ -1,0 +1,132 @@
+"""The append-only event log of every add and remove we made, grouped into event batches.
+
+A batch gathers the events of one run, campaign and action. It stays open while the run records more chunks and
+is closed by :func:`mark_published` once the Airflow asset event naming it has been emitted; chunks recorded
+after that start a new batch, so a published batch never changes under a downstream DAG that reads it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+
+from dynamics_campaign_sync.ledger.checks import preview
+from dynamics_campaign_sync.ledger.errors import LedgerError
+from dynamics_campaign_sync.ledger.models import EventBatch
+from dynamics_campaign_sync.ledger.schema import event_batches, events
+
+
+def append(
+    connection: Connection,
+    intent: Row[Any],
+    people: Sequence[tuple[str, Mapping[str, Any] | None]],
+    now: datetime,
+) -> str:
+    """Log one event per ``(person_id, reason)`` for ``intent``'s action in its run's open batch; return the batch."""
+    batch_id = _open_batch(connection, intent, now)
+    connection.execute(
+        update(event_batches)
+        .where(event_batches.c.batch_id == batch_id)
+        .values(event_count=event_batches.c.event_count + len(people))
+    )
+    connection.execute(
+        insert(events),
+        [
+            {
+                "batch_id": batch_id,
+                "campaign_id": intent.campaign_id,
+                "campaign_key": intent.campaign_key,
+                "person_id": person_id,
+                "member_type": intent.member_type,
+                "action": intent.action,
+                "run_id": intent.run_id,
+                "interval_start": intent.interval_start,
+                "interval_end": intent.interval_end,
+                "reason": reason,
+                "recorded_at": now,
+            }
+            for person_id, reason in people
+        ],
+    )
+    return batch_id
+
+
+def _open_batch(connection: Connection, intent: Row[Any], now: datetime) -> str:
+    """The run's unpublished batch for this campaign and action, created if there is none (row locked)."""
+    found = connection.execute(
+        select(event_batches.c.batch_id)
+        .where(
+            event_batches.c.campaign_key == intent.campaign_key,
+            event_batches.c.campaign_id == intent.campaign_id,
+            event_batches.c.run_id == intent.run_id,
+            event_batches.c.action == intent.action,
+            event_batches.c.published_at.is_(None),
+        )
+        .with_for_update()
+    ).scalar()
+    if found is not None:
+        return found
+    batch_id = uuid.uuid4().hex
+    connection.execute(
+        insert(event_batches).values(
+            batch_id=batch_id,
+            campaign_key=intent.campaign_key,
+            campaign_id=intent.campaign_id,
+            action=intent.action,
+            run_id=intent.run_id,
+            interval_start=intent.interval_start,
+            interval_end=intent.interval_end,
+            event_count=0,
+            created_at=now,
+            published_at=None,
+        )
+    )
+    return batch_id
+
+
+def event_batches_matching(
+    connection: Connection,
+    *,
+    campaign_key: str | None,
+    run_id: str | None,
+    action: str | None,
+    unpublished_only: bool,
+) -> list[EventBatch]:
+    query = select(event_batches).order_by(event_batches.c.created_at, event_batches.c.batch_id)
+    if campaign_key is not None:
+        query = query.where(event_batches.c.campaign_key == campaign_key)
+    if run_id is not None:
+        query = query.where(event_batches.c.run_id == run_id)
+    if action is not None:
+        query = query.where(event_batches.c.action == action)
+    if unpublished_only:
+        query = query.where(event_batches.c.published_at.is_(None))
+    return [EventBatch.from_row(row) for row in connection.execute(query)]
+
+
+def batch_events(connection: Connection, batch_id: str) -> list[dict[str, Any]]:
+    """The events of one batch in the order they were recorded."""
+    known = connection.scalar(select(event_batches.c.batch_id).where(event_batches.c.batch_id == batch_id))
+    if known is None:
+        raise LedgerError(f"unknown event batch {batch_id!r}")
+    query = select(events).where(events.c.batch_id == batch_id).order_by(events.c.event_id)
+    return [dict(row._mapping) for row in connection.execute(query)]
+
+
+def mark_published(connection: Connection, batch_ids: Sequence[str], published_at: datetime) -> None:
+    """Close the batches; a batch already published keeps its first publication time."""
+    known = set(
+        connection.scalars(select(event_batches.c.batch_id).where(event_batches.c.batch_id.in_(batch_ids)))
+    )
+    missing = [batch_id for batch_id in batch_ids if batch_id not in known]
+    if missing:
+        raise LedgerError(f"cannot mark unknown event batches as published: {preview(missing)}")
+    connection.execute(
+        update(event_batches)
+        .where(event_batches.c.batch_id.in_(batch_ids), event_batches.c.published_at.is_(None))
+        .values(published_at=published_at)
+    )

@@ -1,0 +1,45 @@
+"""Qualification history, behind the once / every-N-days qualification rules.
+
+Implements the qualification engine's ``QualificationHistory`` protocol
+(:mod:`dynamics_campaign_sync.qualification.history`): one row per campaign, person and qualification time,
+with the run that saw it. Lookups can be limited to times strictly before an as-of time, so re-running an
+interval gets the same answer and a backfill of an older interval is not blocked by newer runs. Both
+directions work on 100k+ people: lookups run in chunked IN lists, writes as one batched insert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select
+
+from dynamics_campaign_sync.ledger import sql
+from dynamics_campaign_sync.ledger.schema import qualification_history as table
+
+
+def last_qualified(
+    connection: Connection, campaign_key: str, person_ids: Sequence[str], before: datetime | None
+) -> dict[str, datetime]:
+    """``{person_id: latest qualification time}`` of those people who have one (only times < ``before``)."""
+    latest = func.max(table.c.qualified_at).label("qualified_at")
+    query = (
+        select(table.c.person_id, latest)
+        .where(table.c.campaign_key == campaign_key)
+        .group_by(table.c.person_id)
+    )
+    if before is not None:
+        query = query.where(table.c.qualified_at < before)
+    rows = sql.rows_in(connection, query, table.c.person_id, person_ids)
+    return {row.person_id: row.qualified_at for row in rows}
+
+
+def record(
+    connection: Connection, campaign_key: str, person_ids: Sequence[str], qualified_at: datetime, run_id: str
+) -> None:
+    """Remember that ``person_ids`` qualified at ``qualified_at`` in ``run_id``; recording twice is harmless."""
+    rows = [
+        {"campaign_key": campaign_key, "person_id": person_id, "qualified_at": qualified_at, "run_id": run_id}
+        for person_id in person_ids
+    ]
+    sql.insert_missing(connection, table, rows, key=["campaign_key", "person_id", "qualified_at"])

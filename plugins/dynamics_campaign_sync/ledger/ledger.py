@@ -1,0 +1,368 @@
+"""The :class:`Ledger` facade: one object that operators, sensors and the dashboard talk to.
+
+It checks arguments, picks the transaction (reads see one consistent snapshot; writes take the writers' lock
+and commit atomically) and delegates to one module per concern.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from dynamics_campaign_sync.ledger import (
+    catalog,
+    events,
+    failures,
+    history,
+    intents,
+    lists,
+    membership,
+    migrations,
+    plans,
+)
+from dynamics_campaign_sync.ledger.checks import (
+    ACTIONS,
+    MEMBER_TYPES,
+    PLAN_STATUSES,
+    as_interval,
+    as_utc,
+    checked_counts,
+    choice,
+    ids,
+    text,
+)
+from dynamics_campaign_sync.ledger.engine import configure_engine, create_ledger_engine, writer
+from dynamics_campaign_sync.ledger.errors import LedgerError
+from dynamics_campaign_sync.ledger.models import EventBatch, Intent, Membership, OwnedList, Plan, PlanItem
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Ledger:
+    """Our own record of the people we added to Dynamics campaigns, and of everything around it.
+
+    Build it with :meth:`from_url` (a SQLAlchemy URL; SQLite by default, PostgreSQL in production) or around an
+    existing engine, and call :meth:`migrate` once before use. Every datetime going in must be timezone-aware;
+    every datetime coming out is aware UTC.
+    """
+
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
+        self._engine = configure_engine(engine)
+        self._writer = writer(engine)
+        self._clock = clock
+        self._owns_engine = False
+
+    @classmethod
+    def from_url(cls, url: str, **engine_kwargs: Any) -> Ledger:
+        """A ledger on a new engine for ``url`` (``engine_kwargs`` go to :func:`sqlalchemy.create_engine`)."""
+        ledger = cls(create_ledger_engine(url, **engine_kwargs))
+        ledger._owns_engine = True
+        return ledger
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        """Release the connection pool if this ledger created it."""
+        if self._owns_engine:
+            self._engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"Ledger({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def _now(self) -> datetime:
+        return as_utc(self._clock(), "clock")
+
+    # -- schema ------------------------------------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema (idempotent, safe from concurrent tasks); return the schema version."""
+        with self._writer.begin() as connection:
+            return migrations.migrate(connection, self._now())
+
+    def schema_version(self) -> int:
+        """The database's schema version (0 before the first :meth:`migrate`)."""
+        with self._engine.connect() as connection:
+            return migrations.current_version(connection)
+
+    # -- campaign catalog --------------------------------------------------------------------------------------
+
+    def upsert_campaigns(self, campaigns: Iterable[Mapping[str, Any]], refreshed_at: datetime) -> int:
+        """Insert or refresh campaigns read from Dynamics (keys ``campaign_id`` or ``campaignid`` or ``id``,
+        ``name``, ``statecode``, ``statuscode``); return how many were written."""
+        refreshed = as_utc(refreshed_at, "refreshed_at")
+        with self._writer.begin() as connection:
+            return catalog.upsert_campaigns(connection, campaigns, refreshed)
+
+    def campaigns(self) -> list[dict[str, Any]]:
+        """Every catalogued campaign (``campaign_id``, ``name``, ``statecode``, ``statuscode``, ``refreshed_at``)."""
+        with self._engine.connect() as connection:
+            return catalog.all_campaigns(connection)
+
+    # -- owned lists -------------------------------------------------------------------------------------------
+
+    def owned_list(self, campaign_id: str, member_type: str) -> OwnedList | None:
+        with self._engine.connect() as connection:
+            return lists.owned_list(connection, campaign_id, choice(member_type, MEMBER_TYPES, "member_type"))
+
+    def save_owned_list(
+        self,
+        campaign_id: str,
+        member_type: str,
+        list_id: str,
+        list_name: str,
+        verified_at: datetime,
+    ) -> OwnedList:
+        """Remember the list we created and associated for ``(campaign_id, member_type)``, when we last saw
+        it associated, and (for an unchanged list id) keep its creation time.
+
+        Raises :class:`LedgerError` if ``list_id`` is owned for another campaign or member type. A different list
+        for the same pair replaces the old mapping (the old list was deleted in Dynamics and re-created).
+        """
+        arguments = {
+            "campaign_id": text(campaign_id, "campaign_id"),
+            "member_type": choice(member_type, MEMBER_TYPES, "member_type"),
+            "list_id": text(list_id, "list_id"),
+            "list_name": text(list_name, "list_name"),
+            "verified_at": as_utc(verified_at, "verified_at"),
+        }
+        with self._writer.begin() as connection:
+            return lists.save_owned_list(connection, **arguments, now=self._now())
+
+    def owned_lists(self, campaign_id: str | None = None) -> list[OwnedList]:
+        with self._engine.connect() as connection:
+            return lists.owned_lists(connection, campaign_id)
+
+    # -- membership --------------------------------------------------------------------------------------------
+
+    def members(self, campaign_id: str, member_type: str | None = None) -> dict[str, Membership]:
+        """The people we added to the campaign and have not removed, by person id."""
+        kind = None if member_type is None else choice(member_type, MEMBER_TYPES, "member_type")
+        with self._engine.connect() as connection:
+            return membership.members(connection, campaign_id, kind)
+
+    def membership(self, campaign_id: str, person_ids: Sequence[str]) -> dict[str, Membership]:
+        """Whatever we know about these people in the campaign, members or removed; unknown people are absent."""
+        with self._engine.connect() as connection:
+            return membership.membership(connection, campaign_id, ids(person_ids, "person_id"))
+
+    # -- intents -----------------------------------------------------------------------------------------------
+
+    def begin_intent(
+        self,
+        *,
+        campaign_key: str,
+        campaign_id: str,
+        list_id: str,
+        member_type: str,
+        action: str,
+        run_id: str,
+        interval_start: datetime,
+        interval_end: datetime,
+        people: Mapping[str, Mapping[str, Any] | None],
+        source_ids: Mapping[str, str] | None = None,
+    ) -> str:
+        """Commit the intent to send ``people`` (person id → reason) to the owned list; return its id.
+
+        Call it before the request to Dynamics. Refuses to remove anyone who is not a member we added.
+        """
+        if not people:
+            raise LedgerError(
+                f"intent for campaign {campaign_id} ({campaign_key}), run {run_id} names nobody"
+            )
+        ids(people, "person_id")
+        start, end = as_interval(interval_start, interval_end, f"intent for campaign {campaign_key}")
+        arguments = {
+            "campaign_key": text(campaign_key, "campaign_key"),
+            "campaign_id": text(campaign_id, "campaign_id"),
+            "list_id": text(list_id, "list_id"),
+            "member_type": choice(member_type, MEMBER_TYPES, "member_type"),
+            "action": choice(action, ACTIONS, "action"),
+            "run_id": text(run_id, "run_id"),
+        }
+        with self._writer.begin() as connection:
+            return intents.begin(
+                connection,
+                **arguments,
+                interval_start=start,
+                interval_end=end,
+                people=dict(people),
+                source_ids=dict(source_ids or {}),
+                now=self._now(),
+            )
+
+    def pending_intents(self, campaign_key: str) -> list[Intent]:
+        """Intents begun but never completed (a crash or a failed task): re-send them, then complete them."""
+        with self._engine.connect() as connection:
+            return intents.pending(connection, campaign_key)
+
+    def complete_intent(
+        self, intent_id: str, *, succeeded: Sequence[str], failed: Mapping[str, str]
+    ) -> str | None:
+        """Record Dynamics' answer in one transaction; return the event batch id, or None when no membership
+        changed (nothing succeeded, or everyone was already in the requested state).
+
+        Every person of the intent must appear in ``succeeded`` or in ``failed`` (person id → error message).
+        Completing an intent again changes nothing and returns the same batch id.
+        """
+        done = ids(succeeded, "person_id")
+        errors = {text(person_id, "person_id"): str(error) for person_id, error in failed.items()}
+        with self._writer.begin() as connection:
+            return intents.complete(connection, intent_id, succeeded=done, failed=errors, now=self._now())
+
+    # -- events ------------------------------------------------------------------------------------------------
+
+    def event_batches(
+        self,
+        *,
+        campaign_key: str | None = None,
+        run_id: str | None = None,
+        action: str | None = None,
+        unpublished_only: bool = False,
+    ) -> list[EventBatch]:
+        """Event batches, oldest first, filtered by campaign, run, action and publication."""
+        kind = None if action is None else choice(action, ACTIONS, "action")
+        with self._engine.connect() as connection:
+            return events.event_batches_matching(
+                connection,
+                campaign_key=campaign_key,
+                run_id=run_id,
+                action=kind,
+                unpublished_only=unpublished_only,
+            )
+
+    def batch_events(self, batch_id: str) -> list[dict[str, Any]]:
+        """The events of a batch: ``person_id``, ``member_type``, ``action``, ``reason``, campaign, run, interval."""
+        with self._engine.connect() as connection:
+            return events.batch_events(connection, batch_id)
+
+    def mark_published(self, batch_ids: Sequence[str], published_at: datetime) -> None:
+        """Record that the asset events naming these batches were emitted (a batch is published once)."""
+        published = as_utc(published_at, "published_at")
+        wanted = ids(batch_ids, "batch_id")
+        if wanted:
+            with self._writer.begin() as connection:
+                events.mark_published(connection, wanted, published)
+
+    # -- plans and intervals -----------------------------------------------------------------------------------
+
+    def record_plan(
+        self,
+        *,
+        campaign_key: str,
+        run_id: str,
+        interval_start: datetime,
+        interval_end: datetime,
+        status: str,
+        counts: Mapping[str, int],
+        items: Iterable[tuple[str, str, str, Mapping[str, Any] | None]] = (),
+    ) -> None:
+        """Create or overwrite a run's plan; ``items`` are ``(person_id, member_type, action, reason)``."""
+        start, end = as_interval(interval_start, interval_end, f"plan of campaign {campaign_key}")
+        key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
+        arguments = {
+            "status": choice(status, PLAN_STATUSES, "status"),
+            "counts": checked_counts(counts, f"plan of campaign {key}, run {run}"),
+            "items": _plan_items(items, f"plan of campaign {key}, run {run}"),
+        }
+        with self._writer.begin() as connection:
+            plans.record(
+                connection,
+                campaign_key=key,
+                run_id=run,
+                interval_start=start,
+                interval_end=end,
+                **arguments,
+                now=self._now(),
+            )
+
+    def update_plan_status(
+        self, campaign_key: str, run_id: str, status: str, counts: Mapping[str, int] | None = None
+    ) -> None:
+        """Move a plan to ``status`` and merge ``counts`` into its counts."""
+        new_status = choice(status, PLAN_STATUSES, "status")
+        merged = (
+            None
+            if counts is None
+            else checked_counts(counts, f"plan of campaign {campaign_key}, run {run_id}")
+        )
+        with self._writer.begin() as connection:
+            plans.update_status(connection, campaign_key, run_id, new_status, merged, self._now())
+
+    def claim_interval(self, campaign_key: str, run_id: str) -> bool:
+        """Atomically decide whether a recorded plan may write: ``applied`` (True) if its interval ends after
+        every other applied plan of the campaign, else ``superseded`` (False)."""
+        with self._writer.begin() as connection:
+            return plans.claim_interval(connection, campaign_key, run_id, self._now())
+
+    def plan(self, campaign_key: str, run_id: str) -> Plan | None:
+        with self._engine.connect() as connection:
+            return plans.plan(connection, campaign_key, run_id)
+
+    def plan_items(
+        self, campaign_key: str, run_id: str, *, action: str | None = None, limit: int | None = None
+    ) -> list[PlanItem]:
+        """The people of a plan (for the dashboard), optionally one action and at most ``limit``."""
+        kind = None if action is None else choice(action, ACTIONS, "action")
+        with self._engine.connect() as connection:
+            return plans.items(connection, campaign_key, run_id, kind, limit)
+
+    def latest_plan(self, campaign_key: str, status: str | None = None) -> Plan | None:
+        wanted = None if status is None else choice(status, PLAN_STATUSES, "status")
+        with self._engine.connect() as connection:
+            return plans.latest(connection, campaign_key, wanted)
+
+    def newest_applied_interval(self, campaign_key: str) -> tuple[datetime, datetime] | None:
+        """``(start, end)`` of the applied plan with the latest interval end, or None."""
+        with self._engine.connect() as connection:
+            return plans.newest_applied_interval(connection, campaign_key)
+
+    def failures(self, campaign_key: str, run_id: str, action: str | None = None) -> dict[str, str]:
+        """``{person_id: error}`` of the people the run still failed to add or remove."""
+        kind = None if action is None else choice(action, ACTIONS, "action")
+        with self._engine.connect() as connection:
+            return failures.failures(connection, campaign_key, run_id, kind)
+
+    # -- qualification history (the qualification engine's history protocol) ----------------------------------
+
+    def last_qualified(
+        self, campaign_key: str, person_ids: Sequence[str], *, before: datetime | None = None
+    ) -> dict[str, datetime]:
+        """``{person_id: latest qualification time}`` for those people who qualified for the campaign (only
+        times strictly before ``before``, when given)."""
+        limit = None if before is None else as_utc(before, "before")
+        with self._engine.connect() as connection:
+            return history.last_qualified(connection, campaign_key, ids(person_ids, "person_id"), limit)
+
+    def record(
+        self, campaign_key: str, person_ids: Sequence[str], qualified_at: datetime, run_id: str
+    ) -> None:
+        """Remember that these people qualified at ``qualified_at`` in ``run_id`` (recording twice is harmless)."""
+        when = as_utc(qualified_at, "qualified_at")
+        people = ids(person_ids, "person_id")
+        key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
+        with self._writer.begin() as connection:
+            history.record(connection, key, people, when, run)
+
+
+def _plan_items(
+    entries: Iterable[tuple[str, str, str, Mapping[str, Any] | None]], what: str
+) -> list[dict[str, Any]]:
+    """Checked plan item rows; a person listed twice is refused."""
+    rows: dict[str, dict[str, Any]] = {}
+    for person_id, member_type, action, reason in entries:
+        if person_id in rows:
+            raise LedgerError(f"{what}: person {person_id} appears twice")
+        rows[person_id] = {
+            "person_id": text(person_id, "person_id"),
+            "member_type": choice(member_type, MEMBER_TYPES, f"{what}: member_type of {person_id}"),
+            "action": choice(action, ACTIONS, f"{what}: action for {person_id}"),
+            "reason": reason,
+        }
+    return list(rows.values())

@@ -1,0 +1,81 @@
+"""Versioned schema: the ordered migration steps and the routine that applies them exactly once.
+
+``schema_version`` holds one row per applied step. A fresh database is created straight from
+:data:`~dynamics_campaign_sync.ledger.schema.metadata` (which always describes the newest schema) and stamped
+with every step; an existing one gets the steps newer than its version. Everything happens in one transaction
+that first takes the writers' lock (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL), so
+concurrent tasks calling ``migrate()`` queue up and the later ones find nothing to do. Both databases have
+transactional DDL, so a failed step leaves the previous version intact.
+
+To change the schema: edit :mod:`.schema` and append a step here that makes the same change to an existing
+database (``ALTER TABLE …``, backfilling data where needed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, func, insert, inspect, select
+
+from dynamics_campaign_sync.ledger import sql
+from dynamics_campaign_sync.ledger.errors import LedgerError
+from dynamics_campaign_sync.ledger.schema import metadata, schema_version
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_tables(connection: Connection) -> None:
+    metadata.create_all(connection)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "campaign catalog, owned lists, memberships, event log and batches, intents, plans, failures, "
+        "qualification history",
+        _create_tables,
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(connection: Connection) -> int:
+    """The schema version of the database (0 when the ledger was never migrated)."""
+    if not inspect(connection).has_table(schema_version.name):
+        return 0
+    return connection.scalar(select(func.max(schema_version.c.version))) or 0
+
+
+def migrate(connection: Connection, now: datetime) -> int:
+    """Bring the schema to :data:`LATEST_VERSION` inside the caller's write transaction; return the version."""
+    sql.lock(connection, "migrate")
+    version = current_version(connection)
+    if version > LATEST_VERSION:
+        raise LedgerError(
+            f"the ledger database is at schema version {version}, newer than this code knows ({LATEST_VERSION}); "
+            "upgrade the package before using it"
+        )
+    if version == 0:
+        _create_tables(connection)
+        pending = list(MIGRATIONS)
+    else:
+        pending = [step for step in MIGRATIONS if step.version > version]
+        for step in pending:
+            step.apply(connection)
+    if pending:
+        connection.execute(
+            insert(schema_version),
+            [
+                {"version": step.version, "description": step.description, "applied_at": now}
+                for step in pending
+            ],
+        )
+    return LATEST_VERSION

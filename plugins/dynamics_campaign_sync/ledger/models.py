@@ -1,0 +1,189 @@
+"""Read-only views of ledger rows, handed to operators, sensors and the dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
+
+from dynamics_campaign_sync.ledger.checks import MEMBER
+
+
+def _fields(row: Row[Any], names: tuple[str, ...]) -> dict[str, Any]:
+    mapping = row._mapping
+    return {name: mapping[name] for name in names}
+
+
+@dataclass(frozen=True)
+class OwnedList:
+    """The static marketing list we created for one campaign and member type, the only list we ever write to."""
+
+    campaign_id: str
+    member_type: str
+    list_id: str
+    list_name: str
+    created_at: datetime
+    association_verified_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> OwnedList:
+        return cls(
+            **_fields(
+                row,
+                (
+                    "campaign_id",
+                    "member_type",
+                    "list_id",
+                    "list_name",
+                    "created_at",
+                    "association_verified_at",
+                ),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What we did to one person in one campaign: added (``member``) or later taken out (``removed``)."""
+
+    campaign_id: str
+    person_id: str
+    member_type: str
+    campaign_key: str
+    source_person_id: str | None
+    status: str
+    added_at: datetime | None
+    added_by_run: str | None
+    removed_at: datetime | None
+    removed_by_run: str | None
+    reason: Mapping[str, Any] | None = field(default=None, hash=False)
+
+    @property
+    def is_member(self) -> bool:
+        return self.status == MEMBER
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Membership:
+        return cls(
+            **_fields(
+                row,
+                (
+                    "campaign_id",
+                    "person_id",
+                    "member_type",
+                    "campaign_key",
+                    "source_person_id",
+                    "status",
+                    "added_at",
+                    "added_by_run",
+                    "removed_at",
+                    "removed_by_run",
+                    "reason",
+                ),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A chunk of people about to be sent to Dynamics, recorded first so that a crash cannot lose it.
+
+    ``people`` maps each person id to the reason (matched rules) we act on them; ``source_ids`` holds the
+    person's id in the qualification source where the caller gave one.
+    """
+
+    intent_id: str
+    campaign_key: str
+    campaign_id: str
+    list_id: str
+    member_type: str
+    action: str
+    run_id: str
+    interval_start: datetime
+    interval_end: datetime
+    created_at: datetime
+    people: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict, hash=False)
+    source_ids: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class EventBatch:
+    """The adds or removes of one run for one campaign: the unit an Airflow asset event points at."""
+
+    batch_id: str
+    campaign_key: str
+    campaign_id: str
+    action: str
+    run_id: str
+    interval_start: datetime
+    interval_end: datetime
+    count: int
+    created_at: datetime
+    published_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> EventBatch:
+        values = _fields(
+            row,
+            (
+                "batch_id",
+                "campaign_key",
+                "campaign_id",
+                "action",
+                "run_id",
+                "interval_start",
+                "interval_end",
+                "created_at",
+                "published_at",
+            ),
+        )
+        return cls(count=row._mapping["event_count"], **values)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run of one campaign computed (and, unless a dry run, what it went on to do)."""
+
+    campaign_key: str
+    run_id: str
+    interval_start: datetime
+    interval_end: datetime
+    status: str
+    created_at: datetime
+    finished_at: datetime | None
+    counts: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Plan:
+        return cls(
+            **_fields(
+                row,
+                (
+                    "campaign_key",
+                    "run_id",
+                    "interval_start",
+                    "interval_end",
+                    "status",
+                    "created_at",
+                    "finished_at",
+                    "counts",
+                ),
+            )
+        )
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One person a plan would add or remove, and why."""
+
+    person_id: str
+    member_type: str
+    action: str
+    reason: Mapping[str, Any] | None = field(default=None, hash=False)
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> PlanItem:
+        return cls(**_fields(row, ("person_id", "member_type", "action", "reason")))

@@ -1,0 +1,213 @@
+"""The ledger's tables, as of the newest schema version.
+
+``metadata`` always describes the newest schema: a fresh database is created from it directly, and an existing
+one is brought up to date by the steps in :mod:`~dynamics_campaign_sync.ledger.migrations`. Change a table here
+only together with a new migration step that makes the same change to existing databases.
+
+Sizes: Dataverse GUIDs are 36 characters, Airflow run ids at most 250.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from dynamics_campaign_sync.ledger.columns import JSONDocument, UTCDateTime
+
+GUID = String(36)
+KEY = String(200)
+RUN_ID = String(250)
+NAME = String(400)
+SHORT = String(16)
+OPAQUE_ID = String(64)
+#: Auto-incrementing 64-bit key; SQLite only auto-increments a column declared INTEGER.
+SERIAL = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("description", String(400), nullable=False),
+    Column("applied_at", UTCDateTime, nullable=False),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("campaign_id", GUID, primary_key=True),
+    Column("name", NAME, nullable=False),
+    Column("statecode", Integer, nullable=False),
+    Column("statuscode", Integer, nullable=False),
+    Column("refreshed_at", UTCDateTime, nullable=False),
+)
+
+owned_lists = Table(
+    "owned_lists",
+    metadata,
+    Column("campaign_id", GUID, primary_key=True),
+    Column("member_type", SHORT, primary_key=True),
+    Column("list_id", GUID, nullable=False, unique=True),
+    Column("list_name", NAME, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("association_verified_at", UTCDateTime),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("campaign_id", GUID, primary_key=True),
+    Column("person_id", GUID, primary_key=True),
+    Column("member_type", SHORT, nullable=False),
+    Column("campaign_key", KEY, nullable=False),
+    Column("source_person_id", NAME),
+    Column("status", SHORT, nullable=False),
+    Column("added_at", UTCDateTime),
+    Column("added_by_run", RUN_ID),
+    Column("removed_at", UTCDateTime),
+    Column("removed_by_run", RUN_ID),
+    Column("reason", JSONDocument),
+    Index(None, "campaign_key", "status"),
+)
+
+event_batches = Table(
+    "event_batches",
+    metadata,
+    Column("batch_id", OPAQUE_ID, primary_key=True),
+    Column("campaign_key", KEY, nullable=False),
+    Column("campaign_id", GUID, nullable=False),
+    Column("action", SHORT, nullable=False),
+    Column("run_id", RUN_ID, nullable=False),
+    Column("interval_start", UTCDateTime, nullable=False),
+    Column("interval_end", UTCDateTime, nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("published_at", UTCDateTime),
+    Index(None, "run_id"),
+    Index(None, "campaign_key", "created_at"),
+)
+
+#: At most one open (unpublished) batch per campaign, run and action: later chunks of a run join it.
+open_batch_index = Index(
+    "uq_event_batches_open",
+    event_batches.c.campaign_key,
+    event_batches.c.campaign_id,
+    event_batches.c.run_id,
+    event_batches.c.action,
+    unique=True,
+    sqlite_where=event_batches.c.published_at.is_(None),
+    postgresql_where=event_batches.c.published_at.is_(None),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("event_id", SERIAL, primary_key=True, autoincrement=True),
+    Column("batch_id", OPAQUE_ID, ForeignKey(event_batches.c.batch_id), nullable=False),
+    Column("campaign_id", GUID, nullable=False),
+    Column("campaign_key", KEY, nullable=False),
+    Column("person_id", GUID, nullable=False),
+    Column("member_type", SHORT, nullable=False),
+    Column("action", SHORT, nullable=False),
+    Column("run_id", RUN_ID, nullable=False),
+    Column("interval_start", UTCDateTime, nullable=False),
+    Column("interval_end", UTCDateTime, nullable=False),
+    Column("reason", JSONDocument),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Index(None, "batch_id"),
+    Index(None, "campaign_id", "person_id"),
+)
+
+qualification_history = Table(
+    "qualification_history",
+    metadata,
+    Column("campaign_key", KEY, primary_key=True),
+    Column("person_id", GUID, primary_key=True),
+    Column("qualified_at", UTCDateTime, primary_key=True),
+    Column("run_id", RUN_ID, nullable=False),
+)
+
+intents = Table(
+    "intents",
+    metadata,
+    Column("intent_id", OPAQUE_ID, primary_key=True),
+    Column("campaign_key", KEY, nullable=False),
+    Column("campaign_id", GUID, nullable=False),
+    Column("list_id", GUID, nullable=False),
+    Column("member_type", SHORT, nullable=False),
+    Column("action", SHORT, nullable=False),
+    Column("run_id", RUN_ID, nullable=False),
+    Column("interval_start", UTCDateTime, nullable=False),
+    Column("interval_end", UTCDateTime, nullable=False),
+    Column("person_count", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    Column("batch_id", OPAQUE_ID),
+    Column("succeeded_count", Integer),
+    Column("failed_count", Integer),
+    Index(None, "campaign_key", "completed_at"),
+)
+
+intent_people = Table(
+    "intent_people",
+    metadata,
+    Column("intent_id", OPAQUE_ID, ForeignKey(intents.c.intent_id), primary_key=True),
+    Column("person_id", GUID, primary_key=True),
+    Column("source_person_id", NAME),
+    Column("reason", JSONDocument),
+)
+
+run_plans = Table(
+    "run_plans",
+    metadata,
+    Column("plan_id", SERIAL, primary_key=True, autoincrement=True),
+    Column("campaign_key", KEY, nullable=False),
+    Column("run_id", RUN_ID, nullable=False),
+    Column("interval_start", UTCDateTime, nullable=False),
+    Column("interval_end", UTCDateTime, nullable=False),
+    Column("status", SHORT, nullable=False),
+    Column("counts", JSONDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    UniqueConstraint("campaign_key", "run_id"),
+    Index(None, "campaign_key", "status", "interval_end"),
+)
+
+plan_items = Table(
+    "plan_items",
+    metadata,
+    Column("plan_id", SERIAL, ForeignKey(run_plans.c.plan_id), primary_key=True, autoincrement=False),
+    Column("person_id", GUID, primary_key=True),
+    Column("member_type", SHORT, nullable=False),
+    Column("action", SHORT, nullable=False),
+    Column("reason", JSONDocument),
+)
+
+failures = Table(
+    "failures",
+    metadata,
+    Column("campaign_key", KEY, primary_key=True),
+    Column("run_id", RUN_ID, primary_key=True),
+    Column("person_id", GUID, primary_key=True),
+    Column("action", SHORT, primary_key=True),
+    Column("error", Text, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,92 @@
+"""Dialect-specific statements the ledger needs, behind one small interface.
+
+Upserts use ``INSERT … ON CONFLICT`` (SQLite and PostgreSQL spell it the same way, through different SQLAlchemy
+constructs). Serialisation of writers uses transaction-scoped advisory locks on PostgreSQL; on SQLite the write
+transaction itself (``BEGIN IMMEDIATE``) already holds the only write lock, so :func:`lock` does nothing there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, Select, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+
+from dynamics_campaign_sync.ledger.checks import chunked
+
+#: Ids per IN list; well under SQLite's 32,766 bound parameters and cheap for PostgreSQL to plan.
+IN_CHUNK = 5_000
+
+
+def insert(connection: Connection, table: Table) -> Any:
+    """An ``INSERT`` construct for ``table`` that offers ``on_conflict_do_update`` / ``on_conflict_do_nothing``."""
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    *,
+    key: Sequence[str],
+    update: Sequence[str],
+    only_if: Callable[[ReadOnlyColumnCollection[str, Any]], ColumnElement[bool]] | None = None,
+) -> None:
+    """Insert ``rows``; where ``key`` already exists, overwrite the ``update`` columns (when ``only_if`` holds).
+
+    ``only_if`` receives the incoming row's columns (``excluded``) and returns the condition. ``rows`` must not
+    repeat a key (PostgreSQL refuses to update a row twice in one statement).
+    """
+    if not rows:
+        return
+    statement = insert(connection, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={name: statement.excluded[name] for name in update},
+        where=only_if(statement.excluded) if only_if else None,
+    )
+    _execute_batched(connection, statement, table, rows)
+
+
+def insert_missing(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str]
+) -> None:
+    """Insert those of ``rows`` whose ``key`` is not there yet."""
+    if rows:
+        statement = insert(connection, table).on_conflict_do_nothing(index_elements=list(key))
+        _execute_batched(connection, statement, table, rows)
+
+
+def _execute_batched(
+    connection: Connection, statement: Any, table: Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Execute an ``INSERT … ON CONFLICT`` for many rows as a few multi-row statements.
+
+    SQLAlchemy only batches ("insertmanyvalues") an ``ON CONFLICT`` insert that has a ``RETURNING`` clause;
+    without one, psycopg2 would send one statement per row. The returned keys are not needed.
+    """
+    returning = statement.returning(*table.primary_key.columns)
+    connection.execute(returning, list(rows)).close()
+
+
+def lock(connection: Connection, *parts: str) -> None:
+    """Serialise writers that name the same ``parts`` until the current transaction ends (PostgreSQL only)."""
+    if connection.dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b("\x1f".join(("campaign_sync_ledger", *parts)).encode(), digest_size=8).digest()
+    connection.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+
+
+def rows_in(
+    connection: Connection, query: Select[Any], column: ColumnElement[Any], values: Sequence[str]
+) -> list[Row[Any]]:
+    """Run ``query`` restricted to ``column IN values``, in chunks, and gather the rows."""
+    found: list[Row[Any]] = []
+    for chunk in chunked(values, IN_CHUNK):
+        found.extend(connection.execute(query.where(column.in_(chunk))))
+    return found

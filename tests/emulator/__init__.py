@@ -1,0 +1,1 @@
+"""Tests of the local Dataverse emulator (a package, so its conftest does not shadow others named ``conftest``)."""
