@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select
 
 from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.schema import qualification_history as table
@@ -43,3 +43,11 @@ def record(
         for person_id in person_ids
     ]
     sql.insert_missing(connection, table, rows, key=["campaign_key", "person_id", "qualified_at"])
+
+
+def forget(connection: Connection, campaign_key: str, run_id: str) -> int:
+    """Drop the qualifications one run recorded (the run did not go on to apply its plan)."""
+    result = connection.execute(
+        delete(table).where(table.c.campaign_key == campaign_key, table.c.run_id == run_id)
+    )
+    return result.rowcount or 0

@@ -351,6 +351,14 @@ class Ledger:
             history.record(connection, key, people, when, run)
 
 
+    def forget_qualifications(self, campaign_key: str, run_id: str) -> int:
+        """Drop what ``run_id`` recorded with :meth:`record` — for a run whose plan was stopped by its guard, so
+        that "once" and "every N days" do not count a qualification nobody acted on."""
+        key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
+        with self._writer.begin() as connection:
+            return history.forget(connection, key, run)
+
+
 def _plan_items(
     entries: Iterable[tuple[str, str, str, Mapping[str, Any] | None]], what: str
 ) -> list[dict[str, Any]]:

@@ -1,0 +1,69 @@
+"""Shared plumbing of the campaign sync operators: hooks built lazily, the run's interval, the service."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from dynamics_campaign_sync.hooks.database import LedgerHook, SourceHook
+from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
+from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.sync.interval import run_interval
+from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
+
+#: Where the gate task leaves the campaign it checked (id resolved from a name if need be).
+CAMPAIGN_ID_FROM_GATE = "{{ ti.xcom_pull(task_ids='gate')['campaign_id'] }}"
+
+
+class CampaignSyncBaseOperator(BaseOperator):
+    """Base of the operators of one campaign sync. Nothing connects until ``execute``."""
+
+    template_fields = ("campaign_id",)
+
+    def __init__(
+        self,
+        *,
+        spec: CampaignSpec,
+        campaign_id: str = CAMPAIGN_ID_FROM_GATE,
+        dynamics_conn_id: str = DynamicsHook.default_conn_name,
+        ledger_conn_id: str = LedgerHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.spec = spec
+        self.campaign_id = campaign_id
+        self.dynamics_conn_id = dynamics_conn_id
+        self.ledger_conn_id = ledger_conn_id
+
+    @cached_property
+    def dynamics(self) -> DynamicsHook:
+        return DynamicsHook(self.dynamics_conn_id)
+
+    @cached_property
+    def ledger(self) -> Any:
+        return LedgerHook(self.ledger_conn_id).ledger
+
+    @cached_property
+    def sync(self) -> CampaignSync:
+        def source() -> Any:
+            from dynamics_campaign_sync.qualification import SqlSource
+
+            return SqlSource.from_config(self.spec.source, SourceHook(self.spec.source.conn_id).url)
+
+        return CampaignSync(self.spec, client=self.dynamics.client, ledger=self.ledger, source_factory=source)
+
+    def run_context(self, context: Any) -> RunContext:
+        start, end = run_interval(context, self.spec.schedule.cron, self.spec.schedule.timezone)
+        return RunContext(run_id=context["run_id"], interval_start=start, interval_end=end)
+
+    @staticmethod
+    def param(context: Any, name: str) -> bool:
+        return bool((context.get("params") or {}).get(name, False))
+
+    def requests_made(self) -> dict[str, Any]:
+        """Dataverse requests this task made (only if it built a client)."""
+        if "dynamics" not in self.__dict__ or "client" not in self.dynamics.__dict__:
+            return {"requests": 0}
+        return self.dynamics.client.stats.as_dict()

@@ -1,0 +1,92 @@
+"""The source table contract: the ``people`` and ``activities`` tables a source must provide.
+
+The README of this package documents it for data engineers; this module is its
+executable form. The sample-data generator creates these tables and the SQL
+source relies on their column names. A real source may add demographic
+columns to ``people`` and attributes to ``activities`` freely.
+
+Timestamps are UTC. On SQLite they are ISO-8601 text ``YYYY-MM-DD HH:MM:SS[.ffffff]``
+(space separator, no offset: SQLAlchemy's format), so text comparison is time order.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: Columns every people row has; ``dynamics_id`` is NULL for people known only by email.
+PERSON_ID = "person_id"
+MEMBER_TYPE = "member_type"
+DYNAMICS_ID = "dynamics_id"
+EMAIL = "email"
+CREATED_AT = "created_at"
+UPDATED_AT = "updated_at"
+IDENTITY_COLUMNS = (PERSON_ID, MEMBER_TYPE, DYNAMICS_ID, EMAIL)
+
+#: Columns every activity row has.
+ACTIVITY_ID = "activity_id"
+ACTIVITY_TYPE = "activity_type"
+OCCURRED_AT = "occurred_at"
+ATTRIBUTES = "attributes"
+
+#: Activity attributes stored in their own column (pushed down to SQL); others live in ``attributes`` JSON.
+KNOWN_ACTIVITY_ATTRIBUTES = ("page_url", "form_name", "email_name", "link_url")
+
+#: The activity types every source is expected to know; custom types are any other value.
+STANDARD_ACTIVITY_TYPES = ("web_visit", "form_fill", "email_open", "email_click")
+
+#: Demographic columns of the suggested people table (a source may have more or fewer).
+STANDARD_DEMOGRAPHIC_COLUMNS = (
+    "first_name",
+    "last_name",
+    "job_title",
+    "industry",
+    "country",
+    "company_name",
+    "company_size",
+    "lead_score",
+)
+
+
+def people_table(metadata: sa.MetaData, name: str = "people", schema: str | None = None) -> sa.Table:
+    """The suggested people table (one row per person, or one per version: see README)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column(PERSON_ID, sa.Text, primary_key=True),
+        sa.Column(MEMBER_TYPE, sa.Text, nullable=False),
+        sa.Column(DYNAMICS_ID, sa.Text),
+        sa.Column(EMAIL, sa.Text),
+        sa.Column("first_name", sa.Text),
+        sa.Column("last_name", sa.Text),
+        sa.Column("job_title", sa.Text),
+        sa.Column("industry", sa.Text),
+        sa.Column("country", sa.Text),
+        sa.Column("company_name", sa.Text),
+        sa.Column("company_size", sa.Integer),
+        sa.Column("lead_score", sa.Integer),
+        sa.Column(CREATED_AT, sa.DateTime(timezone=True)),
+        sa.Column(UPDATED_AT, sa.DateTime(timezone=True)),
+        schema=schema,
+    )
+
+
+def activities_table(metadata: sa.MetaData, name: str = "activities", schema: str | None = None) -> sa.Table:
+    """The suggested activities table, indexed for the pushed-down reads.
+
+    ``(activity_type, occurred_at, person_id)`` serves every behaviour filter's
+    window scan (and covers the plain counts); ``(person_id)`` serves per-person reads.
+    """
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column(ACTIVITY_ID, sa.Integer, primary_key=True),
+        sa.Column(PERSON_ID, sa.Text, nullable=False),
+        sa.Column(ACTIVITY_TYPE, sa.Text, nullable=False),
+        sa.Column(OCCURRED_AT, sa.DateTime(timezone=True), nullable=False),
+        *(sa.Column(column, sa.Text) for column in KNOWN_ACTIVITY_ATTRIBUTES),
+        sa.Column(ATTRIBUTES, sa.Text),
+        schema=schema,
+    )
+    sa.Index(f"ix_{name}_type_time", table.c[ACTIVITY_TYPE], table.c[OCCURRED_AT], table.c[PERSON_ID])
+    sa.Index(f"ix_{name}_person", table.c[PERSON_ID])
+    return table

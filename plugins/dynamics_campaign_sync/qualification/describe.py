@@ -1,0 +1,144 @@
+"""Plain-language rendering of a campaign sync spec, for the Airflow UI and for reviews.
+
+A marketer reading a DAG's documentation should see the smart list as
+sentences ("Visited web page where page_url contains '/pricing' at least 3
+times in the past 30 days"), not YAML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from dynamics_campaign_sync.qualification.logic import render
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.qualification.spec import CampaignSpec, Condition, Window
+
+_ACTIVITY_NAMES = {
+    "web_visit": "Visited web page",
+    "form_fill": "Filled out form",
+    "email_open": "Opened email",
+    "email_click": "Clicked link in email",
+}
+_STATUS_NAMES = {
+    0: "Proposed",
+    1: "Ready To Launch",
+    2: "Launched",
+    3: "Completed",
+    4: "Canceled",
+    5: "Suspended",
+    6: "Inactive",
+}
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def describe_condition(condition: Condition) -> str:
+    """``job_title contains 'VP' or 'Director'``."""
+    operator = condition.operator.value.replace("_", " ")
+    if condition.operator.value in ("is_empty", "is_not_empty"):
+        return f"{condition.field} {operator}"
+    if condition.operator.value == "in_past":
+        return f"{condition.field} in the past {condition.value} days"
+    if condition.operator.value == "between":
+        low, high = condition.value
+        return f"{condition.field} between {_literal(low)} and {_literal(high)}"
+    return f"{condition.field} {operator} " + " or ".join(_literal(v) for v in condition.values)
+
+
+def describe_window(window: Window | None) -> str:
+    if window is None:
+        return "ever"
+    if window.in_past_days is not None:
+        return f"in the past {window.in_past_days} days"
+    if window.in_interval:
+        return "during the run's data interval"
+    assert window.between is not None
+    first, last = window.between
+    return f"between {_literal(first)} and {_literal(last)}"
+
+
+def describe_filter(flt: Any) -> str:
+    """One sentence for a demographic, behaviour or inactivity filter."""
+    if flt.type == "demographic":
+        return describe_condition(flt)
+    action = _ACTIVITY_NAMES.get(flt.activity, f"Had activity '{flt.activity}'")
+    where = ""
+    if flt.where:
+        where = " where " + " and ".join(describe_condition(c) for c in flt.where)
+    window = describe_window(flt.window)
+    if flt.type == "inactivity":
+        return f"Not: {action}{where} {window}"
+    times = f"at least {flt.min_times} time{'s' if flt.min_times != 1 else ''}"
+    if flt.max_times is not None:
+        times = f"{flt.min_times} to {flt.max_times} times"
+    return f"{action}{where} {times} {window}"
+
+
+def _qualification_text(spec: CampaignSpec) -> str:
+    rule = spec.qualification
+    if rule.rule == "once":
+        return "each person can qualify once"
+    if rule.rule == "every_time":
+        return "each person can qualify every time"
+    return f"each person can qualify once every {rule.days} days"
+
+
+def _removal_text(spec: CampaignSpec) -> str:
+    removal = spec.removal
+    if removal.policy == "mirror":
+        return "removed as soon as they stop qualifying"
+    if removal.policy == "never":
+        return "never removed"
+    return f"removed after {removal.days} days without qualifying"
+
+
+def render_doc_md(spec: CampaignSpec) -> str:
+    """The Markdown shown as the DAG's documentation."""
+    campaign = (
+        f"`{spec.campaign.id}`"
+        if spec.campaign.id
+        else f"named **{spec.campaign.name}** (resolved at run time)"
+    )
+    lines = [f"# {spec.title}", ""]
+    if spec.description:
+        lines += [spec.description.strip(), ""]
+    lines += [
+        f"- **Dynamics campaign:** {campaign}",
+        f"- **Members:** {', '.join(spec.member_types)}",
+        f"- **Owner:** {spec.owner}",
+        f"- **Schedule:** `{spec.schedule.cron}` ({spec.schedule.timezone}) "
+        f"from {spec.schedule.start_date.isoformat()}",
+        f"- **Source:** connection `{spec.source.conn_id}`, tables "
+        f"`{spec.source.people_table}` and `{spec.source.activities_table}`",
+    ]
+    if spec.tags:
+        lines.append(f"- **Tags:** {', '.join(spec.tags)}")
+    if spec.path:
+        lines.append(f"- **Spec file:** `{spec.path}`")
+    lines += ["", "## Smart list", ""]
+    lines += [f"{number}. {describe_filter(flt)}" for number, flt in spec.rules.numbered()]
+    lines += ["", f"**Logic:** `{render(spec.rules.tree)}`", "", "## Flow", ""]
+    guard = spec.guard
+    blocked = ", ".join(_STATUS_NAMES.get(code, str(code)) for code in spec.blocked_statuses)
+    lines += [
+        f"- **Qualification:** {_qualification_text(spec)}",
+        f"- **Removal:** members are {_removal_text(spec)}",
+        f"- **Guard:** max adds {guard.max_adds if guard.max_adds is not None else 'unlimited'}, "
+        f"max removes {guard.max_removes if guard.max_removes is not None else 'unlimited'}, "
+        f"empty source {'allowed' if guard.allow_empty_source else 'stops the run'}",
+        f"- **Writes blocked when the campaign is:** {blocked or 'never'}",
+        "",
+        "Windows start inclusive and end exclusive at the run's data interval end; "
+        "activities after the interval end are not seen, so backfills give the same answer at any time.",
+    ]
+    return "\n".join(lines) + "\n"

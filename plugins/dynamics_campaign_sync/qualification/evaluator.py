@@ -1,0 +1,234 @@
+"""Evaluating a spec's smart list as of an interval end: who qualifies, and why.
+
+As-of semantics, which make backfills reproducible: the evaluation of the
+interval ``[interval_start, interval_end)`` sees only activities that occurred
+before ``interval_end`` (behaviour windows end there, start inclusive, end
+exclusive), and only people created before it, described by their version
+valid at that time (see ``people_versions`` for the snapshot limitation).
+Evaluating the interval ending 2026-06-01 therefore gives the same answer
+today and next year.
+
+The work is vectorized: each activity filter becomes a count per person
+(computed by the source, in SQL where possible), each demographic filter a
+boolean mask over the people frame, and the logic combines the masks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.logic import Node, evaluate_logic
+from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
+from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
+from dynamics_campaign_sync.qualification.sources import (
+    ActivityCounts,
+    ActivityRequest,
+    PeopleHint,
+    PeopleRequest,
+    Source,
+    SourceError,
+)
+from dynamics_campaign_sync.qualification.spec import (
+    BehaviourFilter,
+    CampaignSpec,
+    DemographicFilter,
+    InactivityFilter,
+)
+
+QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
+#: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
+_MAX_ENUMERATED_FILTERS = 12
+
+
+@dataclass(frozen=True)
+class QualificationResult:
+    """The qualified people of one evaluation, with reasons and what it took to find them.
+
+    ``qualified`` has the columns ``person_id``, ``member_type``,
+    ``dynamics_id``, ``email`` and ``reasons`` (JSON text, see ``reasons``),
+    sorted by ``person_id``.
+
+    ``people_scanned`` counts the people rows read; sources read only people
+    who can still qualify, so it may be 0 for a full source. The empty-source
+    guard must use ``source_empty``: no person of the spec's member types
+    existed before the interval end.
+    """
+
+    campaign_key: str
+    interval_start: dt.datetime
+    interval_end: dt.datetime
+    qualified: pd.DataFrame
+    people_scanned: int
+    activity_rows_read: int
+    source_empty: bool
+    filter_matches: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def qualified_ids(self) -> list[str]:
+        return self.qualified[PERSON_ID].tolist()
+
+    def reasons_for(self, person_id: str) -> dict[str, Any]:
+        """The reasons of one qualified person as a dict (KeyError if not qualified)."""
+        rows = self.qualified.loc[self.qualified[PERSON_ID] == person_id, "reasons"]
+        if rows.empty:
+            raise KeyError(person_id)
+        return parse_reasons(rows.iloc[0])
+
+    def summary(self) -> dict[str, Any]:
+        """Small JSON-serialisable numbers for logs, XComs and asset extras."""
+        return {
+            "campaign_key": self.campaign_key,
+            "interval_start": self.interval_start.isoformat(),
+            "interval_end": self.interval_end.isoformat(),
+            "qualified": len(self.qualified),
+            "people_scanned": self.people_scanned,
+            "activity_rows_read": self.activity_rows_read,
+            "source_empty": self.source_empty,
+            "filter_matches": {str(number): count for number, count in self.filter_matches.items()},
+        }
+
+
+def _utc(value: dt.datetime, name: str) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
+    return value.astimezone(dt.UTC)
+
+
+def _check_fields(spec: CampaignSpec, source: Source) -> None:
+    columns = source.people_columns()
+    for number, flt in spec.rules.numbered():
+        if isinstance(flt, DemographicFilter) and flt.field not in columns:
+            raise SourceError(
+                f"{spec.key}: rules.filters[{number}].field: {flt.field!r} is not a column of the people "
+                f"table (columns: {', '.join(sorted(columns))})"
+            )
+
+
+def qualifies_without_behaviour(tree: Node, spec: CampaignSpec) -> bool:
+    """Whether someone matching no behaviour filter could still qualify.
+
+    Behaviour filters are set false; demographic and inactivity filters are
+    given every combination of values. If none qualifies, only people who
+    match some behaviour filter need reading: usually a small share of everyone.
+    """
+    numbered = spec.rules.numbered()
+    free = [number for number, flt in numbered if not isinstance(flt, BehaviourFilter)]
+    if len(free) > _MAX_ENUMERATED_FILTERS:
+        return True
+    assignments = np.arange(2 ** len(free))
+    values = {number: (assignments >> bit & 1).astype(bool) for bit, number in enumerate(free)}
+    for number, flt in numbered:
+        if isinstance(flt, BehaviourFilter):
+            values[number] = np.zeros(len(assignments), dtype=bool)
+    return bool(evaluate_logic(tree, values).any())
+
+
+def _behaviour_matches(flt: BehaviourFilter, counts: np.ndarray) -> np.ndarray:
+    """Whether each count satisfies the filter's min_times/max_times."""
+    hit = counts >= flt.min_times
+    if flt.max_times is not None:
+        hit &= counts <= flt.max_times
+    return hit
+
+
+def _candidates(spec: CampaignSpec, tree: Node, activity: dict[int, ActivityCounts]) -> pd.Index | None:
+    """The only people who can qualify, when the logic needs a behaviour match (None: anyone can)."""
+    if qualifies_without_behaviour(tree, spec):
+        return None
+    matching = []
+    for number, flt in spec.rules.numbered():
+        if isinstance(flt, BehaviourFilter):
+            counts = activity[number].counts
+            matching.append(counts.index[_behaviour_matches(flt, counts.to_numpy())])
+    return matching[0].append(matching[1:]).unique()
+
+
+def _activity_counts(
+    spec: CampaignSpec, source: Source, start: dt.datetime, end: dt.datetime
+) -> dict[int, ActivityCounts]:
+    counts = {}
+    for number, flt in spec.rules.numbered():
+        if isinstance(flt, BehaviourFilter | InactivityFilter):
+            window_start, window_end = flt.bounds(start, end)
+            request = ActivityRequest(flt.activity, window_start, window_end, flt.where, as_of=end)
+            counts[number] = source.count_activities(request)
+    return counts
+
+
+def _counts_for(people_ids: pd.Index, counts: ActivityCounts) -> np.ndarray:
+    """Counts aligned with the people rows (0 for people without activity)."""
+    positions = counts.counts.index.get_indexer(people_ids)
+    aligned = np.zeros(len(people_ids), dtype=np.int64)
+    found = positions >= 0
+    aligned[found] = counts.counts.to_numpy()[positions[found]]
+    return aligned
+
+
+def evaluate(
+    spec: CampaignSpec,
+    source: Source,
+    interval_start: dt.datetime,
+    interval_end: dt.datetime,
+) -> QualificationResult:
+    """Who qualifies for ``spec`` as of ``interval_end`` (see the module docstring for the rules)."""
+    start = _utc(interval_start, "interval_start")
+    end = _utc(interval_end, "interval_end")
+    if start > end:
+        raise ValueError(f"interval_start {start.isoformat()} is after interval_end {end.isoformat()}")
+    _check_fields(spec, source)
+    tree = spec.rules.tree
+    numbered = spec.rules.numbered()
+    activity = _activity_counts(spec, source, start, end)
+
+    candidates = _candidates(spec, tree, activity)
+    demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
+    fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
+    request = PeopleRequest(
+        fields=fields,
+        member_types=spec.member_types,
+        as_of=end,
+        person_ids=candidates,
+        hint=PeopleHint(tree, demographic),
+    )
+    people = source.read_people(request)
+    person_ids = pd.Index(people[PERSON_ID].astype("str"))
+
+    columns: dict[str, ColumnValues] = {}
+    matched: dict[int, np.ndarray] = {}
+    aligned_counts: dict[int, np.ndarray] = {}
+    for number, flt in numbered:
+        if isinstance(flt, DemographicFilter):
+            column = columns.setdefault(flt.field, ColumnValues(people[flt.field]))
+            matched[number] = condition_mask(column, flt.operator, flt.value, end)
+        else:
+            count = _counts_for(person_ids, activity[number])
+            aligned_counts[number] = count
+            matched[number] = (
+                _behaviour_matches(flt, count) if isinstance(flt, BehaviourFilter) else count == 0
+            )
+
+    qualified_mask = evaluate_logic(tree, matched) if len(people) else np.zeros(0, dtype=bool)
+    qualified = people.loc[qualified_mask, list(IDENTITY_COLUMNS)].reset_index(drop=True)
+    numbers = [number for number, _ in numbered]
+    qualified["reasons"] = reasons_json(
+        numbers,
+        {n: mask[qualified_mask] for n, mask in matched.items()},
+        {n: values[qualified_mask] for n, values in aligned_counts.items()},
+    ).to_numpy()
+    qualified = qualified.sort_values(PERSON_ID, kind="stable").reset_index(drop=True)
+    return QualificationResult(
+        campaign_key=spec.key,
+        interval_start=start,
+        interval_end=end,
+        qualified=qualified,
+        people_scanned=len(people),
+        activity_rows_read=sum(counts.rows for counts in activity.values()),
+        source_empty=not source.has_people(spec.member_types, end),
+        filter_matches={number: int(mask.sum()) for number, mask in matched.items()},
+    )

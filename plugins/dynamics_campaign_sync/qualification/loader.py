@@ -1,0 +1,173 @@
+"""Reading campaign sync specs from YAML, with errors a spec author can act on.
+
+Every problem becomes one line ``<path>: <location>: <message>``, for example
+``dags/campaigns/foo.yaml: rules.filters[3].operator: 'startswith' is not one
+of ...``. Positions in a location count from 1, so ``filters[3]`` is filter 3
+of the logic expression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from dynamics_campaign_sync.qualification.logic import LogicError, parse_logic
+from dynamics_campaign_sync.qualification.spec import CampaignSpec
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+_FILTER_TAGS = frozenset({"demographic", "behaviour", "inactivity"})
+_TYPE_TAGS = frozenset({"int", "str", "float", "bool", "date", "datetime", "none", "list", "dict", "tuple"})
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One problem in one spec file."""
+
+    path: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.path}: {self.location}: {self.message}"
+            if self.location
+            else f"{self.path}: {self.message}"
+        )
+
+
+class SpecError(Exception):
+    """One or more specs are invalid; the message has one ``<path>: <loc>: <msg>`` line per problem."""
+
+    def __init__(self, problems: Sequence[SpecProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that refuses a key written twice in one mapping (PyYAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is written twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def format_location(loc: Sequence[int | str]) -> str:
+    """``('rules', 'filters', 2, 'behaviour', 'min_times')`` -> ``rules.filters[3].min_times``."""
+    text = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part + 1}]"
+        elif isinstance(previous, int) and part in _FILTER_TAGS:
+            continue  # the discriminator tag pydantic adds after a filter's position
+        elif part in _TYPE_TAGS or not part.replace("_", "a").isalnum():
+            continue  # a union member's type name, not a field the author wrote
+        else:
+            text += f".{part}" if text else part
+        previous = part
+    return text
+
+
+def _problems_from(path: str, error: ValidationError, data: dict[str, Any]) -> list[SpecProblem]:
+    items = error.errors()
+    problems = []
+    for item in items:
+        loc = tuple(item["loc"])
+        if item["type"] == "too_short" and any(
+            tuple(o["loc"])[: len(loc)] == loc and o is not item for o in items
+        ):
+            continue  # a list whose items all failed is not also "too short"
+        message = "unknown field (check the spelling)" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(SpecProblem(path, format_location(loc), message))
+    if not any(problem.location == "rules.logic" for problem in problems):
+        problems.extend(_logic_problems(path, data))
+    return problems
+
+
+def _logic_problems(path: str, data: dict[str, Any]) -> list[SpecProblem]:
+    """Check the logic against the number of filters written, even when some filters are invalid."""
+    rules = data.get("rules")
+    if not isinstance(rules, dict) or not isinstance(rules.get("filters"), list):
+        return []
+    logic, count = rules.get("logic", "all"), len(rules["filters"])
+    if not isinstance(logic, str) or count == 0:
+        return []
+    try:
+        parse_logic(logic, count)
+    except LogicError as error:
+        return [SpecProblem(path, "rules.logic", str(error))]
+    return []
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise SpecError([SpecProblem(str(path), "", f"cannot read the file: {error.strerror}")]) from None
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError([SpecProblem(str(path), where, f"invalid YAML: {problem}")]) from None
+
+
+def load_spec(path: str | Path) -> CampaignSpec:
+    """Read and validate one spec file; raise :class:`SpecError` naming file and field."""
+    path = Path(path)
+    data = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise SpecError([SpecProblem(str(path), "", "a spec must be a YAML mapping of fields")])
+    try:
+        spec = CampaignSpec.model_validate(data)
+    except ValidationError as error:
+        raise SpecError(_problems_from(str(path), error, data)) from None
+    spec._path = str(path)
+    return spec
+
+
+def spec_paths(directory: str | Path) -> list[Path]:
+    """The spec files of a directory, sorted by name."""
+    directory = Path(directory)
+    return sorted(p for p in directory.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+
+
+def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:
+    """Validate every file, then raise one :class:`SpecError` listing all problems (also duplicate keys)."""
+    specs: list[CampaignSpec] = []
+    problems: list[SpecProblem] = []
+    owners: dict[str, str] = {}
+    for path in paths:
+        try:
+            spec = load_spec(path)
+        except SpecError as error:
+            problems.extend(error.problems)
+            continue
+        if spec.key in owners:
+            problems.append(
+                SpecProblem(str(path), "key", f"{spec.key!r} is already used by {owners[spec.key]}")
+            )
+            continue
+        owners[spec.key] = str(path)
+        specs.append(spec)
+    if problems:
+        raise SpecError(problems)
+    return specs
+
+
+def load_specs(directory: str | Path) -> list[CampaignSpec]:
+    """Every spec of ``directory`` (``*.yaml``/``*.yml``), validated together; keys must be unique."""
+    return load_all(spec_paths(directory))

@@ -1,0 +1,473 @@
+"""The campaign sync spec: one YAML file in ``dags/campaigns/`` per Dynamics campaign sync.
+
+Pydantic models validate every section so that a bad spec fails at DAG-parse
+time with a message naming the file, the filter number and the field (see
+``loader``). Models are frozen: a loaded spec is a value, safe to share
+between the DAG factory, operators and tests.
+
+Filters are numbered from 1 in the order written, like Marketo's smart-list
+filters; the logic expression refers to those numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+import zoneinfo
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+from pydantic_core.core_schema import ValidationInfo
+
+from dynamics_campaign_sync.qualification.describe import render_doc_md
+from dynamics_campaign_sync.qualification.logic import LogicError, Node, parse_logic, references
+from dynamics_campaign_sync.qualification.operators import (
+    ConditionValueError,
+    Operator,
+    ValueKind,
+    normalize_value,
+    parse_operator,
+    temporal_bounds,
+    to_utc,
+    value_kind,
+    values_of,
+)
+
+IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+DEFAULT_CONNECTION_ID = "campaign_sync_source"
+
+Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=63)]
+MemberType = Literal["lead", "contact"]
+
+#: Dynamics campaign ``statuscode`` values by name (all "Active" by statecode except inactive).
+CAMPAIGN_STATUS_CODES: dict[str, int] = {
+    "proposed": 0,
+    "ready_to_launch": 1,
+    "launched": 2,
+    "completed": 3,
+    "canceled": 4,
+    "suspended": 5,
+    "inactive": 6,
+}
+_STATUS_ALIASES = {"cancelled": "canceled"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _custom_error(message: str) -> PydanticCustomError:
+    """An error whose message is shown as written (no 'Value error,' prefix)."""
+    return PydanticCustomError("spec", message.replace("{", "{{").replace("}", "}}"))
+
+
+class Condition(_Model):
+    """``field operator value``: one comparison on a people or activity column."""
+
+    field: Identifier
+    operator: Operator
+    value: Any = Field(default=None, validate_default=True)
+
+    @field_validator("operator", mode="before")
+    @classmethod
+    def _known_operator(cls, raw: object) -> Operator:
+        try:
+            return parse_operator(raw)
+        except ConditionValueError as error:
+            raise _custom_error(str(error)) from None
+
+    @field_validator("value")
+    @classmethod
+    def _value_fits_operator(cls, raw: object, info: ValidationInfo) -> Any:
+        operator = info.data.get("operator")
+        if operator is None:  # the operator itself was invalid and is reported already
+            return raw
+        try:
+            return normalize_value(operator, raw)
+        except ConditionValueError as error:
+            raise _custom_error(str(error)) from None
+
+    @property
+    def kind(self) -> ValueKind:
+        return value_kind(self.operator, self.value)
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        return values_of(self.value)
+
+
+class DemographicFilter(Condition):
+    """A condition on the person's own columns (job title, country, company size …)."""
+
+    type: Literal["demographic"]
+
+
+class Window(_Model):
+    """When activities count. Start inclusive, end exclusive; never past the interval end.
+
+    Exactly one of: ``in_past_days: N`` (the N days before the interval end),
+    ``between: [a, b]`` (dates include both whole UTC days; datetimes are
+    ``[a, b)``) or ``in_interval: true`` (the run's data interval). Without a
+    window a filter counts everything before the interval end.
+    """
+
+    in_past_days: int | None = Field(default=None, ge=1)
+    between: tuple[dt.date | dt.datetime, dt.date | dt.datetime] | None = None
+    in_interval: bool = False
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Window:
+        chosen = [self.in_past_days is not None, self.between is not None, self.in_interval]
+        if sum(chosen) != 1:
+            raise _custom_error("give exactly one of in_past_days, between, in_interval")
+        if self.between is not None:
+            start, end = self._between_bounds()
+            if start >= end:
+                raise _custom_error("between needs the first date before the second")
+        return self
+
+    def _between_bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        assert self.between is not None
+        first, last = self.between
+        start = temporal_bounds(first)[0]
+        end = to_utc(last) if isinstance(last, dt.datetime) else temporal_bounds(last)[1]
+        return start, end
+
+    def bounds(
+        self, interval_start: dt.datetime, interval_end: dt.datetime
+    ) -> tuple[dt.datetime | None, dt.datetime]:
+        """``[start, end)`` for an evaluation of the interval ``[interval_start, interval_end)``."""
+        if self.in_past_days is not None:
+            return interval_end - dt.timedelta(days=self.in_past_days), interval_end
+        if self.in_interval:
+            return interval_start, interval_end
+        start, end = self._between_bounds()
+        return start, min(end, interval_end)
+
+
+class _ActivityFilter(_Model):
+    activity: Identifier
+    where: tuple[Condition, ...] = ()
+    window: Window | None = None
+
+    def bounds(
+        self, interval_start: dt.datetime, interval_end: dt.datetime
+    ) -> tuple[dt.datetime | None, dt.datetime]:
+        """The activity window of this filter for one evaluation; see :class:`Window`."""
+        if self.window is None:
+            return None, interval_end
+        return self.window.bounds(interval_start, interval_end)
+
+
+class BehaviourFilter(_ActivityFilter):
+    """The person did ``activity`` (matching ``where``) at least ``min_times`` in the window."""
+
+    type: Literal["behaviour"]
+    min_times: int = Field(default=1, ge=1)
+    max_times: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> BehaviourFilter:
+        if self.max_times is not None and self.max_times < self.min_times:
+            raise _custom_error(f"max_times ({self.max_times}) is below min_times ({self.min_times})")
+        return self
+
+
+class InactivityFilter(_ActivityFilter):
+    """The person did *not* do ``activity`` (matching ``where``) in the window."""
+
+    type: Literal["inactivity"]
+    max_times: Literal[0] = 0
+
+    @property
+    def min_times(self) -> int:
+        return 0
+
+
+Filter = Annotated[DemographicFilter | BehaviourFilter | InactivityFilter, Field(discriminator="type")]
+ActivityFilter = BehaviourFilter | InactivityFilter
+_TYPE_ALIASES = {"behavior": "behaviour"}
+
+
+class Rules(_Model):
+    """Numbered filters and the logic that combines them."""
+
+    filters: tuple[Filter, ...] = Field(min_length=1, max_length=50)
+    logic: str = "all"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_us_spelling(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("filters"), list):
+            filters = []
+            for item in data["filters"]:
+                if isinstance(item, dict) and item.get("type") in _TYPE_ALIASES:
+                    item = {**item, "type": _TYPE_ALIASES[item["type"]]}
+                filters.append(item)
+            data = {**data, "filters": filters}
+        return data
+
+    @field_validator("logic")
+    @classmethod
+    def _logic_parses(cls, text: str, info: ValidationInfo) -> str:
+        filters = info.data.get("filters")
+        if filters is None:  # filters are invalid and reported already
+            return text
+        try:
+            tree = parse_logic(text, len(filters))
+        except LogicError as error:
+            raise _custom_error(str(error)) from None
+        unused = sorted(set(range(1, len(filters) + 1)) - references(tree))
+        if unused:
+            names = ", ".join(str(n) for n in unused)
+            raise _custom_error(f"filter(s) {names} not used in the logic expression")
+        return text
+
+    @property
+    def tree(self) -> Node:
+        """The parsed logic."""
+        return parse_logic(self.logic, len(self.filters))
+
+    def numbered(self) -> list[tuple[int, DemographicFilter | BehaviourFilter | InactivityFilter]]:
+        """``(number, filter)`` pairs, numbers counting from 1."""
+        return list(enumerate(self.filters, start=1))
+
+
+class CampaignRef(_Model):
+    """The Dynamics campaign: by ``id`` (GUID) or by ``name``, resolved at run time."""
+
+    id: str | None = None
+    name: str | None = Field(default=None, min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _guid(cls, raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        try:
+            return str(uuid.UUID(raw))
+        except ValueError:
+            raise _custom_error(f"{raw!r} is not a GUID") from None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> CampaignRef:
+        if (self.id is None) == (self.name is None):
+            raise _custom_error("give exactly one of id, name")
+        return self
+
+
+class Schedule(_Model):
+    """When the sync runs: a cron expression in a timezone, from a start date."""
+
+    cron: str
+    timezone: str = "UTC"
+    start_date: dt.datetime
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, cron: str) -> str:
+        if not croniter.is_valid(cron):
+            raise _custom_error(f"{cron!r} is not a valid cron expression")
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, name: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise _custom_error(f"{name!r} is not a known IANA timezone") from None
+        return name
+
+    @field_validator("start_date", mode="before")
+    @classmethod
+    def _date_is_midnight(cls, raw: Any) -> Any:
+        if isinstance(raw, dt.date) and not isinstance(raw, dt.datetime):
+            return dt.datetime(raw.year, raw.month, raw.day)
+        return raw
+
+    @field_validator("start_date")
+    @classmethod
+    def _start_in_utc(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        if value.tzinfo is None:
+            zone = zoneinfo.ZoneInfo(info.data.get("timezone") or "UTC")
+            value = value.replace(tzinfo=zone)
+        return value.astimezone(dt.UTC)
+
+
+class SourceConfig(_Model):
+    """Where people and activities are read: an Airflow connection and table names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    conn_id: str = Field(default=DEFAULT_CONNECTION_ID, min_length=1)
+    people_table: Identifier = "people"
+    activities_table: Identifier = "activities"
+    schema_name: Identifier | None = Field(default=None, alias="schema")
+
+
+class QualificationRule(_Model):
+    """How often one person may qualify: ``once``, ``every_time`` or ``every_n_days`` (with ``days``)."""
+
+    rule: Literal["once", "every_time", "every_n_days"] = "once"
+    days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"rule": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _days_with_every_n_days(self) -> QualificationRule:
+        if (self.rule == "every_n_days") != (self.days is not None):
+            raise _custom_error("days is required with every_n_days and only there")
+        return self
+
+
+class RemovalPolicy(_Model):
+    """When members who stop qualifying are removed: ``mirror``, ``never`` or ``after_days`` (with ``days``)."""
+
+    policy: Literal["mirror", "never", "after_days"] = "mirror"
+    days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"policy": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _days_with_after_days(self) -> RemovalPolicy:
+        if (self.policy == "after_days") != (self.days is not None):
+            raise _custom_error("days is required with after_days and only there")
+        return self
+
+
+_PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
+
+
+def resolve_limit(limit: int | str | None, current_members: int) -> int | None:
+    """The absolute number a limit allows for a campaign with ``current_members`` (None: unlimited).
+
+    ``"10%"`` is 10 % of the current members, rounded down.
+    """
+    if limit is None:
+        return None
+    if isinstance(limit, int):
+        return limit
+    match = _PERCENT.match(limit)
+    assert match is not None, "validated by Guard"
+    return int(current_members * float(match.group(1)) // 100)
+
+
+class Guard(_Model):
+    """Safety limits per run; a run that would exceed them stops before writing.
+
+    ``max_adds``/``max_removes`` are a whole number or a percentage of the
+    campaign's current members (``"10%"``); absent means unlimited.
+    """
+
+    max_adds: int | str | None = None
+    max_removes: int | str | None = None
+    allow_empty_source: bool = False
+
+    @field_validator("max_adds", "max_removes", mode="before")
+    @classmethod
+    def _number_or_percent(cls, value: Any) -> int | str | None:
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        match = _PERCENT.match(value) if isinstance(value, str) else None
+        if match is None or float(match.group(1)) > 100:
+            raise _custom_error(f"{value!r} is neither a whole number >= 0 nor a percentage like '10%'")
+        return f"{match.group(1)}%"
+
+    def max_adds_for(self, current_members: int) -> int | None:
+        return resolve_limit(self.max_adds, current_members)
+
+    def max_removes_for(self, current_members: int) -> int | None:
+        return resolve_limit(self.max_removes, current_members)
+
+
+def status_code(raw: int | str) -> int:
+    """A campaign ``statuscode`` from its number or its name (``inactive``, ``completed`` …)."""
+    if isinstance(raw, bool):
+        raise ValueError(f"{raw!r} is not a campaign status")
+    if isinstance(raw, int):
+        if raw < 0:
+            raise ValueError(f"{raw!r} is not a campaign status")
+        return raw
+    name = raw.strip().lower().replace(" ", "_").replace("-", "_")
+    name = _STATUS_ALIASES.get(name, name)
+    if name not in CAMPAIGN_STATUS_CODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(CAMPAIGN_STATUS_CODES)} or a statuscode number")
+    return CAMPAIGN_STATUS_CODES[name]
+
+
+class CampaignSpec(_Model):
+    """One campaign sync: who qualifies, for which Dynamics campaign, when and how safely."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    title: str = Field(min_length=1)
+    description: str = ""
+    owner: str = Field(min_length=1)
+    tags: tuple[str, ...] = ()
+    campaign: CampaignRef
+    member_types: tuple[MemberType, ...] = ("lead", "contact")
+    schedule: Schedule
+    source: SourceConfig = SourceConfig()
+    rules: Rules
+    qualification: QualificationRule = QualificationRule()
+    removal: RemovalPolicy = RemovalPolicy()
+    guard: Guard = Guard()
+    blocked_statuses: tuple[int, ...] = (CAMPAIGN_STATUS_CODES["inactive"],)
+
+    _path: str | None = PrivateAttr(default=None)
+
+    @field_validator("member_types", mode="before")
+    @classmethod
+    def _member_types_shorthand(cls, raw: Any) -> Any:
+        if raw == "both":
+            return ["lead", "contact"]
+        return [raw] if isinstance(raw, str) else raw
+
+    @field_validator("member_types")
+    @classmethod
+    def _member_types_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise _custom_error("give at least one of lead, contact")
+        if len(set(value)) != len(value):
+            raise _custom_error("member types are listed twice")
+        return value
+
+    @field_validator("blocked_statuses", mode="before")
+    @classmethod
+    def _status_codes(cls, raw: Any) -> Any:
+        items: Sequence[Any] = [raw] if isinstance(raw, str | int) else raw
+        if not isinstance(items, list | tuple):
+            return raw
+        codes = []
+        for item in items:
+            try:
+                codes.append(status_code(item))
+            except (ValueError, AttributeError) as error:
+                raise _custom_error(str(error)) from None
+        return tuple(sorted(set(codes)))
+
+    @property
+    def path(self) -> str | None:
+        """The YAML file this spec was loaded from, if any."""
+        return self._path
+
+    @property
+    def blocked_status_codes(self) -> frozenset[int]:
+        return frozenset(self.blocked_statuses)
+
+    def doc_md(self) -> str:
+        """Markdown describing the spec, for the Airflow UI (``doc_md`` of the DAG)."""
+        return render_doc_md(self)

@@ -1,0 +1,306 @@
+"""The SQL source: people and activities read through SQLAlchemy (SQLite by default, PostgreSQL in production).
+
+What is pushed into SQL, so the database does the filtering:
+
+* activities: type, window (``start <= occurred_at < end``) and every
+  attribute condition that SQL answers exactly (see ``pushdown``). When all
+  conditions are pushed, the database also counts per person, so one row per
+  person crosses the wire; otherwise the rows (person id and the remaining
+  attribute values) are read in chunks and filtered in pandas.
+* people: member types, ``created_at < as_of``, the evaluator's necessary
+  condition (``PeopleHint``) and, when few, the candidate person ids.
+
+Reads are streamed in chunks of ``chunk_size`` rows, so memory is bounded by
+the result (one row per matching person), not by the size of the tables.
+This layer takes an Engine or URL; the Airflow hook resolves a connection id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import ColumnElement
+
+from dynamics_campaign_sync.qualification.contract import (
+    ACTIVITY_TYPE,
+    ATTRIBUTES,
+    CREATED_AT,
+    IDENTITY_COLUMNS,
+    MEMBER_TYPE,
+    OCCURRED_AT,
+    PERSON_ID,
+    UPDATED_AT,
+)
+from dynamics_campaign_sync.qualification.people_versions import versions_as_of
+from dynamics_campaign_sync.qualification.pushdown import (
+    comparable_timestamp,
+    condition_clause,
+    hint_clause,
+    timestamp_literal,
+)
+from dynamics_campaign_sync.qualification.sources import (
+    ActivityCounts,
+    ActivityRequest,
+    PeopleRequest,
+    SourceError,
+    conditions_mask,
+    count_by_person,
+)
+from dynamics_campaign_sync.qualification.spec import Condition, SourceConfig
+
+
+class SqlSource:
+    """A :class:`~dynamics_campaign_sync.qualification.sources.Source` over two SQL tables."""
+
+    def __init__(
+        self,
+        engine: sa.Engine | str,
+        *,
+        people_table: str = "people",
+        activities_table: str = "activities",
+        schema: str | None = None,
+        chunk_size: int = 100_000,
+        id_batch_size: int = 10_000,
+        max_listed_ids: int = 500_000,
+    ) -> None:
+        self._engine = sa.create_engine(engine) if isinstance(engine, str) else engine
+        self._dialect = self._engine.dialect.name
+        self._names = (people_table, activities_table)
+        self._schema = schema
+        self.chunk_size = chunk_size
+        self.id_batch_size = id_batch_size
+        self.max_listed_ids = max_listed_ids
+
+    @classmethod
+    def from_config(cls, config: SourceConfig, engine: sa.Engine | str, **options: Any) -> SqlSource:
+        """A source for a spec's ``source`` section, once its connection is resolved to an engine."""
+        return cls(
+            engine,
+            people_table=config.people_table,
+            activities_table=config.activities_table,
+            schema=config.schema_name,
+            **options,
+        )
+
+    def _reflect(self, name: str) -> sa.Table:
+        try:
+            return sa.Table(name, sa.MetaData(), autoload_with=self._engine, schema=self._schema)
+        except sa.exc.NoSuchTableError:
+            where = self._engine.url.render_as_string(hide_password=True)
+            raise SourceError(f"table {name!r} not found in {where}") from None
+
+    @cached_property
+    def _people(self) -> sa.Table:
+        return self._reflect(self._names[0])
+
+    @cached_property
+    def _activities(self) -> sa.Table:
+        return self._reflect(self._names[1])
+
+    @cached_property
+    def _people_is_snapshot(self) -> bool:
+        """True when ``person_id`` alone is the primary key: one row per person, no versions."""
+        return [column.name for column in self._people.primary_key.columns] == [PERSON_ID]
+
+    def people_columns(self) -> frozenset[str]:
+        return frozenset(self._people.columns.keys())
+
+    # -- people --------------------------------------------------------------
+
+    def _existing(
+        self, query: sa.Select[Any], member_types: tuple[str, ...], as_of: dt.datetime
+    ) -> sa.Select[Any]:
+        """``query`` limited to people of ``member_types`` created before ``as_of``."""
+        table = self._people
+        query = query.where(table.c[MEMBER_TYPE].in_(list(member_types)))
+        if CREATED_AT in table.columns:
+            created = table.c[CREATED_AT]
+            before = comparable_timestamp(created, self._dialect) < timestamp_literal(
+                created, as_of, self._dialect
+            )
+            query = query.where(sa.or_(created.is_(None), before))
+        return query
+
+    def has_people(self, member_types: tuple[str, ...], as_of: dt.datetime) -> bool:
+        probe = self._existing(sa.select(self._people.c[PERSON_ID]), member_types, as_of).limit(1)
+        return len(self._frame(probe)) > 0
+
+    def _people_select(self, request: PeopleRequest) -> sa.Select[Any]:
+        table = self._people
+        wanted = list(dict.fromkeys((*IDENTITY_COLUMNS, *request.fields)))
+        missing = [name for name in wanted if name not in table.columns]
+        if missing:
+            raise SourceError(f"table {table.name!r} has no column {', '.join(map(repr, missing))}")
+        versioned = [name for name in (CREATED_AT, UPDATED_AT) if name in table.columns]
+        selected = [self._readable(table.c[name]) for name in dict.fromkeys((*wanted, *versioned))]
+        query = self._existing(sa.select(*selected), request.member_types, request.as_of)
+        if request.hint is not None:
+            clause = hint_clause(request.hint.tree, request.hint.conditions, table.c, self._dialect)
+            if clause is not None and self._people_is_snapshot:
+                query = query.where(clause)
+            elif clause is not None:  # keep every version of a candidate; the as-of version is chosen later
+                query = query.where(table.c[PERSON_ID].in_(sa.select(table.c[PERSON_ID]).where(clause)))
+        return query
+
+    def _readable(self, column: sa.Column[Any]) -> ColumnElement[Any]:
+        """Timestamps as raw values (parsed vectorized later, not row by row by SQLAlchemy)."""
+        if isinstance(column.type, sa.DateTime) and self._dialect == "sqlite":
+            return sa.type_coerce(column, sa.Text).label(column.name)
+        return column
+
+    def _id_clauses(self, ids: pd.Index) -> list[ColumnElement[bool]]:
+        """Clauses selecting the people ``ids``: one array parameter where the dialect has one
+        (SQLite ``json_each``, PostgreSQL ``ANY``), else ``IN`` lists of ``id_batch_size`` ids."""
+        person = self._people.c[PERSON_ID]
+        values = [str(pid) for pid in ids]
+        if self._dialect == "sqlite":
+            listed = sa.func.json_each(sa.literal(json.dumps(values), sa.Text)).table_valued("value")
+            return [person.in_(sa.select(listed.c.value))]
+        if self._dialect == "postgresql":
+            return [person == sa.any_(sa.literal(values, postgresql.ARRAY(sa.Text)))]
+        size = self.id_batch_size
+        return [person.in_(values[i : i + size]) for i in range(0, len(values), size)]
+
+    def read_people(self, request: PeopleRequest) -> pd.DataFrame:
+        query = self._people_select(request)
+        ids = request.person_ids
+        if ids is not None and len(ids) <= self.max_listed_ids:
+            frames = [self._frame(query.where(clause)) for clause in self._id_clauses(ids)]
+            people = pd.concat(frames, ignore_index=True) if frames else self._frame(query.where(sa.false()))
+        else:
+            people = self._frame(query)
+            if ids is not None:
+                people = people[people[PERSON_ID].isin(ids)]
+        people = versions_as_of(people, request.as_of)
+        columns = list(dict.fromkeys((*IDENTITY_COLUMNS, *request.fields)))
+        return people[columns].reset_index(drop=True)
+
+    # -- activities ----------------------------------------------------------
+
+    def _activity_columns(self, names: Sequence[str]) -> list[ColumnElement[Any]]:
+        """Attributes to read: own columns, JSON extractions from ``attributes`` where the dialect
+        has them, else the raw JSON once (pandas extracts the keys from it)."""
+        table = self._activities
+        selected: list[ColumnElement[Any]] = []
+        raw_json = False
+        for name in names:
+            if name in table.columns:
+                selected.append(table.c[name])
+            elif ATTRIBUTES not in table.columns:
+                selected.append(sa.null().label(name))
+            elif self._dialect == "sqlite":
+                document = table.c[ATTRIBUTES]  # json_extract fails on invalid JSON: such rows give NULL
+                value = sa.func.json_extract(document, f'$."{name}"')
+                selected.append(sa.case((sa.func.json_valid(document) == 1, value)).label(name))
+            elif self._dialect == "postgresql":
+                selected.append(sa.cast(table.c[ATTRIBUTES], postgresql.JSONB)[name].astext.label(name))
+            else:
+                raw_json = True
+        if raw_json:
+            selected.append(table.c[ATTRIBUTES])
+        return selected
+
+    def _split(self, conditions: Sequence[Condition]) -> tuple[list[ColumnElement[bool]], list[Condition]]:
+        """Conditions as SQL clauses where exact, and the rest for pandas."""
+        table = self._activities
+        pushed: list[ColumnElement[bool]] = []
+        residual: list[Condition] = []
+        for condition in conditions:
+            clause = None
+            if condition.field in table.columns:
+                clause = condition_clause(table.c[condition.field], condition, self._dialect)
+            if clause is None:
+                residual.append(condition)
+            else:
+                pushed.append(clause)
+        return pushed, residual
+
+    def count_activities(self, request: ActivityRequest) -> ActivityCounts:
+        table = self._activities
+        occurred = table.c[OCCURRED_AT]
+        moment = comparable_timestamp(occurred, self._dialect)
+        where: list[ColumnElement[bool]] = [
+            table.c[ACTIVITY_TYPE] == request.activity_type,
+            moment < timestamp_literal(occurred, request.end, self._dialect),
+        ]
+        if request.start is not None:
+            where.append(moment >= timestamp_literal(occurred, request.start, self._dialect))
+        pushed, residual = self._split(request.conditions)
+        where += pushed
+        person = table.c[PERSON_ID]
+        if not residual:
+            query = sa.select(person, sa.func.count().label("n")).where(*where).group_by(person)
+            parts = [chunk.set_index(PERSON_ID)["n"] for chunk in self._chunks(query)]
+            counts = _sum_counts(parts)
+            return ActivityCounts(counts=counts, rows=int(counts.sum()))
+        fields = list(dict.fromkeys(condition.field for condition in residual))
+        query = sa.select(person, *self._activity_columns(fields)).where(*where)
+        parts, rows = [], 0
+        for chunk in self._chunks(query):
+            matched = conditions_mask(chunk, tuple(residual), request.reference_time)
+            parts.append(count_by_person(chunk[PERSON_ID][matched]))
+            rows += int(matched.sum())
+        return ActivityCounts(counts=_sum_counts(parts), rows=rows)
+
+    # -- reading -------------------------------------------------------------
+
+    def _chunks(self, query: sa.Select[Any]) -> Iterator[pd.DataFrame]:
+        """The result in DataFrames of at most ``chunk_size`` rows, streamed from the database.
+
+        SQLAlchemy builds and compiles the query; the rows are fetched from the
+        DBAPI cursor as plain tuples, which pandas turns into columns several
+        times faster than SQLAlchemy ``Row`` objects. PostgreSQL gets a
+        server-side cursor, so a large result is never held in memory at once.
+        """
+        compiled = query.compile(dialect=self._engine.dialect, compile_kwargs={"render_postcompile": True})
+        params: Any = compiled.params  # a property that rebuilds the dict: read it once
+        if compiled.positional:
+            params = tuple(params[name] for name in compiled.positiontup or ())
+        names = [column.name for column in query.selected_columns]
+        dbapi_error = self._engine.dialect.loaded_dbapi.Error
+        raw = self._engine.raw_connection()
+        try:
+            cursor = self._streaming_cursor(raw)
+            cursor.execute(str(compiled), params)
+            while rows := cursor.fetchmany(self.chunk_size):
+                yield pd.DataFrame.from_records(rows, columns=names)
+            cursor.close()
+        except dbapi_error as error:
+            raise SourceError(f"reading the source failed: {type(error).__name__}: {error}") from None
+        finally:
+            raw.close()
+
+    def _streaming_cursor(self, raw: Any) -> Any:
+        """A server-side (named) cursor where the driver has one, else a plain cursor."""
+        if self._dialect == "postgresql":
+            try:
+                return raw.cursor(name=f"campaign_sync_{uuid.uuid4().hex}")
+            except TypeError:  # a driver without named cursors
+                pass
+        return raw.cursor()
+
+    def _frame(self, query: sa.Select[Any]) -> pd.DataFrame:
+        chunks = list(self._chunks(query))
+        if not chunks:
+            return pd.DataFrame(columns=[column.name for column in query.selected_columns])
+        return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+
+
+def _sum_counts(parts: list[pd.Series]) -> pd.Series:
+    """Add per-chunk counts (a person may appear in several chunks)."""
+    parts = [part for part in parts if len(part)]
+    if not parts:
+        return ActivityCounts().counts
+    combined = parts[0] if len(parts) == 1 else pd.concat(parts).groupby(level=0, sort=False).sum()
+    combined.index = combined.index.astype("str")
+    combined.index.name = PERSON_ID
+    return combined.astype(np.int64)

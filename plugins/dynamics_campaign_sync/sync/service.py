@@ -1,0 +1,279 @@
+"""One campaign sync, stage by stage: owned lists, plan, guard, writes, publication, summary.
+
+Each stage is a method so that each Airflow task stays a thin adapter and each stage can be run and
+tested without Airflow. Stages hand over through the ledger, never through large XComs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
+from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
+from dynamics_campaign_sync.qualification.reasons import parse_reasons
+from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
+from dynamics_campaign_sync.sync.owned_lists import ensure_owned_list
+from dynamics_campaign_sync.sync.planner import (
+    NEW_PERSON_PREFIX,
+    Candidate,
+    CurrentMember,
+    SyncPlan,
+    build_plan,
+)
+
+log = logging.getLogger(__name__)
+PLAN_PREVIEW = 20
+
+
+class GuardError(Exception):
+    """The plan breaks a safety limit of the spec; nothing was written."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    interval_start: dt.datetime
+    interval_end: dt.datetime
+
+    @property
+    def interval(self) -> tuple[dt.datetime, dt.datetime]:
+        return self.interval_start, self.interval_end
+
+
+class CampaignSync:
+    def __init__(self, spec: CampaignSpec, *, client: DataverseClient, ledger: Any,
+                 source_factory: Callable[[], Any] | None = None) -> None:
+        self.spec = spec
+        self.client = client
+        self.ledger = ledger
+        self._source_factory = source_factory
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+    @property
+    def member_types(self) -> list[MemberType]:
+        return [MemberType(m) for m in self.spec.member_types]
+
+    # -- owned lists ----------------------------------------------------------------------------------------
+
+    def ensure_lists(self, campaign_id: str) -> dict[str, Any]:
+        """Get or create, verify and remember one owned list per member type; report repairs loudly."""
+        report: dict[str, Any] = {}
+        for member_type in self.member_types:
+            check = ensure_owned_list(self.client, self.ledger, campaign_id, member_type)
+            report[member_type.value] = {"list_id": check.marketing_list.id, "created": check.created,
+                                         "repairs": check.repairs}
+        return report
+
+    def _owned_list_ids(self, campaign_id: str) -> dict[str, str]:
+        found = {}
+        for member_type in self.member_types:
+            owned = self.ledger.owned_list(campaign_id, member_type.value)
+            if owned is not None:
+                found[member_type.value] = owned.list_id
+        return found
+
+    # -- plan -----------------------------------------------------------------------------------------------
+
+    def plan(self, campaign_id: str, run: RunContext, *, dry_run: bool) -> dict[str, Any]:
+        """Qualify as of the interval end, compare with the ledger and Dynamics, record the plan."""
+        if self._source_factory is None:
+            raise ValueError("a plan needs a qualification source")
+        result = evaluate(self.spec, self._source_factory(), run.interval_start, run.interval_end)
+        log.info("Qualified %d of %d people as of %s (%d activity rows read)", len(result.qualified),
+                 result.people_scanned, run.interval_end.isoformat(), result.activity_rows_read)
+        candidates, unresolved = self._resolve(result.qualified)
+        for person, why in list(unresolved.items())[:PLAN_PREVIEW]:
+            log.warning("Cannot sync %s: %s", person, why)
+
+        source_ids = [c.source_person_id for c in candidates]
+        history = self.ledger.last_qualified(self.key, source_ids, before=run.interval_end)
+        eligible = set(apply_qualification_rule(self.spec.qualification, source_ids, history, run.interval_end))
+
+        owned = self._owned_list_ids(campaign_id)
+        in_owned = {mt: set(self.client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
+        in_other = self._other_list_members(campaign_id, set(owned.values()))
+        members = {
+            person_id: CurrentMember(person_id, m.member_type, m.source_person_id, m.added_at)
+            for person_id, m in self.ledger.members(campaign_id).items()
+        }
+        member_sources = [m.source_person_id for m in members.values() if m.source_person_id]
+        plan = build_plan(
+            candidates=candidates, eligible_source_ids=eligible, unresolved=unresolved,
+            our_members=members, in_owned_lists=in_owned, in_other_lists=in_other,
+            removal_policy=self.spec.removal.policy, removal_days=self.spec.removal.days,
+            last_qualified=self.ledger.last_qualified(self.key, member_sources, before=run.interval_end),
+            as_of=run.interval_end,
+        )
+        plan.counts["people_scanned"] = result.people_scanned
+        plan.counts["activity_rows_read"] = result.activity_rows_read
+        self.ledger.record_plan(
+            campaign_key=self.key, run_id=run.run_id, interval_start=run.interval_start,
+            interval_end=run.interval_end, status="dry_run" if dry_run else "planned", counts=plan.counts,
+            items=[(e.person_id, e.member_type, e.action, e.reason) for e in plan.entries],
+        )
+        if not dry_run:
+            # Facts as of the interval end; forgotten again if the guard stops the run.
+            self.ledger.record(self.key, source_ids, run.interval_end, run.run_id)
+        self._log_plan(plan, dry_run)
+        return {"counts": plan.counts,
+                "preview": {"add": [e.person_id for e in plan.adds[:PLAN_PREVIEW]],
+                            "remove": [e.person_id for e in plan.removes[:PLAN_PREVIEW]]}}
+
+    def _resolve(self, qualified: Any) -> tuple[list[Candidate], dict[str, str]]:
+        """Attach Dynamics ids to people the source knows only by email (matching by email, as Marketo
+        does). Unknown leads are created later by the add step; unknown contacts cannot be synced."""
+        candidates: list[Candidate] = []
+        unresolved: dict[str, str] = {}
+        records = qualified.to_dict("records")
+        by_type: dict[str, list[str]] = {}
+        for row in records:
+            if not _present(row.get("dynamics_id")) and _present(row.get("email")):
+                by_type.setdefault(row["member_type"], []).append(row["email"])
+        found = {mt: self.client.find_people_by_email(MemberType(mt), emails) for mt, emails in by_type.items()}
+        for row in records:
+            source_id, member_type = str(row["person_id"]), row["member_type"]
+            dynamics_id = row.get("dynamics_id") if _present(row.get("dynamics_id")) else None
+            email = row.get("email") if _present(row.get("email")) else None
+            if dynamics_id is None and email:
+                match = found.get(member_type, {}).get(email.lower())
+                dynamics_id = match.id if match else None
+            if dynamics_id is None and (member_type != "lead" or not email):
+                unresolved[source_id] = ("no Dynamics id and no email to match" if not email
+                                         else f"no {member_type} with email {email} in Dynamics")
+                continue
+            candidates.append(Candidate(source_id, member_type, dynamics_id and str(dynamics_id).lower(), email,
+                                        parse_reasons(row["reasons"]) if row.get("reasons") else {}))
+        return candidates, unresolved
+
+    def _other_list_members(self, campaign_id: str, owned_ids: set[str]) -> dict[str, set[str]]:
+        """Members of the campaign's other lists, by member type (for counting "not ours")."""
+        members: dict[str, set[str]] = {}
+        for marketing_list in self.client.campaign_lists(campaign_id):
+            if marketing_list.id in owned_ids or marketing_list.member_type is None:
+                continue
+            members.setdefault(marketing_list.member_type.value, set()).update(
+                self.client.iter_list_member_ids(marketing_list.id))
+        return members
+
+    def _log_plan(self, plan: SyncPlan, dry_run: bool) -> None:
+        log.info("%s for %s: %s", "DRY RUN plan" if dry_run else "Plan", self.key,
+                 ", ".join(f"{k}={v}" for k, v in plan.counts.items()))
+        for entry in plan.entries[:PLAN_PREVIEW]:
+            log.info("  %-6s %-7s %s  %s", entry.action, entry.member_type, entry.person_id, entry.reason)
+        if len(plan.entries) > PLAN_PREVIEW:
+            log.info("  ... and %d more (all in the ledger's plan items)", len(plan.entries) - PLAN_PREVIEW)
+
+    # -- guard ----------------------------------------------------------------------------------------------
+
+    def guard(self, run: RunContext, *, override: bool) -> bool:
+        """Check the plan against the spec's limits, then claim the interval.
+
+        Returns True when the run may write, False when a newer interval was already applied
+        (the plan is kept as superseded). Raises :class:`GuardError` when a limit is broken.
+        """
+        plan = self.ledger.plan(self.key, run.run_id)
+        if plan is None:
+            raise GuardError(f"{self.key}: run {run.run_id} has no plan")
+        problems = self.guard_problems(plan.counts)
+        if problems and not override:
+            self.ledger.update_plan_status(self.key, run.run_id, "blocked")
+            self.ledger.forget_qualifications(self.key, run.run_id)
+            raise GuardError(f"{self.key}: {'; '.join(problems)}. Nothing was written. Re-run with the "
+                             "param override_guard=true if this change is intended.")
+        for problem in problems:
+            log.warning("Guard overridden: %s", problem)
+        may_write = self.ledger.claim_interval(self.key, run.run_id)
+        if not may_write:
+            newest = self.ledger.newest_applied_interval(self.key)
+            log.warning("Interval ending %s is older than the newest applied interval (ending %s): plan "
+                        "recorded as superseded, nothing will be written", run.interval_end.isoformat(),
+                        newest[1].isoformat() if newest else "?")
+        return may_write
+
+    def guard_problems(self, counts: dict[str, int]) -> list[str]:
+        guard, members = self.spec.guard, counts.get("current_members", 0)
+        problems = []
+        if counts.get("people_scanned", 0) == 0 and not guard.allow_empty_source:
+            problems.append("the source returned no people at all (empty-source guard)")
+        max_adds, max_removes = guard.max_adds_for(members), guard.max_removes_for(members)
+        if max_adds is not None and counts.get("to_add", 0) > max_adds:
+            problems.append(f"{counts['to_add']} adds exceed max_adds {guard.max_adds} (= {max_adds})")
+        if max_removes is not None and counts.get("to_remove", 0) > max_removes:
+            problems.append(f"{counts['to_remove']} removes exceed max_removes {guard.max_removes} "
+                            f"(= {max_removes} of {members} current members)")
+        return problems
+
+    # -- writes ---------------------------------------------------------------------------------------------
+
+    def apply(self, action: str, campaign_id: str, run: RunContext) -> WriteOutcome:
+        """Heal what a crashed attempt left, then send this run's planned adds or removes."""
+        writer = MembershipWriter(self.client, self.ledger, campaign_key=self.key, campaign_id=campaign_id)
+        outcome = WriteOutcome()
+        writer.heal_pending(outcome)
+        items = self.ledger.plan_items(self.key, run.run_id, action=action)
+        done = self.ledger.membership(campaign_id, [i.person_id for i in items
+                                                    if not i.person_id.startswith(NEW_PERSON_PREFIX)])
+        owned = self._owned_list_ids(campaign_id)
+        for member_type in self.member_types:
+            people = {i.person_id: dict(i.reason or {}) for i in items
+                      if i.member_type == member_type.value and not _already_done(done.get(i.person_id), action,
+                                                                                   run.run_id)}
+            if action == "add":
+                people = self._create_missing_leads(people, outcome) if member_type is MemberType.LEAD else people
+            if not people:
+                continue
+            list_id = owned.get(member_type.value)
+            if list_id is None:
+                raise ValueError(f"{self.key}: no owned {member_type.value} list for campaign {campaign_id}; "
+                                 "the ensure_lists task must run first")
+            writer.write(action=action, list_id=list_id, member_type=member_type, run_id=run.run_id,
+                         interval=run.interval, people=people, outcome=outcome)
+        for person, error in list(outcome.failed.items())[:PLAN_PREVIEW]:
+            log.warning("Could not %s %s: %s", action, person, error)
+        return outcome
+
+    def _create_missing_leads(self, people: dict[str, dict[str, Any]], outcome: WriteOutcome) -> dict[str, dict]:
+        """Replace ``new:<source id>`` entries by real leads: matched by email first (so a retry after a
+        crash finds the lead it created), created otherwise — Marketo's "synced over automatically"."""
+        new = {p: r for p, r in people.items() if p.startswith(NEW_PERSON_PREFIX)}
+        if not new:
+            return people
+        resolved = {p: r for p, r in people.items() if p not in new}
+        existing = self.client.find_people_by_email(MemberType.LEAD, [r["email"] for r in new.values()])
+        for reason in new.values():
+            match = existing.get(reason["email"].lower())
+            lead_id = match.id if match else self.client.create_lead(email=reason["email"])
+            if not match:
+                log.info("Created lead %s for %s", lead_id, reason["email"])
+            resolved[lead_id] = reason
+        return resolved
+
+    # -- publication ----------------------------------------------------------------------------------------
+
+    def batches_to_publish(self, action: str, run_id: str) -> list[Any]:
+        """This run's event batches (also when a failed attempt already marked them) plus any older ones
+        that never got published, so each change reaches downstream DAGs exactly once."""
+        mine = self.ledger.event_batches(campaign_key=self.key, run_id=run_id, action=action)
+        older = [b for b in self.ledger.event_batches(campaign_key=self.key, action=action, unpublished_only=True)
+                 if b.run_id != run_id]
+        return older + mine
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value == value and str(value).strip() != ""  # value == value: not NaN
+
+
+def _already_done(membership: Any, action: str, run_id: str) -> bool:
+    """A retried task skips people an earlier attempt of the same run already changed."""
+    if membership is None:
+        return False
+    if action == "add":
+        return membership.is_member and membership.added_by_run == run_id
+    return not membership.is_member and membership.removed_by_run == run_id

@@ -1,0 +1,241 @@
+"""Campaign sync DAGs end to end: Airflow's dag.test() runs every task for real against the emulator,
+a SQLite ledger and a SQLite source; membership is checked through the Web API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import sync_world as world
+
+from dynamics_campaign_sync.dataverse import MemberType
+from dynamics_campaign_sync.ledger import Ledger
+
+pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
+DAY = [dt.datetime(2026, 3, d, 6, tzinfo=dt.UTC) for d in range(1, 8)]
+WRITE_METHODS = {"POST", "PATCH", "DELETE", "PUT"}
+
+
+class SyncWorld:
+    def __init__(self, emulator, tmp: Path, monkeypatch) -> None:
+        self.emulator = emulator
+        self.source_path = tmp / "source.db"
+        self.ledger_path = tmp / "ledger.db"
+        self.source_url = world.write_source(self.source_path)
+        self.events_before = newest_asset_event_id()
+        emulator.reset(world.seed_document())
+        world.write_specs(tmp / "specs")
+        monkeypatch.setenv("CAMPAIGN_SYNC_SPECS_DIR", str(tmp / "specs"))
+        for name, value in world.connections(emulator, self.ledger_path, self.source_url).items():
+            monkeypatch.setenv(name, value)
+
+    def dag(self, key: str, module: str = "campaign_sync.py", dag_id: str | None = None):
+        from airflow.dag_processing.dagbag import DagBag
+
+        bag = DagBag(dag_folder=str(REPO / "dags" / module))
+        assert not bag.import_errors, bag.import_errors
+        dag = bag.get_dag(dag_id or f"campaign_sync__{key}")
+        for task in dag.tasks:  # retries stay on; the waits between them do not
+            task.retry_delay = dt.timedelta(0)
+            task.retry_exponential_backoff = False
+        return dag
+
+    def run(self, key: str = "e2e_germany", day: int = 0, conf: dict | None = None):
+        return self.dag(key).test(logical_date=DAY[day], run_conf=conf)
+
+    def events(self, name: str) -> list[dict]:
+        return asset_events(name, self.events_before)
+
+    def ledger(self) -> Ledger:
+        return Ledger.from_url(f"sqlite:///{self.ledger_path}")
+
+    def client(self):
+        from support import client_for
+
+        return client_for(self.emulator)
+
+    def owned_members(self) -> dict[str, set[str]]:
+        """Members of our lists that are associated with the campaign — read through the Web API."""
+        with self.client() as client:
+            associated = {lst.id: lst for lst in client.campaign_lists(world.CAMPAIGN_ID)}
+            owned = {o.member_type: o.list_id for o in self.ledger().owned_lists(world.CAMPAIGN_ID)}
+            assert set(owned.values()) <= set(associated), "an owned list is not associated with the campaign"
+            return {mt: set(client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
+
+    def write_requests(self, since: int | None = None) -> list[dict]:
+        return [r for r in self.emulator.requests_log(since)
+                if r["path"].startswith("/api/data/") and r["method"] in WRITE_METHODS]
+
+    def last_request_id(self) -> int:
+        log = self.emulator.requests_log()
+        return log[-1]["id"] if log else 0
+
+    def lead_id_by_email(self, email: str) -> str:
+        with self.client() as client:
+            return client.find_people_by_email(MemberType.LEAD, [email])[email].id
+
+
+@pytest.fixture
+def sync_world(airflow_db, fresh_emulator, tmp_path, monkeypatch) -> SyncWorld:
+    return SyncWorld(fresh_emulator, tmp_path, monkeypatch)
+
+
+def task_states(run) -> dict[str, str]:
+    return {ti.task_id: ti.state for ti in run.get_task_instances()}
+
+
+def asset_events(name: str, after_id: int = 0) -> list[dict]:
+    """Asset events in Airflow's metadata DB (the session shares one DB: tests pass ``after_id``)."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.execute(
+            sa.select(AssetEvent.id, AssetEvent.extra, AssetEvent.source_run_id)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetModel.name == name, AssetEvent.id > after_id)
+            .order_by(AssetEvent.id)
+        ).all()
+    return [{"id": event_id, "extra": extra, "run_id": run_id} for event_id, extra, run_id in rows]
+
+
+def newest_asset_event_id() -> int:
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return session.scalar(sa.select(sa.func.max(AssetEvent.id))) or 0
+
+
+ADDED = "dynamics_campaign.e2e_germany.added"
+REMOVED = "dynamics_campaign.e2e_germany.removed"
+FIRST_LEADS = {world.dynamics_id(p) for p in ("P1", "P2", "P4")}
+
+
+def test_first_run_adds_exactly_the_qualified_and_an_unchanged_rerun_writes_nothing(sync_world):
+    first = sync_world.run(day=0)
+    assert first.state == "success", task_states(first)
+
+    newbie = sync_world.lead_id_by_email("newbie@example.com")  # created, as Marketo syncs new people over
+    members = sync_world.owned_members()
+    assert members == {"lead": FIRST_LEADS | {newbie}, "contact": {world.dynamics_id("P6")}}
+    events = sync_world.events(ADDED)
+    assert len(events) == 1 and events[0]["extra"]["count"] == 5 and events[0]["run_id"] == first.run_id
+    assert sync_world.events(REMOVED) == []
+    summary = first.get_task_instance("summary").xcom_pull(task_ids="summary")
+    assert summary["added"] == 5 and summary["qualified"] == 5 and summary["requests"] > 0
+
+    mark = sync_world.last_request_id()
+    second = sync_world.run(day=1)
+    assert second.state == "success", task_states(second)
+    assert sync_world.write_requests(since=mark) == []
+    assert len(sync_world.events(ADDED)) == 1
+    states = task_states(second)
+    assert states["publish_added"] == "skipped" and states["publish_removed"] == "skipped"
+    assert sync_world.owned_members() == members
+
+
+def test_data_change_adds_and_removes_the_right_people_and_never_touches_others(sync_world):
+    assert sync_world.run(day=0).state == "success"
+    # Someone puts P5 (who never qualifies) into our list by hand; P3 is in the campaign via a partner list.
+    lead_list = sync_world.ledger().owned_list(world.CAMPAIGN_ID, "lead").list_id
+    with sync_world.client() as client:
+        client.add_members(lead_list, MemberType.LEAD, [world.dynamics_id("P5")])
+    world.write_source(sync_world.source_path, countries={"P2": "FR", "P3": "DE", "P6": "FR"})
+
+    changed = sync_world.run(day=1)
+    assert changed.state == "success", task_states(changed)
+    newbie = sync_world.lead_id_by_email("newbie@example.com")
+    members = sync_world.owned_members()
+    p3, p5 = world.dynamics_id("P3"), world.dynamics_id("P5")
+    assert members == {"lead": {world.dynamics_id("P1"), world.dynamics_id("P4"), p3, p5, newbie}, "contact": set()}
+    plan = sync_world.ledger().plan("e2e_germany", changed.run_id)
+    assert plan.counts["to_add"] == 1 and plan.counts["to_remove"] == 2 and plan.counts["not_ours"] == 1
+
+    added, removed = sync_world.events(ADDED)[-1], sync_world.events(REMOVED)[-1]
+    assert added["run_id"] == removed["run_id"] == changed.run_id
+    assert added["extra"]["count"] == 1 and removed["extra"]["count"] == 2
+    assert set(added["extra"]) == {"campaign_key", "campaign_id", "action", "count", "run_id", "batch_ids"}
+
+    # The downstream DAG gets exactly these people (here handed the event's batch ids, as the
+    # scheduler would through triggering_asset_events).
+    follow_ups = sync_world.dag("", "campaign_member_follow_ups.py", "campaign_member_follow_ups")
+    run = follow_ups.test(run_conf={"batch_ids": added["extra"]["batch_ids"]})
+    assert run.state == "success", task_states(run)
+    engine = sa.create_engine(f"sqlite:///{sync_world.ledger_path}")
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("select person_id, assigned_to from campaign_follow_ups")).all()
+    assert rows == [(p3, "e2e-tests")]
+    # Running it again creates no duplicate work.
+    assert follow_ups.test(run_conf={"batch_ids": added["extra"]["batch_ids"]}).state == "success"
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("select count(*) from campaign_follow_ups")).scalar() == 1
+    # The partner list was not touched.
+    with sync_world.client() as client:
+        assert set(client.iter_list_member_ids(world.PARTNER_LIST_ID)) == {p3}
+
+
+def test_inactive_campaign_receives_no_write(sync_world):
+    mark = sync_world.last_request_id()
+    run = sync_world.run(key="e2e_retired")
+    assert run.state == "failed"
+    states = task_states(run)
+    assert states["gate"] == "failed" and states["add"] == "upstream_failed"
+    assert sync_world.write_requests(since=mark) == []
+
+
+def test_dry_run_plans_without_writing(sync_world):
+    mark = sync_world.last_request_id()
+    run = sync_world.run(conf={"dry_run": True})
+    assert run.state == "success", task_states(run)
+    assert sync_world.write_requests(since=mark) == []
+    assert sync_world.events(ADDED) == []
+    ledger = sync_world.ledger()
+    plan = ledger.plan("e2e_germany", run.run_id)
+    assert plan.status == "dry_run" and plan.counts["to_add"] == 5
+    planned = {i.person_id for i in ledger.plan_items("e2e_germany", run.run_id, action="add")}
+    assert FIRST_LEADS | {world.dynamics_id("P6"), "new:P8"} == planned
+    preview = run.get_task_instance("qualify_and_plan").xcom_pull(task_ids="qualify_and_plan")
+    assert preview["counts"]["to_add"] == 5 and len(preview["preview"]["add"]) == 5
+
+
+def test_crash_after_the_dynamics_write_is_healed_and_fires_once(sync_world, monkeypatch):
+    original = Ledger.complete_intent
+    crashes = []
+
+    def crash_once(self, intent_id, **kwargs):
+        if not crashes:
+            crashes.append(intent_id)
+            raise RuntimeError("simulated crash after the Dynamics write, before the ledger commit")
+        return original(self, intent_id, **kwargs)
+
+    monkeypatch.setattr(Ledger, "complete_intent", crash_once)
+    run = sync_world.run(day=0)
+    assert run.state == "success", task_states(run)
+    assert crashes, "the crash was not injected"
+    assert run.get_task_instance("add").try_number == 2
+
+    newbie = sync_world.lead_id_by_email("newbie@example.com")
+    assert sync_world.owned_members() == {"lead": FIRST_LEADS | {newbie}, "contact": {world.dynamics_id("P6")}}
+    ledger = sync_world.ledger()
+    assert ledger.pending_intents("e2e_germany") == []
+    events = sync_world.events(ADDED)
+    assert len(events) == 1 and events[0]["extra"]["count"] == 5
+    people = [e["person_id"] for b in events[0]["extra"]["batch_ids"] for e in ledger.batch_events(b)]
+    assert sorted(people) == sorted(FIRST_LEADS | {newbie, world.dynamics_id("P6")})
+
+
+def test_an_older_interval_is_superseded_and_writes_nothing(sync_world):
+    assert sync_world.run(day=3).state == "success"
+    world.write_source(sync_world.source_path, countries={"P1": "FR"})
+    mark = sync_world.last_request_id()
+    older = sync_world.run(day=1)
+    assert older.state == "success", task_states(older)
+    assert task_states(older)["add"] == "skipped"
+    assert sync_world.write_requests(since=mark) == []
+    assert sync_world.ledger().plan("e2e_germany", older.run_id).status == "superseded"
+    assert world.dynamics_id("P1") in sync_world.owned_members()["lead"]
+    assert len(sync_world.events(ADDED)) == 1

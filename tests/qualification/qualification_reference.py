@@ -1,0 +1,185 @@
+"""A slow, obviously correct reference for qualification: one person, one filter, one activity at a time.
+
+Written from the documented semantics only (it shares no code with the
+evaluator beyond the parsed spec models), so the property test can compare
+the vectorized evaluator against it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+ONE_DAY = dt.timedelta(days=1)
+KNOWN_ATTRIBUTES = ("page_url", "form_name", "email_name", "link_url")
+NEGATIVE = {"is_not": "is", "not_in": "in", "not_contains": "contains", "is_not_empty": "is_empty"}
+
+
+def is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def as_number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def as_instant(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _holds_positive(value: Any, operator: str, expected: Any, as_of: dt.datetime) -> bool:
+    if operator == "is_empty":
+        return is_null(value) or (isinstance(value, str) and value.strip(" ") == "")
+    if is_null(value):
+        return False
+    options = list(expected) if isinstance(expected, tuple) else [expected]
+    sample = expected[0] if isinstance(expected, tuple) else expected
+    if operator == "in_past":
+        moment = as_instant(value)
+        return moment is not None and as_of - dt.timedelta(days=expected) <= moment < as_of
+    if isinstance(sample, str):
+        text = str(value).lower()
+        wanted = [option.lower() for option in options]
+        if operator in ("is", "in"):
+            return text in wanted
+        if operator == "contains":
+            return any(option in text for option in wanted)
+        if operator == "starts_with":
+            return any(text.startswith(option) for option in wanted)
+        return any(text.endswith(option) for option in wanted)
+    if isinstance(sample, int | float) and not isinstance(sample, bool):
+        number = as_number(value)
+        if number is None:
+            return False
+        if operator in ("is", "in"):
+            return any(number == option for option in options)
+        if operator == "between":
+            return expected[0] <= number <= expected[1]
+        return {
+            "gt": number > sample,
+            "gte": number >= sample,
+            "lt": number < sample,
+            "lte": number <= sample,
+        }[operator]
+    moment = as_instant(value)
+    if moment is None:
+        return False
+    if isinstance(sample, dt.datetime):  # an instant
+        if operator in ("is", "in"):
+            return any(moment == option for option in options)
+        if operator == "between":
+            return expected[0] <= moment <= expected[1]
+        return {
+            "gt": moment > sample,
+            "gte": moment >= sample,
+            "lt": moment < sample,
+            "lte": moment <= sample,
+        }[operator]
+    day = moment.astimezone(dt.UTC).date()  # a calendar date: compare whole UTC days
+    if operator in ("is", "in"):
+        return day in options
+    if operator == "between":
+        return expected[0] <= day <= expected[1]
+    return {"gt": day > sample, "gte": day >= sample, "lt": day < sample, "lte": day <= sample}[operator]
+
+
+def holds(value: Any, operator: str, expected: Any, as_of: dt.datetime) -> bool:
+    if operator in NEGATIVE:
+        return not _holds_positive(value, NEGATIVE[operator], expected, as_of)
+    return _holds_positive(value, operator, expected, as_of)
+
+
+def attribute(activity: dict[str, Any], name: str) -> Any:
+    if name in KNOWN_ATTRIBUTES:
+        return activity.get(name)
+    try:
+        document = json.loads(activity.get("attributes") or "null")
+    except ValueError:
+        return None
+    if not isinstance(document, dict):
+        return None
+    value = document.get(name)
+    return json.dumps(value, sort_keys=True) if isinstance(value, dict | list) else value
+
+
+def in_window(moment: dt.datetime, window: Any, start: dt.datetime, end: dt.datetime) -> bool:
+    if moment >= end:
+        return False
+    if window is None:
+        return True
+    if window.in_past_days is not None:
+        return moment >= end - dt.timedelta(days=window.in_past_days)
+    if window.in_interval:
+        return moment >= start
+    first, last = window.between
+    return first <= moment.date() <= last
+
+
+def reference(
+    spec: Any, tree: Any, people: list[dict], activities: list[dict], start, end
+) -> dict[str, dict]:
+    """``{person_id: {"matched": [...], "counts": {...}}}`` of the people who qualify."""
+    result = {}
+    for person in people:
+        created = person.get("created_at")
+        if person["member_type"] not in spec.member_types or (created is not None and created >= end):
+            continue
+        matched, counts = {}, {}
+        for number, flt in enumerate(spec.rules.filters, start=1):
+            if flt.type == "demographic":
+                matched[number] = holds(person.get(flt.field), flt.operator.value, flt.value, end)
+                continue
+            count = sum(
+                1
+                for activity in activities
+                if activity["person_id"] == person["person_id"]
+                and activity["activity_type"] == flt.activity
+                and in_window(activity["occurred_at"], flt.window, start, end)
+                and all(
+                    holds(attribute(activity, c.field), c.operator.value, c.value, end) for c in flt.where
+                )
+            )
+            counts[str(number)] = count
+            if flt.type == "inactivity":
+                matched[number] = count == 0
+            else:
+                matched[number] = count >= flt.min_times and (flt.max_times is None or count <= flt.max_times)
+        if decide(tree, matched):
+            reasons: dict[str, Any] = {"matched": [n for n, hit in matched.items() if hit]}
+            if counts:
+                reasons["counts"] = counts
+            result[person["person_id"]] = reasons
+    return result
+
+
+def decide(tree: Any, matched: dict[int, bool]) -> bool:
+    """Evaluate a nested ``("and"|"or"|"not", ...)`` / number tree."""
+    if isinstance(tree, int):
+        return matched[tree]
+    if tree[0] == "not":
+        return not decide(tree[1], matched)
+    parts = [decide(part, matched) for part in tree[1:]]
+    return all(parts) if tree[0] == "and" else any(parts)
+
+
+def render(tree: Any) -> str:
+    """Fully parenthesized logic text for a tree."""
+    if isinstance(tree, int):
+        return str(tree)
+    if tree[0] == "not":
+        return f"not ({render(tree[1])})"
+    return "(" + f" {tree[0]} ".join(render(part) for part in tree[1:]) + ")"

@@ -1,0 +1,84 @@
+"""The filter-logic parser: precedence, keywords, errors, rendering and evaluation."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from dynamics_campaign_sync.qualification.logic import (
+    And,
+    LogicError,
+    Not,
+    Or,
+    Ref,
+    evaluate_logic,
+    parse_logic,
+    references,
+    render,
+)
+
+
+def test_all_and_any():
+    assert parse_logic("all", 3) == And((Ref(1), Ref(2), Ref(3)))
+    assert parse_logic(" ANY ", 2) == Or((Ref(1), Ref(2)))
+    assert parse_logic("all", 1) == Ref(1)
+
+
+def test_precedence_not_then_and_then_or():
+    assert parse_logic("1 or 2 and not 3", 3) == Or((Ref(1), And((Ref(2), Not(Ref(3))))))
+    assert parse_logic("1 and (2 or 3) and not 4", 4) == And((Ref(1), Or((Ref(2), Ref(3))), Not(Ref(4))))
+    assert parse_logic("not not 1", 1) == Not(Not(Ref(1)))
+    assert parse_logic("NOT (1 OR 2)", 2) == Not(Or((Ref(1), Ref(2))))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the expression is empty"),
+        ("1 and", "ends too early"),
+        ("(1 or 2", "'(' at column 1 is never closed"),
+        ("1 or 2)", "')' at column 7 has no matching '('"),
+        ("()", "empty group '()' at column 1"),
+        ("1 and ( )", "empty group '()' at column 7"),
+        ("(1 and )", "expected a filter number or '(' at column 8, found ')'"),
+        ("0", "unknown filter number 0"),
+        ("1 or 3", "unknown filter number 3 at column 6; the spec has filters 1 to 2"),
+        ("1 2", "expected 'and' or 'or' at column 3"),
+        ("1 xor 2", "unknown word 'xor'"),
+        ("1 + 2", "unexpected character '+'"),
+        ("and 1", "expected a filter number or '(' at column 1, found 'and'"),
+    ],
+)
+def test_errors(text, message):
+    with pytest.raises(LogicError, match=re.escape(message)):
+        parse_logic(text, 2)
+
+
+def test_no_eval_is_involved():
+    with pytest.raises(LogicError):
+        parse_logic("__import__('os')", 2)
+
+
+@pytest.mark.parametrize(
+    "text", ["1 and (2 or 3) and not 4", "1 or 2 and 3", "not (1 and 2) or 3", "(1 or 2) and (3 or 4)"]
+)
+def test_render_round_trips(text):
+    tree = parse_logic(text, 4)
+    assert parse_logic(render(tree), 4) == tree
+
+
+def test_references():
+    assert references(parse_logic("1 and (2 or not 4)", 4)) == {1, 2, 4}
+
+
+def test_evaluate_over_arrays():
+    values = {
+        1: np.array([True, True, False, True]),
+        2: np.array([False, True, True, False]),
+        3: np.array([True, False, False, False]),
+        4: np.array([False, False, False, True]),
+    }
+    result = evaluate_logic(parse_logic("1 and (2 or 3) and not 4", 4), values)
+    assert result.tolist() == [True, True, False, False]
