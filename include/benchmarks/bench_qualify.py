@@ -42,10 +42,7 @@ import pandas as pd  # noqa: E402
 
 import sample_data  # noqa: E402
 from dynamics_campaign_sync.qualification import (  # noqa: E402
-    ActivityCounts,
-    ActivityRequest,
     CampaignSpec,
-    PeopleRequest,
     SqlSource,
     evaluate,
     load_spec,
@@ -227,28 +224,23 @@ def _duck_type(table: str, column: str) -> str:
 
 
 class TimedSource:
-    """Wraps a source to measure the time spent reading from it."""
+    """Wraps a source to measure the time spent in its methods (the reads from the database)."""
 
     def __init__(self, inner: SqlSource) -> None:
         self.inner = inner
         self.seconds = 0.0
 
-    def people_columns(self) -> frozenset[str]:
-        return self.inner.people_columns()
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
 
-    def read_people(self, request: PeopleRequest) -> pd.DataFrame:
-        started = time.perf_counter()
-        try:
-            return self.inner.read_people(request)
-        finally:
-            self.seconds += time.perf_counter() - started
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - started
 
-    def count_activities(self, request: ActivityRequest) -> ActivityCounts:
-        started = time.perf_counter()
-        try:
-            return self.inner.count_activities(request)
-        finally:
-            self.seconds += time.perf_counter() - started
+        return timed
 
 
 def _peak_rss() -> int:
@@ -293,8 +285,10 @@ def _measure(
             sys.executable, __file__, "--child", engine, "--spec", str(spec_path),
             "--db", str(args.db), "--duckdb", str(args.duckdb), "--end", end.isoformat(),
         ]  # fmt: skip
-        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
-        runs.append(json.loads(output.strip().splitlines()[-1]))
+        child = subprocess.run(command, capture_output=True, text=True)
+        if child.returncode != 0:
+            raise SystemExit(f"{engine} run of {spec_path.name} failed:\n{child.stderr}")
+        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
     return runs
 
 

@@ -239,3 +239,26 @@ def test_an_older_interval_is_superseded_and_writes_nothing(sync_world):
     assert sync_world.ledger().plan("e2e_germany", older.run_id).status == "superseded"
     assert world.dynamics_id("P1") in sync_world.owned_members()["lead"]
     assert len(sync_world.events(ADDED)) == 1
+
+
+def test_catalog_dag_reads_every_campaign_into_the_ledger(sync_world):
+    run = sync_world.dag("", "dynamics_campaign_catalog.py", "dynamics_campaign_catalog").test()
+    assert run.state == "success", task_states(run)
+    catalog = {c["campaign_id"]: c for c in sync_world.ledger().campaigns()}
+    assert catalog[world.CAMPAIGN_ID]["name"] == "E2E Launch" and catalog[world.CAMPAIGN_ID]["statecode"] == 0
+    assert catalog[world.INACTIVE_CAMPAIGN_ID]["statuscode"] == 6 and len(catalog) == 2
+
+
+def test_a_deleted_owned_list_is_recreated_and_reported(sync_world):
+    assert sync_world.run(day=0).state == "success"
+    lost = sync_world.ledger().owned_list(world.CAMPAIGN_ID, "lead").list_id
+    with sync_world.client() as client:
+        client.transport.request("DELETE", f"lists({lost})")
+    rerun = sync_world.run(day=1)
+    assert rerun.state == "success", task_states(rerun)
+    report = rerun.get_task_instance("ensure_lists").xcom_pull(task_ids="ensure_lists")
+    assert report["lead"]["list_id"] != lost and report["lead"]["created"]
+    assert any(lost in repair for repair in report["lead"]["repairs"])
+    # Everyone who qualifies is back in the new list.
+    newbie = sync_world.lead_id_by_email("newbie@example.com")
+    assert sync_world.owned_members()["lead"] == FIRST_LEADS | {newbie}
