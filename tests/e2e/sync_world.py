@@ -62,22 +62,27 @@ def seed_document() -> dict:
     }
 
 
-def write_source(path: Path, countries: dict[str, str] | None = None) -> str:
-    """(Re)write the source database; ``countries`` overrides people's country. Returns its URL."""
+def write_source(path: Path, countries: dict[str, str] | None = None, people: set[str] | None = None) -> str:
+    """(Re)write the source database; ``countries`` overrides people's country, ``people`` keeps only
+    those people. Returns its URL."""
     url = f"sqlite:///{path}"
     engine = sa.create_engine(url)
     metadata = sa.MetaData()
-    people, activities = people_table(metadata), activities_table(metadata)
+    people_rows = people_table(metadata)
+    activities_table(metadata)  # created empty: these specs only use demographics
     metadata.drop_all(engine)
     metadata.create_all(engine)
     when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     rows = []
     for person, (member_type, dynamics, email, country) in PEOPLE.items():
+        if people is not None and person not in people:
+            continue
         rows.append({"person_id": person, "member_type": member_type, "dynamics_id": dynamics, "email": email,
                      "last_name": person, "country": (countries or {}).get(person, country),
                      "created_at": when, "updated_at": when})
-    with engine.begin() as connection:
-        connection.execute(people.insert(), rows)
+    if rows:
+        with engine.begin() as connection:
+            connection.execute(people_rows.insert(), rows)
     engine.dispose()
     return url
 

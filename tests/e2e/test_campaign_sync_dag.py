@@ -262,3 +262,17 @@ def test_a_deleted_owned_list_is_recreated_and_reported(sync_world):
     # Everyone who qualifies is back in the new list.
     newbie = sync_world.lead_id_by_email("newbie@example.com")
     assert sync_world.owned_members()["lead"] == FIRST_LEADS | {newbie}
+
+
+def test_guard_stops_an_empty_source_and_too_many_adds_unless_overridden(sync_world):
+    assert sync_world.run(day=0).state == "success"
+    world.write_source(sync_world.source_path, people=set())
+    mark = sync_world.last_request_id()
+    emptied = sync_world.run(day=1)
+    assert emptied.state == "failed" and task_states(emptied)["guard"] == "failed"
+    assert sync_world.write_requests(since=mark) == []  # the mirror policy did not remove everyone
+    assert sync_world.ledger().plan("e2e_germany", emptied.run_id).status == "blocked"
+
+    overridden = sync_world.run(day=2, conf={"override_guard": True})
+    assert overridden.state == "success", task_states(overridden)
+    assert sync_world.owned_members() == {"lead": set(), "contact": set()}

@@ -86,8 +86,8 @@ class CampaignSync:
         if self._source_factory is None:
             raise ValueError("a plan needs a qualification source")
         result = evaluate(self.spec, self._source_factory(), run.interval_start, run.interval_end)
-        log.info("Qualified %d of %d people as of %s (%d activity rows read)", len(result.qualified),
-                 result.people_scanned, run.interval_end.isoformat(), result.activity_rows_read)
+        log.info("Qualified %d people as of %s (%d people and %d activity rows read)", len(result.qualified),
+                 run.interval_end.isoformat(), result.people_scanned, result.activity_rows_read)
         candidates, unresolved = self._resolve(result.qualified)
         for person, why in list(unresolved.items())[:PLAN_PREVIEW]:
             log.warning("Cannot sync %s: %s", person, why)
@@ -111,6 +111,7 @@ class CampaignSync:
             last_qualified=self.ledger.last_qualified(self.key, member_sources, before=run.interval_end),
             as_of=run.interval_end,
         )
+        plan.counts["source_empty"] = int(result.source_empty)
         plan.counts["people_scanned"] = result.people_scanned
         plan.counts["activity_rows_read"] = result.activity_rows_read
         self.ledger.record_plan(
@@ -200,7 +201,7 @@ class CampaignSync:
     def guard_problems(self, counts: dict[str, int]) -> list[str]:
         guard, members = self.spec.guard, counts.get("current_members", 0)
         problems = []
-        if counts.get("people_scanned", 0) == 0 and not guard.allow_empty_source:
+        if counts.get("source_empty") and not guard.allow_empty_source:
             problems.append("the source returned no people at all (empty-source guard)")
         max_adds, max_removes = guard.max_adds_for(members), guard.max_removes_for(members)
         if max_adds is not None and counts.get("to_add", 0) > max_adds:

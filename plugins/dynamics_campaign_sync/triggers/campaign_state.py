@@ -1,64 +1,30 @@
-"""Trigger that polls Dynamics until a campaign accepts writes (runs in the triggerer, not a worker)."""
+"""Trigger that waits until a Dynamics campaign accepts writes."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from dynamics_campaign_sync.triggers.polling import DataversePollingTrigger
 
 
-class DynamicsCampaignActiveTrigger(BaseTrigger):
+class DynamicsCampaignActiveTrigger(DataversePollingTrigger):
     """Fires ``{"outcome": "active", "campaign": {...}}`` once the campaign is active and not in a
-    blocked status, or ``{"outcome": "error", "message": ...}`` if it cannot be read (deleted, no privilege)."""
+    blocked status, or ``{"outcome": "error", "message": ...}`` if it cannot be read."""
 
-    def __init__(
-        self,
-        *,
-        dynamics_conn_id: str,
-        campaign_id: str,
-        blocked_statuses: list[int],
-        poll_interval: float = 60.0,
-    ) -> None:
-        super().__init__()
-        self.dynamics_conn_id = dynamics_conn_id
+    def __init__(self, *, campaign_id: str, blocked_statuses: list[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.campaign_id = campaign_id
         self.blocked_statuses = list(blocked_statuses)
-        self.poll_interval = poll_interval
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "dynamics_conn_id": self.dynamics_conn_id,
-                "campaign_id": self.campaign_id,
-                "blocked_statuses": self.blocked_statuses,
-                "poll_interval": self.poll_interval,
-            },
-        )
+    def serialize_kwargs(self) -> dict[str, Any]:
+        return {"campaign_id": self.campaign_id, "blocked_statuses": self.blocked_statuses}
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from dynamics_campaign_sync.dataverse import DataverseClient, DataverseError
-        from dynamics_campaign_sync.hooks.dynamics import DynamicsHook, config_from_connection
+    def check(self, client: Any) -> dict[str, Any] | None:
         from dynamics_campaign_sync.sync.gate import blocked_reason, campaign_summary
 
-        connection = await DynamicsHook.aget_connection(self.dynamics_conn_id)
-        client = DataverseClient(config_from_connection(connection))
-        blocked = frozenset(self.blocked_statuses)
-        try:
-            while True:
-                try:
-                    # The client is synchronous; a worker thread keeps the triggerer's loop free.
-                    campaign = await asyncio.to_thread(client.get_campaign, self.campaign_id)
-                except DataverseError as exc:
-                    yield TriggerEvent({"outcome": "error", "message": str(exc)})
-                    return
-                reason = blocked_reason(campaign, blocked)
-                if reason is None:
-                    yield TriggerEvent({"outcome": "active", "campaign": campaign_summary(campaign)})
-                    return
-                self.log.info("Waiting: %s; next check in %.0fs", reason, self.poll_interval)
-                await asyncio.sleep(self.poll_interval)
-        finally:
-            client.close()
+        campaign = client.get_campaign(self.campaign_id)
+        reason = blocked_reason(campaign, frozenset(self.blocked_statuses))
+        if reason is None:
+            return {"outcome": "active", "campaign": campaign_summary(campaign)}
+        self.log.info("Waiting: %s; next check in %.0fs", reason, self.poll_interval)
+        return None
