@@ -15,6 +15,8 @@ $(PY):
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
+	# Our package as an Airflow provider (connection type "dynamics"); editable, so plugins/ stays the source.
+	$(PY) -m pip install -q -e . --no-deps --no-build-isolation
 	touch $@
 
 install: $(INSTALLED)

@@ -31,6 +31,14 @@ def _as_bool_or_path(value: Any) -> bool | str:
     return text
 
 
+def unprefixed_extras(extra: dict[str, Any]) -> dict[str, Any]:
+    """Extras with the connection form's ``extra__dynamics__`` prefix removed (both spellings are accepted)."""
+    prefix = "extra__dynamics__"
+    plain = {k: v for k, v in extra.items() if not k.startswith(prefix)}
+    plain.update({k[len(prefix):]: v for k, v in extra.items() if k.startswith(prefix) and v not in (None, "")})
+    return plain
+
+
 def org_url_from(host: str | None, port: int | None) -> str:
     """The connection's host as an organisation URL; a bare host name means https."""
     if not host:
@@ -55,7 +63,7 @@ def config_from_connection(conn: Any) -> DataverseConfig:
     ``certificate_key_path`` or ``certificate_key`` (PEM), ``certificate_path`` (public certificate
     PEM), ``certificate_thumbprint``, ``certificate_passphrase``.
     """
-    extra = dict(conn.extra_dejson or {})
+    extra = unprefixed_extras(conn.extra_dejson or {})
     certificate = None
     key_pem = extra.get("certificate_key")
     if extra.get("certificate_key_path"):
@@ -117,7 +125,7 @@ class DynamicsHook(BaseHook):
     @cached_property
     def config(self) -> DataverseConfig:
         conn = self.get_connection(self.dynamics_conn_id)
-        extra = conn.extra_dejson or {}
+        extra = unprefixed_extras(conn.extra_dejson or {})
         for secret in [conn.password, *(extra.get(name) for name in SECRET_EXTRAS)]:
             if secret:
                 mask_secret(secret)
