@@ -7,7 +7,8 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install run test emulator lint lint-specs demo clean
+.PHONY: install run demo test emulator lint lint-specs sample-data bench-qualify clean
+PEOPLE ?= 5000
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +24,11 @@ install: $(INSTALLED)
 
 ## Start the Dataverse emulator and Airflow (UI on http://127.0.0.1:8080); Ctrl-C stops both.
 run: install
-	$(PY) include/local_stack.py --data-dir $(DATA_DIR)
+	$(PY) include/local_stack.py run --data-dir $(DATA_DIR) --people $(PEOPLE)
+
+## Run each example campaign sync once, headless, and print a summary table.
+demo: install
+	$(PY) include/local_stack.py demo --data-dir $(DATA_DIR) --people $(PEOPLE)
 
 ## The whole test suite, end-to-end tests included.
 test: install
@@ -35,6 +40,19 @@ emulator: install
 
 lint: install
 	$(PY) -m ruff check .
+
+## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error).
+lint-specs: install
+	$(PY) -m dynamics_campaign_sync.qualification.validate
+
+## Sample people and activities into .data/source.db (PEOPLE=..., ACTIVITIES=...).
+ACTIVITIES ?= 200000
+sample-data: install
+	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --emulator-seed $(DATA_DIR)/emulator_seed.json
+
+## Qualification benchmark: 1M people, 20M activities, compared with DuckDB (prints a table).
+bench-qualify: install
+	$(PY) include/benchmarks/bench_qualify.py
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache

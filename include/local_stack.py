@@ -1,61 +1,98 @@
-"""`make run`: the local Dataverse emulator plus `airflow standalone` with this project's DAGs.
+"""`make run` and `make demo`: the whole product on one machine, against the local Dataverse emulator.
 
-Everything lives under the data folder (default ``.data/``): the emulator's state and certificates,
-the Airflow home with its SQLite metadata DB and logs. A second run reuses them. Ctrl-C (or SIGTERM)
-stops every process this script started.
+Both prepare the same things under the data folder (default ``.data/``): sample people and a year of
+activity up to today (``demo/source.db``), the emulator seeded with the same people and the example
+campaigns (its state and private CA in ``emulator/``), the ledger (``ledger.db``), and an Airflow home
+(``airflow/``) whose connections point at all of them. A second run reuses what exists.
+
+* ``run`` starts ``airflow standalone`` with our DAGs unpaused and prints the UI address and logins;
+  Ctrl-C (or SIGTERM) stops every process it started.
+* ``demo`` runs each example campaign sync once, headless, and prints a summary table.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import datetime as dt
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "include"))
+sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
 
-from dataverse_emulator.testing import start_emulator  # noqa: E402
+from dataverse_emulator.testing import RunningEmulator, start_emulator  # noqa: E402
+from sample_data import generate, write_emulator_seed  # noqa: E402
 
 UI_HOST, UI_PORT = "127.0.0.1", 8080
-EXAMPLE_DAG = "dynamics_campaigns_overview"
+USERS = "admin:admin,analyst:viewer"
+DATAVERSE_POOL = ("dataverse", "4", "Concurrent Dataverse calls across all campaign syncs")
 
 
-def dynamics_connection(emulator) -> str:
-    """The ``dynamics_default`` connection pointing at the emulator, trusting only its private CA."""
-    return json.dumps({
-        "conn_type": "dynamics",
-        "host": emulator.org_url,
-        "login": emulator.client_id,
-        "password": emulator.client_secret,
-        "extra": {"tenant_id": emulator.tenant_id, "authority": emulator.authority, "verify": emulator.ca_path},
-    })
+@dataclass
+class LocalStack:
+    data_dir: Path
+    emulator: RunningEmulator
+    env: dict[str, str]
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.data_dir / "airflow"
+
+    def airflow(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, cwd=REPO, check=True,
+                              capture_output=True, text=True, **kwargs)
 
 
-def airflow_environment(data_dir: Path, emulator) -> dict[str, str]:
+def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int) -> LocalStack:
+    """Sample data, a seeded emulator, and the Airflow environment pointing at them."""
+    demo = data_dir / "demo"
+    demo.mkdir(parents=True, exist_ok=True)
+    # Activity up to the start of today, so "in the past N days" windows find recent behaviour.
+    end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    source = demo / "source.db"
+    print(f"Sample data: {people:,} people, {activities:,} activities up to {end:%Y-%m-%d} in {source}", flush=True)
+    generate(source, people=people, activities=activities, end=end)
+    seed = demo / "emulator_seed.json"
+    if not seed.exists():
+        write_emulator_seed(seed, people=people, end=end)
+    emulator = start_emulator(data_dir / "emulator", port=emulator_port)
+    # Upsert the sample people and campaigns: a no-op when present, and memberships are kept.
+    emulator.seed(json.loads(seed.read_text()))
     home = data_dir / "airflow"
     home.mkdir(parents=True, exist_ok=True)
-    return {
+    env = {
         **os.environ,
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,analyst:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__API__HOST": UI_HOST,
         "AIRFLOW__API__PORT": str(UI_PORT),
-        "AIRFLOW_CONN_DYNAMICS_DEFAULT": dynamics_connection(emulator),
+        "CAMPAIGN_SYNC_DATA_DIR": str(data_dir),
+        "AIRFLOW_CONN_DYNAMICS_DEFAULT": json.dumps({
+            "conn_type": "dynamics", "host": emulator.org_url, "login": emulator.client_id,
+            "password": emulator.client_secret,
+            "extra": {"tenant_id": emulator.tenant_id, "authority": emulator.authority, "verify": emulator.ca_path},
+        }),
+        "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(data_dir / "ledger.db")}),
+        "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "sqlite", "host": str(source)}),
         "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
         # `airflow standalone` starts its components as `airflow ...` subprocesses found on PATH.
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
+    return LocalStack(data_dir, emulator, env)
 
 
 def wait_for_api(base: str, process: subprocess.Popen, timeout: float = 300) -> None:
@@ -80,34 +117,13 @@ def passwords(home: Path) -> dict[str, str]:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def trigger_when_parsed(base: str, user: str, password: str, dag_id: str, timeout: float = 180) -> bool:
-    """Trigger one run of ``dag_id`` once the dag-processor has registered it."""
-    token = requests.post(f"{base}/auth/token", json={"username": user, "password": password}, timeout=10)
-    token.raise_for_status()
-    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if requests.get(f"{base}/api/v2/dags/{dag_id}", headers=headers, timeout=10).ok:
-            run = requests.post(f"{base}/api/v2/dags/{dag_id}/dagRuns", headers=headers,
-                                json={"logical_date": None}, timeout=10)
-            return run.ok
-        time.sleep(3)
-    return False
-
-
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--data-dir", type=Path, default=REPO / ".data")
-    parser.add_argument("--emulator-port", type=int, default=8443)
-    args = parser.parse_args()
-    data_dir = args.data_dir.resolve()
-    log_dir = data_dir / "logs"
+def run(stack: LocalStack) -> int:
+    log_dir = stack.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-
-    emulator = start_emulator(data_dir / "emulator", port=args.emulator_port)
-    env = airflow_environment(data_dir, emulator)
+    stack.airflow("db", "migrate")
+    stack.airflow("pools", "set", *DATAVERSE_POOL)
     airflow_log = open(log_dir / "airflow-standalone.log", "ab")
-    airflow = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=env, cwd=REPO,
+    airflow = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=stack.env, cwd=REPO,
                                stdout=airflow_log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def stop(*_: object) -> None:
@@ -118,36 +134,95 @@ def main() -> int:
                 airflow.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(airflow.pid, signal.SIGKILL)
-        emulator.stop()
+        stack.emulator.stop()
         raise SystemExit(0)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-
     base = f"http://{UI_HOST}:{UI_PORT}"
     print(f"Starting Airflow (log: {log_dir / 'airflow-standalone.log'}) ...", flush=True)
     wait_for_api(base, airflow)
-    logins = passwords(data_dir / "airflow")
-    triggered = trigger_when_parsed(base, "admin", logins.get("admin", ""), EXAMPLE_DAG)
-    print(
-        "\n".join([
-            "",
-            "Campaign Sync is running.",
-            f"  Airflow UI      {base}",
-            f"  admin login     admin / {logins.get('admin', '(see simple_auth_manager_passwords.json.generated)')}",
-            f"  analyst login   analyst / {logins.get('analyst', '(read-only)')}",
-            f"  Dataverse emulator  {emulator.api_url}  (CA: {emulator.ca_path})",
-            f"  data folder     {data_dir}",
-            f"  example DAG     {EXAMPLE_DAG} ({'triggered' if triggered else 'not triggered yet'})",
-            "Press Ctrl-C to stop.",
-        ]),
-        flush=True,
-    )
+    logins = passwords(stack.airflow_home)
+    print("\n".join([
+        "",
+        "Campaign Sync is running.",
+        f"  Airflow UI          {base}",
+        f"  admin login         admin / {logins.get('admin', '(see simple_auth_manager_passwords.json.generated)')}",
+        f"  analyst (read-only) analyst / {logins.get('analyst', '(see the same file)')}",
+        f"  Dataverse emulator  {stack.emulator.api_url}  (CA {stack.emulator.ca_path})",
+        f"  data folder         {stack.data_dir}  (source, ledger, emulator state, Airflow home, logs)",
+        "  The campaign syncs are unpaused; their first runs start within a minute or two.",
+        "Press Ctrl-C to stop.",
+    ]), flush=True)
     while airflow.poll() is None:
         time.sleep(1)
-    emulator.stop()
+    stack.emulator.stop()
     print(f"airflow standalone exited with code {airflow.returncode}", flush=True)
     return airflow.returncode or 0
+
+
+@contextlib.contextmanager
+def output_to(path: Path):
+    """Send this process's stdout and stderr (Airflow's task logs included) to a file for a while."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def demo(stack: LocalStack) -> int:
+    """Each example sync once, in this process, then a summary table."""
+    os.environ.update(stack.env)
+    stack.airflow("db", "migrate")
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / "campaign_sync.py"))
+    if bag.import_errors:
+        print("\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()), file=sys.stderr)
+        return 1
+    rows = []
+    log_path = stack.data_dir / "logs" / "demo.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Running {len(bag.dag_ids)} campaign syncs (task logs: {log_path}) ...", flush=True)
+    for dag_id in sorted(bag.dag_ids):
+        started = time.monotonic()
+        with output_to(log_path):
+            dag_run = bag.get_dag(dag_id).test()
+        summary = dag_run.get_task_instance("summary").xcom_pull(task_ids="summary") or {}
+        rows.append([dag_id.removeprefix("campaign_sync__"), dag_run.state, summary.get("qualified", "-"),
+                     summary.get("added", "-"), summary.get("removed", "-"), summary.get("not_ours", "-"),
+                     summary.get("failed", "-"), summary.get("requests", "-"), f"{time.monotonic() - started:.1f}s"])
+    header = ["campaign", "state", "qualified", "added", "removed", "not ours", "failed", "requests", "time"]
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    for row in [header, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    stack.emulator.stop()
+    return 0 if all(r[1] == "success" for r in rows) else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "demo"])
+    parser.add_argument("--data-dir", type=Path, default=REPO / ".data")
+    parser.add_argument("--people", type=int, default=5000)
+    parser.add_argument("--activities", type=int, default=150_000)
+    parser.add_argument("--emulator-port", type=int, default=8443)
+    args = parser.parse_args()
+    stack = prepare(args.data_dir.resolve(), people=args.people, activities=args.activities,
+                    emulator_port=args.emulator_port)
+    return run(stack) if args.command == "run" else demo(stack)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,123 @@
+"""Read-only aggregate queries over the ledger's tables, for numbers the ledger facade does not sum up.
+
+Each function takes an open connection, so one request reads one consistent snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select, union
+
+from dynamics_campaign_sync.ledger.checks import MEMBER, REMOVED
+from dynamics_campaign_sync.ledger.models import Plan
+from dynamics_campaign_sync.ledger.schema import event_batches, events, intents, memberships, run_plans
+
+
+def member_counts(connection: Connection, campaign_id: str) -> dict[str, dict[str, int]]:
+    """``{"member": {"lead": n, ...}, "removed": {...}}``: people we added (and those we took out again)."""
+    rows = connection.execute(
+        select(memberships.c.status, memberships.c.member_type, func.count())
+        .where(memberships.c.campaign_id == campaign_id)
+        .group_by(memberships.c.status, memberships.c.member_type)
+    )
+    counts: dict[str, dict[str, int]] = {MEMBER: {}, REMOVED: {}}
+    for status, member_type, number in rows:
+        counts.setdefault(status, {})[member_type] = number
+    return counts
+
+
+def event_totals(connection: Connection, campaign_key: str) -> dict[str, int]:
+    """``{"add": n, "remove": m}``: every membership change the sync ever recorded for the campaign."""
+    rows = connection.execute(
+        select(event_batches.c.action, func.coalesce(func.sum(event_batches.c.event_count), 0))
+        .where(event_batches.c.campaign_key == campaign_key)
+        .group_by(event_batches.c.action)
+    )
+    totals = {"add": 0, "remove": 0}
+    totals.update({action: int(number) for action, number in rows})
+    return totals
+
+
+def timeline(connection: Connection, campaign_key: str) -> list[dict[str, Any]]:
+    """Adds and removes per UTC day of the data interval that caused them, oldest first.
+
+    Grouped by interval end rather than by wall-clock time so that a backfill draws the history it rebuilt,
+    not one spike on the day it ran.
+    """
+    rows = connection.execute(
+        select(event_batches.c.interval_end, event_batches.c.action, func.sum(event_batches.c.event_count))
+        .where(event_batches.c.campaign_key == campaign_key)
+        .group_by(event_batches.c.interval_end, event_batches.c.action)
+    )
+    days: dict[date, dict[str, int]] = defaultdict(lambda: {"add": 0, "remove": 0})
+    for interval_end, action, number in rows:
+        days[interval_end.date()][action] += int(number)
+    return [
+        {"date": day.isoformat(), "added": counts["add"], "removed": counts["remove"]}
+        for day, counts in sorted(days.items())
+    ]
+
+
+def recent_events(connection: Connection, campaign_key: str, limit: int) -> list[dict[str, Any]]:
+    """The newest membership events of the campaign, newest first."""
+    rows = connection.execute(
+        select(
+            events.c.event_id,
+            events.c.person_id,
+            events.c.member_type,
+            events.c.action,
+            events.c.run_id,
+            events.c.interval_end,
+            events.c.recorded_at,
+            events.c.reason,
+        )
+        .where(events.c.campaign_key == campaign_key)
+        .order_by(events.c.event_id.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def recent_plans(connection: Connection, campaign_key: str, limit: int) -> list[Plan]:
+    """The newest run plans of the campaign (every status), newest first."""
+    rows = connection.execute(
+        select(run_plans)
+        .where(run_plans.c.campaign_key == campaign_key)
+        .order_by(run_plans.c.created_at.desc(), run_plans.c.plan_id.desc())
+        .limit(limit)
+    )
+    return [Plan.from_row(row) for row in rows]
+
+
+def synced_campaign_ids(connection: Connection, campaign_keys: Iterable[str]) -> dict[str, str]:
+    """``{campaign_key: campaign_id}`` as the syncs last wrote it (for specs that name their campaign).
+
+    Every membership and event starts as an intent, so the newest intent holds the newest answer.
+    """
+    keys = list(campaign_keys)
+    if not keys:
+        return {}
+    newest = (
+        select(intents.c.campaign_key, func.max(intents.c.created_at).label("created_at"))
+        .where(intents.c.campaign_key.in_(keys))
+        .group_by(intents.c.campaign_key)
+        .subquery()
+    )
+    rows = connection.execute(
+        select(intents.c.campaign_key, intents.c.campaign_id).join(
+            newest,
+            (intents.c.campaign_key == newest.c.campaign_key) & (intents.c.created_at == newest.c.created_at),
+        )
+    )
+    return {key: campaign_id for key, campaign_id in rows}
+
+
+def campaign_keys(connection: Connection) -> set[str]:
+    """Every campaign key the ledger knows (plans or memberships), with or without a spec today."""
+    query = union(select(run_plans.c.campaign_key), select(memberships.c.campaign_key))
+    return {key for (key,) in connection.execute(query)}
+

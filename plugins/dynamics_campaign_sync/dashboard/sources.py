@@ -1,0 +1,123 @@
+"""Where the dashboard reads from: the campaign sync specs and a read-only view of the ledger.
+
+Everything is resolved per request (a connection or a spec can change while the API server runs); only the
+database engine is kept, one per ledger URL. The engine is read-only at the database level — SQLite is opened
+with ``mode=ro``, PostgreSQL sessions default to read-only transactions — so the dashboard cannot write, even
+by mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from airflow.sdk.exceptions import AirflowNotFoundException
+from sqlalchemy import make_url
+
+from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from_connection
+from dynamics_campaign_sync.ledger import Ledger
+from dynamics_campaign_sync.ledger.engine import create_ledger_engine
+from dynamics_campaign_sync.qualification import CampaignSpec, SpecError, load_spec
+from dynamics_campaign_sync.qualification.loader import spec_paths
+
+#: Same variable the DAG file reads, so the dashboard shows exactly the syncs the DAGs are built from.
+SPECS_DIR_ENV = "CAMPAIGN_SYNC_SPECS_DIR"
+
+
+def specs_dir() -> Path:
+    """``$CAMPAIGN_SYNC_SPECS_DIR``, else ``campaigns/`` in Airflow's DAGs folder (as ``dags/campaign_sync.py``)."""
+    configured = os.environ.get(SPECS_DIR_ENV)
+    if configured:
+        return Path(configured)
+    from airflow.configuration import conf
+
+    return Path(conf.get("core", "dags_folder")) / "campaigns"
+
+
+@dataclass(frozen=True)
+class SpecCatalog:
+    """The valid specs by key, and one message per spec file that does not validate."""
+
+    specs: dict[str, CampaignSpec] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def load_catalog(directory: Path | None = None) -> SpecCatalog:
+    """Every spec of the folder; a broken file is reported instead of hiding the others."""
+    folder = directory or specs_dir()
+    catalog = SpecCatalog()
+    if not folder.is_dir():
+        catalog.errors.append(f"{folder}: the campaign spec folder does not exist")
+        return catalog
+    for path in spec_paths(folder):
+        try:
+            spec = load_spec(path)
+        except SpecError as error:
+            catalog.errors.extend(str(problem) for problem in error.problems)
+            continue
+        if spec.key in catalog.specs:
+            catalog.errors.append(f"{path}: key: {spec.key!r} is already used by {catalog.specs[spec.key].path}")
+            continue
+        catalog.specs[spec.key] = spec
+    return catalog
+
+
+def ledger_url() -> str:
+    """The ledger's URL from connection ``campaign_sync_ledger``, else the local SQLite file the DAGs use.
+
+    Unlike :attr:`LedgerHook.url` this never creates the data folder: the dashboard only reads.
+    """
+    hook = LedgerHook()
+    try:
+        connection = hook.get_connection(hook.conn_id)
+    except AirflowNotFoundException:
+        return f"sqlite:///{data_dir() / LedgerHook.default_file}"
+    return url_from_connection(connection)
+
+
+class LedgerUnavailable(Exception):
+    """The ledger does not exist yet (no sync has run) or was never migrated."""
+
+
+_ledgers: dict[str, Ledger] = {}
+_ledgers_lock = threading.Lock()
+
+
+def read_only_ledger(url: str) -> Ledger:
+    """A cached read-only :class:`Ledger` for ``url``; :class:`LedgerUnavailable` if there is nothing to read."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+            raise LedgerUnavailable(f"no ledger at {parsed.database or url}: no campaign sync has run yet")
+    with _ledgers_lock:
+        ledger = _ledgers.get(url)
+        if ledger is None:
+            ledger = _ledgers[url] = _open_read_only(url)
+    if ledger.schema_version() == 0:
+        raise LedgerUnavailable("the ledger has no tables yet: no campaign sync has run yet")
+    return ledger
+
+
+def _open_read_only(url: str) -> Ledger:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "").resolve()
+        # SQLite URI filename: the driver refuses every write on this connection.
+        engine = create_ledger_engine(f"sqlite:///file:{quote(str(path))}?mode=ro&uri=true")
+    else:
+        engine = create_ledger_engine(
+            url, connect_args={"options": "-c default_transaction_read_only=on"}, pool_pre_ping=True
+        )
+    return Ledger(engine)
+
+
+def forget_ledgers() -> None:
+    """Drop the cached engines (tests switch ledgers between cases)."""
+    with _ledgers_lock:
+        for ledger in _ledgers.values():
+            ledger.engine.dispose()
+        _ledgers.clear()
