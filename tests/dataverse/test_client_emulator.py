@@ -14,28 +14,18 @@ from dynamics_campaign_sync.dataverse import (
     CertificateCredential,
     ChangeSet,
     DataverseClient,
-    DataverseConfig,
     DataverseConnectionError,
     HttpError,
     MemberType,
     RetryPolicy,
 )
+from support import client_for
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
-FAST_RETRIES = RetryPolicy(max_attempts=6, max_total_seconds=60, base_delay_seconds=0.01, max_delay_seconds=0.05)
 
 
-def make_client(emulator, policy: RetryPolicy | None = FAST_RETRIES, **overrides) -> DataverseClient:
-    settings = {
-        "org_url": emulator.org_url,
-        "tenant_id": emulator.tenant_id,
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
-        "authority": emulator.authority,
-        "verify": emulator.ca_path,
-        **overrides,
-    }
-    return DataverseClient(DataverseConfig(**settings), policy=policy)
+def make_client(emulator, policy: RetryPolicy | None = None, **overrides) -> DataverseClient:
+    return client_for(emulator, policy, **overrides)
 
 
 def token_requests(emulator, since=None) -> list[dict]:

@@ -28,6 +28,7 @@ def test_inactive_always_blocks_and_listed_statuses_block_too():
 def test_unknown_status_names_the_value():
     with pytest.raises(ValueError, match="'finished'"):
         parse_blocked_statuses(["finished"])
+    assert 100000001 in parse_blocked_statuses([100000001])  # an organisation's own status reason
 
 
 def test_scheduled_runs_use_their_data_interval():

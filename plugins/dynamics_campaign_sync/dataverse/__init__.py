@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dynamics_campaign_sync.dataverse.batch import BatchItemResult, BatchOperation, ChangeSet
-from dynamics_campaign_sync.dataverse.client import DataverseClient, ProgressLogger
+from dynamics_campaign_sync.dataverse.client import DataverseClient
 from dynamics_campaign_sync.dataverse.config import CertificateCredential, DataverseConfig
 from dynamics_campaign_sync.dataverse.errors import (
     AuthenticationError,
@@ -38,7 +38,6 @@ __all__ = [
     "MemberChangeResult",
     "MemberType",
     "Person",
-    "ProgressLogger",
     "RequestStats",
     "RetryPolicy",
     "is_retryable",

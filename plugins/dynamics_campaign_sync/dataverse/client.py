@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cached_property
 from typing import Any
@@ -217,47 +216,25 @@ class DataverseClient:
         )
         return True
 
-    def add_members(
-        self,
-        list_id: str,
-        member_type: MemberType,
-        ids: Sequence[str],
-        *,
-        chunk_size: int = DEFAULT_MEMBER_CHUNK,
-        on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None,
-    ) -> MemberChangeResult:
-        """Add people with ``AddListMembersList``; people already in the list are left as they are."""
-        return self._change_members("AddListMembersList", list_id, member_type, ids, chunk_size, on_chunk)
+    #: The Dataverse action behind each kind of membership change.
+    MEMBER_ACTIONS = {"add": "AddListMembersList", "remove": "RemoveListMembersList"}
 
-    def remove_members(
-        self,
-        list_id: str,
-        member_type: MemberType,
-        ids: Sequence[str],
-        *,
-        chunk_size: int = DEFAULT_MEMBER_CHUNK,
-        on_chunk: Callable[[int, int, MemberChangeResult], None] | None = None,
-    ) -> MemberChangeResult:
-        """Remove people with ``RemoveListMembersList``; removing a non-member does nothing."""
-        return self._change_members("RemoveListMembersList", list_id, member_type, ids, chunk_size, on_chunk)
-
-    def _change_members(
-        self,
-        action: str,
-        list_id: str,
-        member_type: MemberType,
-        ids: Sequence[str],
-        chunk_size: int,
-        on_chunk: Callable[[int, int, MemberChangeResult], None] | None,
-    ) -> MemberChangeResult:
+    def change_members(self, action: str, list_id: str, member_type: MemberType, ids: Sequence[str], *,
+                       chunk_size: int = DEFAULT_MEMBER_CHUNK) -> MemberChangeResult:
+        """Add or remove people in chunks. Adding a member again or removing a non-member changes nothing."""
+        if action not in self.MEMBER_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(self.MEMBER_ACTIONS)}, got {action!r}")
         list_id = guid(list_id, what="list id")
         result = MemberChangeResult()
-        chunks = list(chunked([guid(i, what=f"{member_type} id") for i in ids], chunk_size))
-        for number, chunk in enumerate(chunks, start=1):
-            self._change_chunk(action, list_id, member_type, list(chunk), result)
-            if on_chunk:
-                on_chunk(number, len(chunks), result)
+        for chunk in chunked([guid(i, what=f"{member_type} id") for i in ids], chunk_size):
+            self._change_chunk(self.MEMBER_ACTIONS[action], list_id, member_type, list(chunk), result)
         return result
+
+    def add_members(self, list_id: str, member_type: MemberType, ids: Sequence[str], **options: int) -> MemberChangeResult:
+        return self.change_members("add", list_id, member_type, ids, **options)
+
+    def remove_members(self, list_id: str, member_type: MemberType, ids: Sequence[str], **options: int) -> MemberChangeResult:
+        return self.change_members("remove", list_id, member_type, ids, **options)
 
     def _change_chunk(
         self, action: str, list_id: str, member_type: MemberType, chunk: list[str], result: MemberChangeResult
@@ -305,27 +282,3 @@ def _is_batch_item_failure(response: requests.Response) -> bool:
     4xx status, but still with a multipart body holding the responses so far."""
     return (response.status_code < 500 and response.status_code != 429
             and response.headers.get("Content-Type", "").startswith("multipart/mixed"))
-
-
-class ProgressLogger:
-    """Logs ``chunk k/n, people done, people/s`` for long membership changes (the task log shows it)."""
-
-    def __init__(self, what: str, total_people: int, logger: logging.Logger = log) -> None:
-        self._what = what
-        self._total = total_people
-        self._log = logger
-        self._started = time.monotonic()
-
-    def __call__(self, number: int, of: int, result: MemberChangeResult) -> None:
-        done = len(result.succeeded) + len(result.failed)
-        rate = done / max(time.monotonic() - self._started, 1e-6)
-        self._log.info(
-            "%s: chunk %d/%d, %d/%d people (%d failed), %.0f people/s",
-            self._what,
-            number,
-            of,
-            done,
-            self._total,
-            len(result.failed),
-            rate,
-        )

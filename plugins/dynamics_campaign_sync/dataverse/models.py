@@ -18,6 +18,26 @@ CAMPAIGN_STATUSES: dict[int, str] = {
 }
 
 
+CAMPAIGN_STATUS_CODES: dict[str, int] = {name: code for code, name in CAMPAIGN_STATUSES.items()}
+_STATUS_ALIASES = {"cancelled": "canceled"}
+
+
+def campaign_status_code(raw: int | str) -> int:
+    """A campaign ``statuscode`` from its number or its name (``inactive``, ``Ready To Launch`` …).
+
+    Any non-negative number is accepted: organisations may add their own status reasons (100000000+).
+    """
+    if isinstance(raw, bool) or (isinstance(raw, int) and raw < 0):
+        raise ValueError(f"{raw!r} is not a campaign status")
+    if isinstance(raw, int) or raw.strip().isdigit():
+        return int(raw)
+    name = raw.strip().lower().replace(" ", "_").replace("-", "_")
+    name = _STATUS_ALIASES.get(name, name)
+    if name not in CAMPAIGN_STATUS_CODES:
+        raise ValueError(f"{raw!r} is not one of {', '.join(CAMPAIGN_STATUS_CODES)} or a statuscode number")
+    return CAMPAIGN_STATUS_CODES[name]
+
+
 class MemberType(StrEnum):
     """The kinds of people a marketing list can hold (one kind per list)."""
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidationInfo
 
+from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUS_CODES, campaign_status_code
 from dynamics_campaign_sync.qualification.describe import render_doc_md
 from dynamics_campaign_sync.qualification.logic import LogicError, Node, parse_logic, references
 from dynamics_campaign_sync.qualification.operators import (
@@ -45,16 +46,6 @@ Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=63)]
 MemberType = Literal["lead", "contact"]
 
 #: Dynamics campaign ``statuscode`` values by name (all "Active" by statecode except inactive).
-CAMPAIGN_STATUS_CODES: dict[str, int] = {
-    "proposed": 0,
-    "ready_to_launch": 1,
-    "launched": 2,
-    "completed": 3,
-    "canceled": 4,
-    "suspended": 5,
-    "inactive": 6,
-}
-_STATUS_ALIASES = {"cancelled": "canceled"}
 
 
 class _Model(BaseModel):
@@ -394,19 +385,7 @@ class Guard(_Model):
         return resolve_limit(self.max_removes, current_members)
 
 
-def status_code(raw: int | str) -> int:
-    """A campaign ``statuscode`` from its number or its name (``inactive``, ``completed`` …)."""
-    if isinstance(raw, bool):
-        raise ValueError(f"{raw!r} is not a campaign status")
-    if isinstance(raw, int):
-        if raw < 0:
-            raise ValueError(f"{raw!r} is not a campaign status")
-        return raw
-    name = raw.strip().lower().replace(" ", "_").replace("-", "_")
-    name = _STATUS_ALIASES.get(name, name)
-    if name not in CAMPAIGN_STATUS_CODES:
-        raise ValueError(f"{raw!r} is not one of {', '.join(CAMPAIGN_STATUS_CODES)} or a statuscode number")
-    return CAMPAIGN_STATUS_CODES[name]
+
 
 
 class CampaignSpec(_Model):
@@ -454,7 +433,7 @@ class CampaignSpec(_Model):
         codes = []
         for item in items:
             try:
-                codes.append(status_code(item))
+                codes.append(campaign_status_code(item))
             except (ValueError, AttributeError) as error:
                 raise _custom_error(str(error)) from None
         return tuple(sorted(set(codes)))

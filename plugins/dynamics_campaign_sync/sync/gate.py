@@ -8,29 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES, Campaign
+from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUS_CODES, Campaign, campaign_status_code
 
-_STATUS_CODES = {name: code for code, name in CAMPAIGN_STATUSES.items()}
-INACTIVE = _STATUS_CODES["inactive"]
+INACTIVE = CAMPAIGN_STATUS_CODES["inactive"]
 
 
 def parse_blocked_statuses(values: Iterable[str | int]) -> frozenset[int]:
     """Status names (``"completed"``, ``"Ready To Launch"``) or codes → codes; Inactive is always included."""
-    codes = {INACTIVE}
-    for value in values:
-        if isinstance(value, int) or str(value).isdigit():
-            code = int(value)
-            if code not in CAMPAIGN_STATUSES:
-                raise ValueError(f"unknown campaign status code {code}; known: {sorted(CAMPAIGN_STATUSES)}")
-        else:
-            name = str(value).strip().lower().replace(" ", "_").replace("-", "_")
-            if name == "cancelled":
-                name = "canceled"
-            if name not in _STATUS_CODES:
-                raise ValueError(f"unknown campaign status {value!r}; known: {', '.join(_STATUS_CODES)}")
-            code = _STATUS_CODES[name]
-        codes.add(code)
-    return frozenset(codes)
+    return frozenset({INACTIVE, *(campaign_status_code(value) for value in values)})
 
 
 def blocked_reason(campaign: Campaign, blocked: frozenset[int]) -> str | None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dynamics_campaign_sync.dataverse import DataverseClient, MemberChangeResult, MemberType
+from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.dataverse.client import DEFAULT_MEMBER_CHUNK, chunked
 
 log = logging.getLogger(__name__)
@@ -34,12 +34,6 @@ class WriteOutcome:
                 "event_batches": sorted(self.batches)}
 
 
-def send(client: DataverseClient, action: str, list_id: str, member_type: MemberType,
-         person_ids: Sequence[str], chunk_size: int = DEFAULT_MEMBER_CHUNK) -> MemberChangeResult:
-    change = client.add_members if action == "add" else client.remove_members
-    return change(list_id, member_type, person_ids, chunk_size=chunk_size)
-
-
 class MembershipWriter:
     def __init__(self, client: DataverseClient, ledger: Any, *, campaign_key: str, campaign_id: str,
                  chunk_size: int = DEFAULT_MEMBER_CHUNK) -> None:
@@ -55,7 +49,8 @@ class MembershipWriter:
             people = list(intent.people)
             log.warning("Healing intent %s from run %s: %s of %d %ss sent before a crash was not recorded",
                         intent.intent_id, intent.run_id, intent.action, len(people), intent.member_type)
-            result = send(self.client, intent.action, intent.list_id, MemberType(intent.member_type), people)
+            result = self.client.change_members(intent.action, intent.list_id, MemberType(intent.member_type), people,
+                                                chunk_size=self.chunk_size)
             batch = self.ledger.complete_intent(intent.intent_id, succeeded=result.succeeded, failed=result.failed)
             outcome.healed += len(result.succeeded)
             if batch:
@@ -76,7 +71,7 @@ class MembershipWriter:
                 people={p: dict(people[p]) for p in chunk},
                 source_ids={p: people[p]["source_person_id"] for p in chunk if people[p].get("source_person_id")},
             )
-            result = send(self.client, action, list_id, member_type, chunk, self.chunk_size)
+            result = self.client.change_members(action, list_id, member_type, chunk, chunk_size=self.chunk_size)
             batch = self.ledger.complete_intent(intent_id, succeeded=result.succeeded, failed=result.failed)
             if batch:
                 outcome.batches.add(batch)
