@@ -276,3 +276,18 @@ def test_guard_stops_an_empty_source_and_too_many_adds_unless_overridden(sync_wo
     overridden = sync_world.run(day=2, conf={"override_guard": True})
     assert overridden.state == "success", task_states(overridden)
     assert sync_world.owned_members() == {"lead": set(), "contact": set()}
+
+
+def test_a_person_dynamics_rejects_is_reported_and_the_others_go_on(sync_world):
+    deleted = world.dynamics_id("P4")
+    with sync_world.client() as client:
+        client.transport.request("DELETE", f"leads({deleted})")
+    run = sync_world.run(day=0)
+    assert run.state == "success", task_states(run)
+    newbie = sync_world.lead_id_by_email("newbie@example.com")
+    assert sync_world.owned_members()["lead"] == (FIRST_LEADS - {deleted}) | {newbie}
+    summary = run.get_task_instance("summary").xcom_pull(task_ids="summary")
+    assert summary["added"] == 4 and summary["failed"] == 1
+    failures = sync_world.ledger().failures("e2e_germany", run.run_id)
+    assert list(failures) == [deleted] and deleted in failures[deleted]
+    assert sync_world.events(ADDED)[0]["extra"]["count"] == 4
