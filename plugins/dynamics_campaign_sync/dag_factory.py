@@ -77,7 +77,8 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
             task_id="publish_removed", action="remove", spec=spec, outlets=[removed_asset(spec.key)])
         summary = CampaignSyncSummaryOperator(
             task_id="summary", spec=spec, trigger_rule="none_failed",
-            stage_task_ids={"plan": "qualify_and_plan", "add": "add", "remove": "remove"},
+            stage_task_ids={"gate": "gate", "lists": "ensure_lists", "plan": "qualify_and_plan", "add": "add",
+                            "remove": "remove"},
         )
         gate >> lists >> plan >> guard >> add >> remove >> [publish_added, publish_removed] >> summary
     return dag

@@ -291,3 +291,18 @@ def test_a_person_dynamics_rejects_is_reported_and_the_others_go_on(sync_world):
     failures = sync_world.ledger().failures("e2e_germany", run.run_id)
     assert list(failures) == [deleted] and deleted in failures[deleted]
     assert sync_world.events(ADDED)[0]["extra"]["count"] == 4
+
+
+def test_no_secret_reaches_logs_xcoms_or_asset_extras(sync_world, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    run = sync_world.run(day=0)
+    assert run.state == "success", task_states(run)
+    secret = sync_world.emulator.client_secret
+    xcoms = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
+    assert xcoms["summary"]["requests"] >= 8  # gate, lists, plan and writes are all counted
+    assert secret not in caplog.text
+    assert secret not in json.dumps(xcoms, default=str)
+    assert secret not in json.dumps([e["extra"] for e in sync_world.events(ADDED)])

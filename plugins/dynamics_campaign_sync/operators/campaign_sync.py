@@ -25,7 +25,7 @@ class EnsureOwnedListsOperator(CampaignSyncBaseOperator):
         report = self.sync.ensure_lists(self.campaign_id)
         for member_type, entry in report.items():
             self.log.info("Owned %s list %s%s", member_type, entry["list_id"], " (created)" if entry["created"] else "")
-        return report
+        return report | {"dataverse": self.requests_made()}
 
 
 class PlanCampaignSyncOperator(CampaignSyncBaseOperator):

@@ -79,7 +79,8 @@ class DynamicsCampaignActiveSensor(BaseSensorOperator):
             self.log.info(
                 "Campaign %r (%s) is %s: writes allowed", campaign.name, campaign.id, campaign.status_name
             )
-            return PokeReturnValue(is_done=True, xcom_value=campaign_summary(campaign))
+            return PokeReturnValue(is_done=True, xcom_value=campaign_summary(campaign)
+                                   | {"dataverse": self.hook.client.stats.as_dict()})
         if self.fail_fast:
             raise AirflowFailException(f"{reason}: no member will be added or removed")
         self.log.warning("%s; waiting", reason)
