@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install run demo test emulator lint lint-specs sample-data bench-qualify clean
+.PHONY: install browser run demo test emulator lint lint-specs sample-data bench-qualify clean
 PEOPLE ?= 5000
 
 $(PY):
@@ -31,8 +31,15 @@ demo: install
 	$(PY) include/local_stack.py demo --data-dir $(DATA_DIR) --people $(PEOPLE)
 
 ## The whole test suite, end-to-end tests included.
-test: install
+test: install browser
 	$(PY) -m pytest
+
+## Debian's Chromium for the dashboard's browser test (never a downloaded browser); its tests skip without it.
+browser:
+	@[ -x /usr/bin/chromium ] || (command -v apt-get >/dev/null && \
+	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1))) || \
+	  echo "Chromium could not be installed: the browser tests will be skipped"
 
 ## The local Dataverse emulator alone, in the foreground.
 emulator: install

@@ -1,6 +1,6 @@
 """Who may read the dashboard: Airflow's own authentication and authorization, nothing of our own.
 
-Identity comes from :func:`airflow.api_fastapi.core_api.security.get_user` — a ``Authorization: Bearer`` JWT
+Identity comes from :func:`airflow.api_fastapi.core_api.security.get_user` — an ``Authorization: Bearer`` JWT
 (from ``POST /auth/token``) or else the ``_token`` cookie the Airflow UI holds, which the browser also sends
 to this same-origin plugin page and its ``fetch()`` calls. No token: 401; a bad token: 403.
 

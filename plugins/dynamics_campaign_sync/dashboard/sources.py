@@ -8,6 +8,7 @@ by mistake.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -16,12 +17,15 @@ from urllib.parse import quote
 
 from airflow.sdk.exceptions import AirflowNotFoundException
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from_connection
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.engine import create_ledger_engine
 from dynamics_campaign_sync.qualification import CampaignSpec, SpecError, load_spec
 from dynamics_campaign_sync.qualification.loader import spec_paths
+
+log = logging.getLogger(__name__)
 
 #: Same variable the DAG file reads, so the dashboard shows exactly the syncs the DAGs are built from.
 SPECS_DIR_ENV = "CAMPAIGN_SYNC_SPECS_DIR"
@@ -96,9 +100,17 @@ def read_only_ledger(url: str) -> Ledger:
     with _ledgers_lock:
         ledger = _ledgers.get(url)
         if ledger is None:
-            ledger = _ledgers[url] = _open_read_only(url)
-    if ledger.schema_version() == 0:
-        raise LedgerUnavailable("the ledger has no tables yet: no campaign sync has run yet")
+            ledger = _open_read_only(url)
+            try:
+                version = ledger.schema_version()
+            except SQLAlchemyError:  # a warning on the page; the details (hosts, SQL) only in the server log
+                log.exception("The dashboard cannot read the ledger at %s", make_url(url).render_as_string())
+                ledger.engine.dispose()
+                raise LedgerUnavailable("cannot read the ledger: see the API server log") from None
+            if version == 0:
+                ledger.engine.dispose()
+                raise LedgerUnavailable("the ledger has no tables yet: no campaign sync has run yet")
+            _ledgers[url] = ledger
     return ledger
 
 

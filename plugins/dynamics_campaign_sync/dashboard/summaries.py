@@ -45,16 +45,23 @@ def status_label(statuscode: int | None) -> str | None:
 
 
 class Snapshot:
-    """What every document needs from the ledger once per request: catalog rows and campaign ids by key."""
+    """What every document needs from the ledger once per request: catalog rows and campaign ids by key.
 
-    def __init__(self, ledger: Ledger, specs: Mapping[str, CampaignSpec]) -> None:
+    ``ledger`` is None before the first sync created it: the specs are shown with nothing recorded yet.
+    """
+
+    def __init__(self, ledger: Ledger | None, specs: Mapping[str, CampaignSpec]) -> None:
         self.ledger = ledger
-        self.catalog = {row["campaign_id"]: row for row in ledger.campaigns()}
-        with ledger.engine.connect() as connection:
-            self.ledger_keys = queries.campaign_keys(connection)
-            synced = queries.synced_campaign_ids(connection, set(specs) | self.ledger_keys)
-        self.campaign_ids = {key: _campaign_id(specs.get(key), synced.get(key), self.catalog)
-                             for key in set(specs) | self.ledger_keys}
+        self.catalog: dict[str, dict[str, Any]] = {}
+        self.ledger_keys: set[str] = set()
+        synced: dict[str, str] = {}
+        if ledger is not None:
+            self.catalog = {row["campaign_id"]: row for row in ledger.campaigns()}
+            with ledger.engine.connect() as connection:
+                self.ledger_keys = queries.campaign_keys(connection)
+                synced = queries.synced_campaign_ids(connection, set(specs) | self.ledger_keys)
+        self.keys = sorted(set(specs) | self.ledger_keys)
+        self.campaign_ids = {key: _campaign_id(specs.get(key), synced.get(key), self.catalog) for key in self.keys}
 
     def campaign(self, key: str, spec: CampaignSpec | None) -> dict[str, Any]:
         """The Dynamics campaign as the catalog DAG last read it (``in_catalog`` false if it never did)."""
@@ -112,10 +119,12 @@ def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str
     """One row of the overview: who the sync is, where it writes, how many members, how the last run went."""
     ledger = snapshot.ledger
     campaign = snapshot.campaign(key, spec)
-    last = ledger.latest_plan(key)
-    with ledger.engine.connect() as connection:
-        counts = queries.member_counts(connection, campaign["id"]) if campaign["id"] else {}
-        totals = queries.event_totals(connection, key)
+    last, counts, totals = None, {}, {"add": 0, "remove": 0}
+    if ledger is not None:
+        last = ledger.latest_plan(key)
+        with ledger.engine.connect() as connection:
+            counts = queries.member_counts(connection, campaign["id"]) if campaign["id"] else {}
+            totals = queries.event_totals(connection, key)
     return {
         "key": key,
         "dag_id": dag_id(key),
@@ -139,19 +148,20 @@ def detail(snapshot: Snapshot, key: str, spec: CampaignSpec | None, limits: Limi
     document = summary(snapshot, key, spec)
     campaign_id = document["campaign"]["id"]
     rules = _rules(spec)
+    document.update(description=spec.description.strip() if spec else "", rules=rules, owned_lists=[], runs=[],
+                    timeline=[], recent_events=[], latest_dry_run=None)
+    if ledger is None:
+        return document
     with ledger.engine.connect() as connection:
         runs = queries.recent_plans(connection, key, RUN_HISTORY)
         timeline = queries.timeline(connection, key)
         events = queries.recent_events(connection, key, limits.events)
-    dry_run = ledger.latest_plan(key, DRY_RUN)
     document.update(
-        description=spec.description.strip() if spec else "",
-        rules=rules,
         owned_lists=[_owned_list(item) for item in ledger.owned_lists(campaign_id)] if campaign_id else [],
         runs=[plan_document(plan) for plan in runs],
         timeline=timeline,
         recent_events=[_event(row, rules) for row in events],
-        latest_dry_run=_dry_run(ledger, key, dry_run, rules, limits.plan_items),
+        latest_dry_run=_dry_run(ledger, key, ledger.latest_plan(key, DRY_RUN), rules, limits.plan_items),
     )
     return document
 

@@ -1,0 +1,245 @@
+"""The dashboard's JSON API inside Airflow's real API app (plugin loading, auth manager, login), in-process.
+
+Numbers are compared with what the ledger itself answers after real syncs (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dashboard_world import KEY, RETIRED_KEY, SyncedLedger
+
+from dynamics_campaign_sync.ledger import Ledger
+
+pytestmark = pytest.mark.e2e
+LIST = "/campaign-sync/api/campaigns"
+USERS = "admin:admin,analyst:viewer"
+
+
+class Airflow:
+    """Airflow's API app with our plugin, and logins as its simple auth manager users."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def token(self, username: str) -> str:
+        from airflow.api_fastapi.auth.managers.simple.simple_auth_manager import SimpleAuthManager
+
+        passwords = json.loads(Path(SimpleAuthManager.get_generated_password_file()).read_text())
+        response = self.client.post("/auth/token", json={"username": username, "password": passwords[username]})
+        assert response.status_code == 201, response.text
+        return response.json()["access_token"]
+
+    def get(self, url: str, token: str | None = None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return self.client.get(url, headers=headers, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def airflow(synced_ledger: SyncedLedger) -> Iterator[Airflow]:
+    from airflow.api_fastapi.app import create_app, purge_cached_app
+    from fastapi.testclient import TestClient
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", USERS)
+        patch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "False")
+        # Set here: whether this process read an airflow.cfg with a generated secret depends on test order.
+        patch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", secrets.token_urlsafe(64))
+        for name, value in synced_ledger.env.items():
+            patch.setenv(name, value)
+        purge_cached_app()
+        try:
+            with TestClient(create_app(), follow_redirects=False) as client:
+                yield Airflow(client)
+        finally:
+            purge_cached_app()
+
+
+@pytest.fixture(scope="module")
+def analyst(airflow: Airflow) -> str:
+    return airflow.token("analyst")
+
+
+@pytest.fixture
+def ledger(synced_ledger: SyncedLedger) -> Iterator[Ledger]:
+    ledger = synced_ledger.ledger()
+    yield ledger
+    ledger.close()
+
+
+def campaign_id(ledger: Ledger) -> str:
+    return ledger.event_batches(campaign_key=KEY)[0].campaign_id
+
+
+# -- authentication and authorization --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", [LIST, f"{LIST}/{KEY}", f"{LIST}/no_such_campaign"])
+def test_requests_without_a_login_get_no_data(airflow: Airflow, url: str) -> None:
+    response = airflow.get(url)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Not authenticated"}
+
+
+@pytest.mark.parametrize("credentials", ["header", "cookie"])
+def test_a_forged_or_foreign_token_gets_no_data(airflow: Airflow, analyst: str, credentials: str) -> None:
+    forged = analyst[:-4] + ("AAAA" if not analyst.endswith("AAAA") else "BBBB")
+    if credentials == "header":
+        response = airflow.get(LIST, forged)
+    else:
+        response = airflow.client.get(LIST, cookies={"_token": forged})
+    assert response.status_code == 403
+    assert "campaigns" not in response.text
+
+
+def test_a_user_without_dag_access_gets_403(airflow: Airflow) -> None:
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+
+    roleless = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="intern", role=None))
+    for url in (LIST, f"{LIST}/{KEY}"):
+        response = airflow.get(url, roleless)
+        assert response.status_code == 403, response.text
+        assert response.json() == {"detail": "Forbidden"}
+
+
+def test_the_ui_cookie_is_accepted_like_a_bearer_token(airflow: Airflow, analyst: str) -> None:
+    response = airflow.client.get(LIST, cookies={"_token": analyst})
+    assert response.status_code == 200
+    assert {c["key"] for c in response.json()["campaigns"]} == {KEY, RETIRED_KEY}
+
+
+def test_the_page_sends_strangers_to_the_airflow_login(airflow: Airflow, analyst: str) -> None:
+    response = airflow.get("/campaign-sync/")
+    assert response.status_code == 307
+    assert response.headers["location"].startswith("/api/v2/auth/login?next=")
+    page = airflow.client.get("/campaign-sync/", cookies={"_token": analyst})
+    assert page.status_code == 200 and "<title>Campaign Sync</title>" in page.text
+
+
+def test_only_reads_are_routed_and_answers_are_not_cached(airflow: Airflow, analyst: str) -> None:
+    headers = {"Authorization": f"Bearer {analyst}"}
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        assert airflow.client.request(method, f"{LIST}/{KEY}", headers=headers).status_code == 405
+    assert airflow.get(LIST, analyst).headers["cache-control"] == "no-store"
+
+
+def test_the_plugin_is_registered_with_a_nav_entry(airflow: Airflow, analyst: str) -> None:
+    plugins = airflow.get("/api/v2/plugins", analyst).json()["plugins"]
+    ours = next(p for p in plugins if p["name"] == "campaign_sync_dashboard")
+    assert [a["url_prefix"] for a in ours["fastapi_apps"]] == ["/campaign-sync"]
+    view = ours["external_views"][0]
+    assert view["name"] == "Campaign Sync" and view["url_route"] == "campaign-sync"
+    assert view["destination"] == "nav" and view["href"] == "campaign-sync/"
+    assert airflow.client.get("/campaign-sync/static/icon.svg").status_code == 200
+
+
+# -- numbers ---------------------------------------------------------------------------------------------------
+
+
+def test_overview_numbers_equal_the_ledger(airflow: Airflow, analyst: str, ledger: Ledger) -> None:
+    response = airflow.get(LIST, analyst)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ledger"] == {"available": True, "message": None} and body["spec_errors"] == []
+    rows = {c["key"]: c for c in body["campaigns"]}
+    row, cid = rows[KEY], campaign_id(ledger)
+
+    members = Counter(m.member_type for m in ledger.members(cid).values())
+    assert row["members"]["lead"] == members["lead"] == 4
+    assert row["members"]["contact"] == members["contact"] == 0
+    assert row["members"]["total"] == len(ledger.members(cid))
+    batches = ledger.event_batches(campaign_key=KEY)
+    assert row["totals"] == {
+        "added": sum(b.count for b in batches if b.action == "add"),
+        "removed": sum(b.count for b in batches if b.action == "remove"),
+    } == {"added": 6, "removed": 2}
+
+    last = ledger.latest_plan(KEY)
+    assert row["last_run"]["run_id"] == last.run_id and row["last_run"]["status"] == last.status == "dry_run"
+    assert row["last_run"]["counts"] == dict(last.counts)
+    assert row["not_ours"] == last.counts["not_ours"]
+
+    catalog = {c["campaign_id"]: c for c in ledger.campaigns()}
+    assert row["campaign"]["id"] == cid and row["campaign"]["name"] == catalog[cid]["name"] == "E2E Launch"
+    assert (row["campaign"]["state"], row["campaign"]["status"]) == ("Active", "Launched")
+    assert row["title"] == "E2E German audience" and row["owner"] == "e2e-tests"
+    assert row["dag_id"] == f"campaign_sync__{KEY}"
+
+    retired = rows[RETIRED_KEY]
+    assert (retired["campaign"]["state"], retired["campaign"]["status"]) == ("Inactive", "Inactive")
+    assert retired["last_run"] is None and retired["members"]["total"] == 0
+
+
+def test_campaign_detail_equals_the_ledger(airflow: Airflow, analyst: str, ledger: Ledger) -> None:
+    response = airflow.get(f"{LIST}/{KEY}", analyst, params={"events": 500})
+    assert response.status_code == 200
+    detail, cid = response.json(), campaign_id(ledger)
+
+    owned = {o.member_type: o for o in ledger.owned_lists(cid)}
+    assert {o["member_type"]: o["list_id"] for o in detail["owned_lists"]} == {
+        t: o.list_id for t, o in owned.items()}
+
+    batches = ledger.event_batches(campaign_key=KEY)
+    recorded = [(e["person_id"], e["action"]) for b in batches for e in ledger.batch_events(b.batch_id)]
+    assert sorted((e["person_id"], e["action"]) for e in detail["recent_events"]) == sorted(recorded)
+    assert [e["event_id"] for e in detail["recent_events"]] == sorted(
+        (e["event_id"] for e in detail["recent_events"]), reverse=True)
+    adds = [e for e in detail["recent_events"] if e["action"] == "add"]
+    assert all(e["matched"] == [1] and e["why"] == "1. country is 'de'" for e in adds)
+    assert {e["source_person_id"] for e in adds} == {"P1", "P2", "P3", "P4", "P6", "P8"}
+
+    by_day = {d["date"]: (d["added"], d["removed"]) for d in detail["timeline"]}
+    expected: dict[str, list[int]] = {}
+    for b in batches:
+        expected.setdefault(b.interval_end.date().isoformat(), [0, 0])[b.action == "remove"] += b.count
+    assert by_day == {day: tuple(v) for day, v in expected.items()} == {"2026-03-01": (5, 0), "2026-03-02": (1, 2)}
+
+    assert [r["status"] for r in detail["runs"]] == ["dry_run", "applied", "applied"]
+    applied = ledger.plan(KEY, detail["runs"][1]["run_id"])
+    assert detail["runs"][1]["counts"] == dict(applied.counts)
+    assert applied.counts["to_add"] == 1 and applied.counts["to_remove"] == 2 and applied.counts["not_ours"] == 1
+
+    dry = ledger.latest_plan(KEY, "dry_run")
+    shown = detail["latest_dry_run"]
+    assert shown["run_id"] == dry.run_id and shown["counts"] == dict(dry.counts)
+    assert {(i["person_id"], i["action"]) for i in shown["items"]} == {
+        (i.person_id, i.action) for i in ledger.plan_items(KEY, dry.run_id)} != set()
+    assert detail["rules"] == {"logic": "1", "filters": [{"number": 1, "text": "country is 'de'"}]}
+
+
+def test_limits_cap_the_lists_but_not_the_totals(airflow: Airflow, analyst: str) -> None:
+    detail = airflow.get(f"{LIST}/{KEY}", analyst, params={"events": 2}).json()
+    assert len(detail["recent_events"]) == 2 and detail["totals"] == {"added": 6, "removed": 2}
+    assert airflow.get(f"{LIST}/{KEY}", analyst, params={"events": 0}).status_code == 422
+
+
+def test_an_unknown_campaign_is_404(airflow: Airflow, analyst: str) -> None:
+    response = airflow.get(f"{LIST}/no_such_campaign", analyst)
+    assert response.status_code == 404 and "no_such_campaign" in response.json()["detail"]
+
+
+def test_the_ledger_file_is_never_written(airflow: Airflow, analyst: str, synced_ledger: SyncedLedger) -> None:
+    before = hashlib.sha256(synced_ledger.ledger_path.read_bytes()).hexdigest()
+    for url in (LIST, f"{LIST}/{KEY}", f"{LIST}/{RETIRED_KEY}"):
+        assert airflow.get(url, analyst).status_code == 200
+    assert hashlib.sha256(synced_ledger.ledger_path.read_bytes()).hexdigest() == before
+
+
+def test_before_the_first_sync_the_specs_show_with_nothing_recorded(
+    airflow: Airflow, analyst: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "not-yet" / "ledger.db"
+    monkeypatch.setenv("AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER", json.dumps({"conn_type": "sqlite", "host": str(missing)}))
+    body = airflow.get(LIST, analyst).json()
+    assert body["ledger"]["available"] is False and "no campaign sync has run yet" in body["ledger"]["message"]
+    assert {c["key"]: c["members"]["total"] for c in body["campaigns"]} == {KEY: 0, RETIRED_KEY: 0}
+    detail = airflow.get(f"{LIST}/{KEY}", analyst).json()
+    assert detail["runs"] == [] and detail["latest_dry_run"] is None and detail["campaign"]["id"]
+    assert not missing.parent.exists()
