@@ -21,7 +21,7 @@ import numpy as np
 from sample_data.activities import activity_chunks
 from sample_data.emulator_seed import write_seed
 from sample_data.people import people_chunks, population
-from sample_data.writer import SqliteWriter, read_info
+from sample_data.writer import SqliteWriter, add_missing_indexes, read_info
 
 DEFAULT_DB = Path(".data/source.db")
 DEFAULT_END = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
@@ -62,6 +62,9 @@ def generate(
     info = describe(people, activities, seed, end)
     if not force and read_info(db_path) == info:
         log(f"{db_path}: already holds {people:,} people and {activities:,} activities (seed {seed}); kept")
+        added = add_missing_indexes(db_path)
+        if added:
+            log(f"{db_path}: added the recommended indexes {', '.join(added)}")
         return False
     end_ts = _epoch(end)
     writer = SqliteWriter(db_path)

@@ -23,15 +23,18 @@ from dynamics_campaign_sync.qualification.contract import activities_table, peop
 INFO_TABLE = "sample_data_info"
 
 
-def _ddl() -> tuple[list[str], list[str]]:
-    """CREATE TABLE and CREATE INDEX statements of the contract tables, for SQLite."""
+def _ddl() -> tuple[list[str], dict[str, str]]:
+    """CREATE TABLE statements of the contract tables and their CREATE INDEX statements by index name,
+    for SQLite."""
     metadata = sa.MetaData()
     tables = [people_table(metadata), activities_table(metadata)]
     dialect = sqlite.dialect()
     creates = [str(CreateTable(table).compile(dialect=dialect)) for table in tables]
-    indexes = [
-        str(CreateIndex(index).compile(dialect=dialect)) for table in tables for index in table.indexes
-    ]
+    indexes = {
+        str(index.name): str(CreateIndex(index).compile(dialect=dialect))
+        for table in tables
+        for index in sorted(table.indexes, key=lambda index: str(index.name))
+    }
     return creates, indexes
 
 
@@ -65,12 +68,32 @@ class SqliteWriter:
 
     def finish(self, info: dict[str, str]) -> None:
         """Build the indexes, record what was generated, and close."""
-        for statement in self._indexes:
+        for statement in self._indexes.values():
             self._connection.execute(statement)
         self._connection.executemany(f"INSERT INTO {INFO_TABLE} VALUES (?, ?)", sorted(info.items()))
         self._connection.commit()
         self._connection.execute("ANALYZE")
         self._connection.close()
+
+
+def add_missing_indexes(path: Path) -> list[str]:
+    """Create the contract's indexes that an existing sample database lacks; returns their names.
+
+    A database generated before an index was recommended keeps its rows (regenerating takes
+    minutes at benchmark size) and gains the index, analysed so the planner uses it.
+    """
+    _, indexes = _ddl()
+    with sqlite3.connect(path) as connection:
+        existing = {
+            row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        }
+        missing = [name for name in indexes if name not in existing]
+        connection.execute("PRAGMA cache_size=-512000")  # index builds sort in memory
+        for name in missing:
+            connection.execute(indexes[name])
+            connection.execute(f"ANALYZE {name}")
+    connection.close()
+    return missing
 
 
 def read_info(path: Path) -> dict[str, str]:

@@ -12,7 +12,7 @@ source of the tests and the reference the SQL source is checked against.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -108,6 +108,10 @@ class Source(Protocol):
         """Per person, how many activities match the request."""
         ...
 
+    def count_activities_many(self, requests: Sequence[ActivityRequest]) -> list[ActivityCounts]:
+        """``count_activities`` of each request (a source may count them concurrently)."""
+        ...
+
 
 def attribute_values(activities: pd.DataFrame, name: str) -> pd.Series:
     """An activity attribute: its own column if there is one, else the key of the JSON ``attributes``."""
@@ -187,3 +191,6 @@ class DataFrameSource:
         matched = conditions_mask(candidates, request.conditions, request.reference_time)
         counts = count_by_person(candidates[PERSON_ID][matched])
         return ActivityCounts(counts=counts, rows=int(matched.sum()))
+
+    def count_activities_many(self, requests: Sequence[ActivityRequest]) -> list[ActivityCounts]:
+        return [self.count_activities(request) for request in requests]

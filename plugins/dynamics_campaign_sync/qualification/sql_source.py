@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -40,6 +40,7 @@ from dynamics_campaign_sync.qualification.contract import (
     PERSON_ID,
     UPDATED_AT,
 )
+from dynamics_campaign_sync.qualification.parallel_counts import count_in_processes
 from dynamics_campaign_sync.qualification.people_versions import versions_as_of
 from dynamics_campaign_sync.qualification.pushdown import (
     comparable_timestamp,
@@ -56,6 +57,11 @@ from dynamics_campaign_sync.qualification.sources import (
     count_by_person,
 )
 from dynamics_campaign_sync.qualification.spec import Condition, SourceConfig
+from dynamics_campaign_sync.qualification.value_lists import (
+    distinct_values_query,
+    indexed_attribute_columns,
+    matching_values,
+)
 
 
 class SqlSource:
@@ -71,6 +77,8 @@ class SqlSource:
         chunk_size: int = 100_000,
         id_batch_size: int = 10_000,
         max_listed_ids: int = 500_000,
+        max_listed_values: int = 1_000,
+        processes: int = 2,
     ) -> None:
         self._engine = sa.create_engine(engine) if isinstance(engine, str) else engine
         self._dialect = self._engine.dialect.name
@@ -79,6 +87,8 @@ class SqlSource:
         self.chunk_size = chunk_size
         self.id_batch_size = id_batch_size
         self.max_listed_ids = max_listed_ids
+        self.max_listed_values = max_listed_values
+        self.processes = processes
 
     @classmethod
     def from_config(cls, config: SourceConfig, engine: sa.Engine | str, **options: Any) -> SqlSource:
@@ -209,14 +219,37 @@ class SqlSource:
             selected.append(table.c[ATTRIBUTES])
         return selected
 
-    def _split(self, conditions: Sequence[Condition]) -> tuple[list[ColumnElement[bool]], list[Condition]]:
+    @cached_property
+    def _indexed_attributes(self) -> frozenset[str]:
+        """Attribute columns with an index led by ``(activity_type, column)`` (see ``value_lists``)."""
+        indexes = sa.inspect(self._engine).get_indexes(self._names[1], schema=self._schema)
+        return indexed_attribute_columns(indexes)
+
+    def _value_list(self, request: ActivityRequest, condition: Condition) -> ColumnElement[bool] | None:
+        """``condition`` as ``column IN (its matching values)`` where an index lists the values."""
+        table = self._activities
+        column = condition.field if condition.field in table.columns else ATTRIBUTES
+        if column not in self._indexed_attributes:
+            return None
+        query = distinct_values_query(table, column, request.activity_type, self.max_listed_values)
+        values = self._frame(query)["value"].tolist()
+        if len(values) > self.max_listed_values:
+            return None
+        json_key = column != condition.field
+        matched = matching_values(values, condition, request.reference_time, json_key=json_key)
+        if matched is None:
+            return None
+        attribute = table.c[column]
+        return sa.and_(attribute.is_not(None), attribute.in_(matched))  # NOT NULL: the index is partial
+
+    def _split(self, request: ActivityRequest) -> tuple[list[ColumnElement[bool]], list[Condition]]:
         """Conditions as SQL clauses where exact, and the rest for pandas."""
         table = self._activities
         pushed: list[ColumnElement[bool]] = []
         residual: list[Condition] = []
-        for condition in conditions:
-            clause = None
-            if condition.field in table.columns:
+        for condition in request.conditions:
+            clause = self._value_list(request, condition)
+            if clause is None and condition.field in table.columns:
                 clause = condition_clause(table.c[condition.field], condition, self._dialect)
             if clause is None:
                 residual.append(condition)
@@ -234,13 +267,13 @@ class SqlSource:
         ]
         if request.start is not None:
             where.append(moment >= timestamp_literal(occurred, request.start, self._dialect))
-        pushed, residual = self._split(request.conditions)
+        pushed, residual = self._split(request)
         where += pushed
         person = table.c[PERSON_ID]
         if not residual:
             query = sa.select(person, sa.func.count().label("n")).where(*where).group_by(person)
             parts = [chunk.set_index(PERSON_ID)["n"] for chunk in self._chunks(query)]
-            counts = _sum_counts(parts)
+            counts = _sum_counts(parts, disjoint=True)
             return ActivityCounts(counts=counts, rows=int(counts.sum()))
         fields = list(dict.fromkeys(condition.field for condition in residual))
         query = sa.select(person, *self._activity_columns(fields)).where(*where)
@@ -250,6 +283,28 @@ class SqlSource:
             parts.append(count_by_person(chunk[PERSON_ID][matched]))
             rows += int(matched.sum())
         return ActivityCounts(counts=_sum_counts(parts), rows=rows)
+
+    def count_activities_many(self, requests: Sequence[ActivityRequest]) -> list[ActivityCounts]:
+        """``count_activities`` of each request; on a SQLite file, in ``processes`` worker processes."""
+        url = self._engine.url
+        in_file = self._dialect == "sqlite" and url.database not in (None, "", ":memory:")
+        if not in_file or self.processes < 2 or len(requests) == 0 or "mode=memory" in str(url):
+            return [self.count_activities(request) for request in requests]
+        return count_in_processes(self._worker_counter, requests, self.processes)
+
+    def _worker_counter(self) -> Callable[[ActivityRequest], ActivityCounts]:
+        """Runs in a forked worker: a source of its own, so no connection is shared with the parent."""
+        names = self._names
+        source = SqlSource(
+            sa.create_engine(self._engine.url),
+            people_table=names[0],
+            activities_table=names[1],
+            schema=self._schema,
+            chunk_size=self.chunk_size,
+            max_listed_values=self.max_listed_values,
+            processes=1,
+        )
+        return source.count_activities
 
     # -- reading -------------------------------------------------------------
 
@@ -295,12 +350,18 @@ class SqlSource:
         return pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
 
 
-def _sum_counts(parts: list[pd.Series]) -> pd.Series:
-    """Add per-chunk counts (a person may appear in several chunks)."""
+def _sum_counts(parts: list[pd.Series], *, disjoint: bool = False) -> pd.Series:
+    """Add per-chunk counts: a person may appear in several chunks, unless the database grouped
+    the rows (``disjoint``), where concatenating is enough."""
     parts = [part for part in parts if len(part)]
     if not parts:
         return ActivityCounts().counts
-    combined = parts[0] if len(parts) == 1 else pd.concat(parts).groupby(level=0, sort=False).sum()
+    if len(parts) == 1:
+        combined = parts[0]
+    elif disjoint:
+        combined = pd.concat(parts)
+    else:
+        combined = pd.concat(parts).groupby(level=0, sort=False).sum()
     combined.index = combined.index.astype("str")
     combined.index.name = PERSON_ID
     return combined.astype(np.int64)
