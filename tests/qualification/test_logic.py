@@ -15,6 +15,7 @@ from dynamics_campaign_sync.qualification.logic import (
     Ref,
     evaluate_logic,
     parse_logic,
+    possibly_true,
     references,
     render,
 )
@@ -82,3 +83,13 @@ def test_evaluate_over_arrays():
     }
     result = evaluate_logic(parse_logic("1 and (2 or 3) and not 4", 4), values)
     assert result.tolist() == [True, True, False, False]
+
+
+def test_possibly_true_leaves_unknown_filters_free():
+    tree = parse_logic("1 and (2 or 3) and not 4", 4)
+    known = {1: np.array([True, True, False, True]), 4: np.array([False, True, False, False])}
+    # 2 and 3 unknown: rows 0 and 3 can still be true; row 1 fails "not 4", row 2 fails "1"
+    assert possibly_true(tree, known, 4).tolist() == [True, False, False, True]
+    assert possibly_true(tree, {}, 2).tolist() == [True, True]
+    everything = {n: np.array([True, False]) for n in (1, 2, 3)} | {4: np.array([False, False])}
+    assert possibly_true(tree, everything, 2).tolist() == evaluate_logic(tree, everything).tolist()

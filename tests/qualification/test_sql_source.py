@@ -110,6 +110,36 @@ def test_counts_add_up_across_chunks(memory_engine):
     assert plain.counts.to_dict() == {"P001": 50, "P002": 50}
 
 
+def test_ids_that_cannot_be_joined_are_counted_by_the_grouped_query(memory_engine):
+    odd = "P\x1f1"  # holds the separator the joined ids are split on
+    people = people_frame([{"person_id": odd}, {"person_id": "P002"}])
+    rows = [
+        {"person_id": pid, "activity_type": "web_visit", "occurred_at": END - DAY}
+        for pid in (odd, odd, "P002")
+    ]
+    write_sqlite(memory_engine, people, activities_frame(rows))
+    counts = SqlSource(memory_engine).count_activities(ActivityRequest("web_visit", END - 2 * DAY, END))
+    assert counts.counts.to_dict() == {odd: 2, "P002": 1} and counts.rows == 3
+
+
+def test_only_people_whose_activity_allows_qualifying_are_read(memory_engine):
+    people = people_frame([{"country": "Germany"}] * 3)
+    rows = [{"person_id": pid, "activity_type": kind, "occurred_at": END - DAY}
+            for pid, kind in [("P001", "web_visit"), ("P002", "web_visit"), ("P002", "email_open")]]  # fmt: skip
+    write_sqlite(memory_engine, people, activities_frame(rows))
+    spec = make_spec(
+        [
+            {"type": "behaviour", "activity": "web_visit"},
+            {"type": "inactivity", "activity": "email_open"},
+            {"type": "demographic", "field": "country", "operator": "is_not_empty"},
+        ],
+        logic="1 and 2 and 3",
+    )
+    result = evaluate(spec, SqlSource(memory_engine), START, END)
+    assert result.qualified_ids == ["P001"]
+    assert result.people_scanned == 1  # P002 opened an email, P003 visited nothing: neither is read
+
+
 @pytest.mark.parametrize(
     ("condition", "dialect", "pushed"),
     [

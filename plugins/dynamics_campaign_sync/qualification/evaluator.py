@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
-from dynamics_campaign_sync.qualification.logic import Node, evaluate_logic
+from dynamics_campaign_sync.qualification.logic import Node, evaluate_logic, possibly_true
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
@@ -137,8 +137,19 @@ def _behaviour_matches(flt: BehaviourFilter, counts: np.ndarray) -> np.ndarray:
     return hit
 
 
+def _activity_matches(flt: BehaviourFilter | InactivityFilter, counts: np.ndarray) -> np.ndarray:
+    """Whether each count satisfies a behaviour filter (min/max times) or an inactivity filter (none)."""
+    return _behaviour_matches(flt, counts) if isinstance(flt, BehaviourFilter) else counts == 0
+
+
 def _candidates(spec: CampaignSpec, tree: Node, activity: dict[int, ActivityCounts]) -> pd.Index | None:
-    """The only people who can qualify, when the logic needs a behaviour match (None: anyone can)."""
+    """The only people who can qualify, when the logic needs a behaviour match (None: anyone can).
+
+    People matching some behaviour filter, then only those whose activity
+    still lets the logic be true whatever their demographics: an inactivity
+    filter in an ``and`` typically leaves a fraction of them, and reading a
+    person costs far more than testing their counts here.
+    """
     if qualifies_without_behaviour(tree, spec):
         return None
     matching = []
@@ -146,7 +157,13 @@ def _candidates(spec: CampaignSpec, tree: Node, activity: dict[int, ActivityCoun
         if isinstance(flt, BehaviourFilter):
             counts = activity[number].counts
             matching.append(counts.index[_behaviour_matches(flt, counts.to_numpy())])
-    return matching[0].append(matching[1:]).unique()
+    candidates = matching[0].append(matching[1:]).unique()
+    known = {
+        number: _activity_matches(flt, _counts_for(candidates, activity[number]))
+        for number, flt in spec.rules.numbered()
+        if isinstance(flt, BehaviourFilter | InactivityFilter)
+    }
+    return candidates[possibly_true(tree, known, len(candidates))]
 
 
 def _activity_counts(
@@ -209,9 +226,7 @@ def evaluate(
         else:
             count = _counts_for(person_ids, activity[number])
             aligned_counts[number] = count
-            matched[number] = (
-                _behaviour_matches(flt, count) if isinstance(flt, BehaviourFilter) else count == 0
-            )
+            matched[number] = _activity_matches(flt, count)
 
     qualified_mask = evaluate_logic(tree, matched) if len(people) else np.zeros(0, dtype=bool)
     qualified = people.loc[qualified_mask, list(IDENTITY_COLUMNS)].reset_index(drop=True)

@@ -5,7 +5,8 @@ What is pushed into SQL, so the database does the filtering:
 * activities: type, window (``start <= occurred_at < end``) and every
   attribute condition that SQL answers exactly (see ``pushdown``). When all
   conditions are pushed, the database also counts per person, so one row per
-  person crosses the wire; otherwise the rows (person id and the remaining
+  person crosses the wire (on SQLite the person ids cross as one joined text
+  per time piece and are counted in Python, see ``joined_ids``); otherwise the rows (person id and the remaining
   attribute values) are read in chunks and filtered in pandas.
 * people: member types, ``created_at < as_of``, the evaluator's necessary
   condition (``PeopleHint``) and, when few, the candidate person ids.
@@ -40,7 +41,8 @@ from dynamics_campaign_sync.qualification.contract import (
     PERSON_ID,
     UPDATED_AT,
 )
-from dynamics_campaign_sync.qualification.parallel_counts import count_in_processes
+from dynamics_campaign_sync.qualification.joined_ids import count_joined, joined_ids_query
+from dynamics_campaign_sync.qualification.parallel_counts import count_in_processes, time_slices
 from dynamics_campaign_sync.qualification.people_versions import versions_as_of
 from dynamics_campaign_sync.qualification.pushdown import (
     comparable_timestamp,
@@ -171,7 +173,7 @@ class SqlSource:
         """Clauses selecting the people ``ids``: one array parameter where the dialect has one
         (SQLite ``json_each``, PostgreSQL ``ANY``), else ``IN`` lists of ``id_batch_size`` ids."""
         person = self._people.c[PERSON_ID]
-        values = [str(pid) for pid in ids]
+        values = ids.astype("str").tolist()  # one conversion, not a Python call per id
         if self._dialect == "sqlite":
             listed = sa.func.json_each(sa.literal(json.dumps(values), sa.Text)).table_valued("value")
             return [person.in_(sa.select(listed.c.value))]
@@ -257,7 +259,8 @@ class SqlSource:
                 pushed.append(clause)
         return pushed, residual
 
-    def count_activities(self, request: ActivityRequest) -> ActivityCounts:
+    def _window(self, request: ActivityRequest) -> list[ColumnElement[bool]]:
+        """The request's activity type and window as clauses."""
         table = self._activities
         occurred = table.c[OCCURRED_AT]
         moment = comparable_timestamp(occurred, self._dialect)
@@ -267,14 +270,15 @@ class SqlSource:
         ]
         if request.start is not None:
             where.append(moment >= timestamp_literal(occurred, request.start, self._dialect))
+        return where
+
+    def count_activities(self, request: ActivityRequest) -> ActivityCounts:
         pushed, residual = self._split(request)
-        where += pushed
-        person = table.c[PERSON_ID]
+        where = [*self._window(request), *pushed]
+        person = self._activities.c[PERSON_ID]
         if not residual:
-            query = sa.select(person, sa.func.count().label("n")).where(*where).group_by(person)
-            parts = [chunk.set_index(PERSON_ID)["n"] for chunk in self._chunks(query)]
-            counts = _sum_counts(parts, disjoint=True)
-            return ActivityCounts(counts=counts, rows=int(counts.sum()))
+            joined = self._joined_counts(request, pushed) if self._dialect == "sqlite" else None
+            return joined if joined is not None else self._grouped_counts(where)
         fields = list(dict.fromkeys(condition.field for condition in residual))
         query = sa.select(person, *self._activity_columns(fields)).where(*where)
         parts, rows = [], 0
@@ -283,6 +287,33 @@ class SqlSource:
             parts.append(count_by_person(chunk[PERSON_ID][matched]))
             rows += int(matched.sum())
         return ActivityCounts(counts=_sum_counts(parts), rows=rows)
+
+    def _joined_counts(
+        self, request: ActivityRequest, pushed: list[ColumnElement[bool]]
+    ) -> ActivityCounts | None:
+        """Counts from the joined person ids (see ``joined_ids``), the window cut into time pieces of
+        about ``chunk_size`` rows so the text stays small; None where the grouped query must count."""
+        total = sa.select(sa.func.count().label("n")).where(*self._window(request), *pushed)
+        rows = int(self._frame(total)["n"].iloc[0])  # one scan of the covering index, no rows fetched
+        if request.start is None and rows > self.chunk_size:
+            return None  # an open window cannot be cut in time: the grouped query streams instead
+        pieces = time_slices(request, -(-rows // self.chunk_size))
+        person = self._activities.c[PERSON_ID]
+        queries = (joined_ids_query(person, [*self._window(piece), *pushed]) for piece in pieces)
+        counts = count_joined(
+            (int(row.n), row.ids) for query in queries for row in self._frame(query).itertuples()
+        )
+        if counts is None:
+            return None
+        return ActivityCounts(counts=counts, rows=rows)
+
+    def _grouped_counts(self, where: list[ColumnElement[bool]]) -> ActivityCounts:
+        """Counts per person grouped by the database, streamed one row per person."""
+        person = self._activities.c[PERSON_ID]
+        query = sa.select(person, sa.func.count().label("n")).where(*where).group_by(person)
+        parts = [chunk.set_index(PERSON_ID)["n"] for chunk in self._chunks(query)]
+        counts = _sum_counts(parts, disjoint=True)
+        return ActivityCounts(counts=counts, rows=int(counts.sum()))
 
     def count_activities_many(self, requests: Sequence[ActivityRequest]) -> list[ActivityCounts]:
         """``count_activities`` of each request; on a SQLite file, in ``processes`` worker processes."""
