@@ -44,3 +44,13 @@ def test_runs_without_a_logical_date_evaluate_the_cron_period_ending_at_run_afte
     # Weekdays only: a Monday run covers the weekend too (2026-03-02 is a Monday).
     weekdays = run_interval(context, "30 5 * * 1-5", "Europe/Berlin")
     assert weekdays == (run_after - dt.timedelta(days=3), run_after)
+
+
+def test_airflow_pendulum_intervals_become_plain_utc_datetimes():
+    import pendulum
+
+    start, end = pendulum.datetime(2026, 3, 1, 6, tz="Europe/London"), pendulum.datetime(2026, 3, 2, 6, tz="Europe/London")
+    got = run_interval({"logical_date": end, "data_interval_start": start, "data_interval_end": end}, "0 6 * * *", "UTC")
+    assert all(type(v) is dt.datetime and v.tzinfo is dt.UTC for v in got)
+    # Arithmetic keeps the zone (pendulum's loses a standard-library one), so comparisons never mix naive and aware.
+    assert (got[0] + (got[1] - got[0]) / 2).tzinfo is dt.UTC

@@ -36,7 +36,10 @@ def run_interval(context: Any, cron: str, timezone: str) -> tuple[dt.datetime, d
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    """A plain ``datetime`` in UTC. Airflow hands out pendulum datetimes, whose arithmetic with a
+    standard-library timezone loses the zone; the qualification layer does such arithmetic."""
+    aware = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return dt.datetime(*aware.timetuple()[:6], aware.microsecond, tzinfo=dt.UTC)
 
 
 def _zone(name: str) -> dt.tzinfo:
