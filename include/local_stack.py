@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,10 @@ def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int)
     if not seed.exists():
         write_emulator_seed(seed, people=people, end=end)
     emulator = start_emulator(data_dir / "emulator", port=emulator_port)
-    # Upsert the sample people and campaigns: a no-op when present, and memberships are kept.
-    emulator.seed(json.loads(seed.read_text()))
+    # Upsert the sample people and campaigns (a no-op when present; memberships are kept), plus a list of
+    # someone else's in the first campaign, so the sync has people it must leave alone ("not ours").
+    document = json.loads(seed.read_text())
+    emulator.seed(document | partner_list(document))
     home = data_dir / "airflow"
     home.mkdir(parents=True, exist_ok=True)
     env = {
@@ -93,6 +96,20 @@ def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int)
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     return LocalStack(data_dir, emulator, env)
+
+
+def partner_list(document: dict) -> dict:
+    """A static lead list named "Partner referrals" with a few leads, associated with the first campaign."""
+    campaign = document["campaigns"][0]["campaignid"]
+    list_id = str(uuid.uuid5(uuid.UUID(campaign), "partner-referrals"))
+    leads = [lead["leadid"] for lead in document["leads"][:5]]
+    return {
+        "lists": [{"listid": list_id, "listname": "Partner referrals", "type": False, "createdfromcode": 4,
+                   "lockstatus": False, "statecode": 0}],
+        "listmembers": [{"listmemberid": str(uuid.uuid5(uuid.UUID(list_id), lead)), "_listid_value": list_id,
+                         "_entityid_value": lead, "entitytype": "lead"} for lead in leads],
+        "campaignlists": [{"campaignid": campaign, "listid": list_id}],
+    }
 
 
 def wait_for_api(base: str, process: subprocess.Popen, timeout: float = 300) -> None:
