@@ -21,8 +21,7 @@ from dynamics_campaign_sync.qualification import (
     evaluate,
 )
 from dynamics_campaign_sync.qualification.contract import activities_table
-from dynamics_campaign_sync.qualification.parallel_counts import merge_counts, time_slices
-from dynamics_campaign_sync.qualification.sources import ActivityCounts
+from dynamics_campaign_sync.qualification.parallel_counts import person_ranges, time_slices
 from dynamics_campaign_sync.qualification.value_lists import distinct_values_query, matching_values
 from sample_data.writer import add_missing_indexes
 
@@ -141,7 +140,7 @@ def test_matching_values_follow_the_pandas_semantics(condition, json_key, expect
     assert matching_values(values, condition, END, json_key=json_key) == expected
 
 
-def test_time_slices_cover_the_window_and_counts_merge():
+def test_time_slices_and_person_ranges_cover_everything():
     request = ActivityRequest("web_visit", END - dt.timedelta(days=10), END)
     slices = time_slices(request, 3)
     assert slices[0].start == request.start and slices[-1].end == request.end
@@ -150,8 +149,5 @@ def test_time_slices_cover_the_window_and_counts_merge():
     assert time_slices(ActivityRequest("web_visit", None, END), 3) == [
         ActivityRequest("web_visit", None, END)
     ]
-    index = pd.Index(["P1", "P2"], dtype="str", name="person_id")
-    parts = [ActivityCounts(pd.Series([1, 2], index=index), 3), ActivityCounts(rows=0),
-             ActivityCounts(pd.Series([4], index=index[1:]), 4)]  # fmt: skip
-    merged = merge_counts(parts)
-    assert merged.counts.to_dict() == {"P1": 1, "P2": 6} and merged.rows == 7
+    assert person_ranges(["P3", "P7"]) == [(None, "P3"), ("P3", "P7"), ("P7", None)]
+    assert person_ranges([]) == [(None, None)]

@@ -180,10 +180,16 @@ def _activity_counts(
 
 def _counts_for(people_ids: pd.Index, counts: ActivityCounts) -> np.ndarray:
     """Counts aligned with the people rows (0 for people without activity)."""
-    positions = counts.counts.index.get_indexer(people_ids)
     aligned = np.zeros(len(people_ids), dtype=np.int64)
+    values = counts.counts.to_numpy()
+    if people_ids.is_unique:  # hash the people, usually far fewer than the people counted
+        positions = people_ids.get_indexer(counts.counts.index)
+        found = positions >= 0
+        aligned[positions[found]] = values[found]
+        return aligned
+    positions = counts.counts.index.get_indexer(people_ids)
     found = positions >= 0
-    aligned[found] = counts.counts.to_numpy()[positions[found]]
+    aligned[found] = values[positions[found]]
     return aligned
 
 

@@ -1,14 +1,18 @@
 """Counting several activity requests at once, in forked worker processes.
 
 SQLite runs each query on one core. The behaviour filters of a spec are
-independent, and a count over a window is the sum of the counts over its
-parts, so the requests are cut into time slices and the slices are counted by
-a few worker processes in parallel. Processes rather than threads: threads in
-one process did not scale (reading rows into Python holds the GIL, and
-SQLite's allocator takes a global lock), separate processes did.
+independent, and the counts of a request are the union of its counts over
+disjoint ranges of person ids, so every request is cut at a few person-id
+boundaries and the pieces are counted by worker processes in parallel. Cutting
+by person rather than by time makes the pieces' counts disjoint: the parent
+concatenates them instead of adding up the counts of people seen by several
+workers, and each person's id crosses the process boundary once.
 
-Workers are forked, so they start in milliseconds with everything imported;
-where ``fork`` does not exist the requests are counted one after the other.
+Processes rather than threads: threads in one process did not scale (reading
+rows into Python holds the GIL, and SQLite's allocator takes a global lock),
+separate processes did. Workers are forked, so they start in milliseconds with
+everything imported; where ``fork`` does not exist the requests are counted one
+after the other.
 """
 
 from __future__ import annotations
@@ -24,10 +28,16 @@ import pandas as pd
 from dynamics_campaign_sync.qualification.contract import PERSON_ID
 from dynamics_campaign_sync.qualification.sources import ActivityCounts, ActivityRequest
 
-#: A picklable-free way for a worker to count: built once per worker (the fork inherits it).
-CountingFactory = Callable[[], Callable[[ActivityRequest], ActivityCounts]]
+#: ``low <= person_id < high``; None leaves that side open (and the range with no low bound
+#: also holds activities without a person id, so the ranges of a cut cover every row).
+PersonRange = tuple[str | None, str | None]
+RangeCounter = Callable[[ActivityRequest, PersonRange], ActivityCounts]
+#: Builds a worker's counter once per worker (the fork inherits it: nothing is pickled).
+CountingFactory = Callable[[], RangeCounter]
 
-_worker_count: Callable[[ActivityRequest], ActivityCounts] | None = None
+EVERYONE: PersonRange = (None, None)
+
+_worker_count: RangeCounter | None = None
 
 
 def time_slices(request: ActivityRequest, parts: int) -> list[ActivityRequest]:
@@ -48,19 +58,10 @@ def time_slices(request: ActivityRequest, parts: int) -> list[ActivityRequest]:
     ]
 
 
-def merge_counts(parts: Sequence[ActivityCounts]) -> ActivityCounts:
-    """The counts of a window from the counts of its slices (a person may appear in several)."""
-    series = [part.counts for part in parts if len(part.counts)]
-    rows = sum(part.rows for part in parts)
-    if not series:
-        return ActivityCounts(rows=rows)
-    if len(series) == 1:
-        return ActivityCounts(counts=series[0], rows=rows)
-    # factorize + bincount: several times faster than a groupby over text labels
-    codes, people = pd.factorize(np.concatenate([part.index.to_numpy(dtype=object) for part in series]))
-    totals = np.bincount(codes, weights=np.concatenate([part.to_numpy() for part in series]))
-    index = pd.Index(people, dtype="str", name=PERSON_ID)
-    return ActivityCounts(counts=pd.Series(totals.astype(np.int64), index=index), rows=rows)
+def person_ranges(boundaries: Sequence[str]) -> list[PersonRange]:
+    """The consecutive, disjoint ranges that ``boundaries`` (sorted ids) cut all person ids into."""
+    bounds: list[str | None] = [None, *boundaries, None]
+    return list(zip(bounds, bounds[1:], strict=False))
 
 
 def _packed(counts: ActivityCounts) -> tuple[np.ndarray, np.ndarray, int]:
@@ -82,24 +83,31 @@ def _start_worker(factory: CountingFactory) -> None:
     _worker_count = factory()
 
 
-def _count(request: ActivityRequest) -> tuple[np.ndarray, np.ndarray, int]:
+def _count(task: tuple[ActivityRequest, PersonRange]) -> tuple[np.ndarray, np.ndarray, int]:
     assert _worker_count is not None, "worker not initialised"
-    return _packed(_worker_count(request))
+    return _packed(_worker_count(*task))
 
 
 def count_in_processes(
-    factory: CountingFactory, requests: Sequence[ActivityRequest], processes: int
+    factory: CountingFactory, requests: Sequence[ActivityRequest], boundaries: Sequence[str]
 ) -> list[ActivityCounts]:
-    """The counts of ``requests``, computed by ``processes`` forked workers, each counting with
-    what ``factory`` builds (its own database connections: connections never cross a fork)."""
-    if processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    """The counts of ``requests``, each cut at the person-id ``boundaries`` and counted by one
+    forked worker per range, each with what ``factory`` builds (its own database connections:
+    connections never cross a fork)."""
+    ranges = person_ranges(boundaries)
+    if len(ranges) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         count = factory()
-        return [count(request) for request in requests]
-    slices = [time_slices(request, processes) for request in requests]
-    flat = [piece for pieces in slices for piece in pieces]
+        return [count(request, EVERYONE) for request in requests]
+    tasks = [(request, people) for request in requests for people in ranges]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_start_worker, initargs=(factory,)
+        len(ranges), mp_context=context, initializer=_start_worker, initargs=(factory,)
     ) as pool:
-        results = iter([_unpacked(packed) for packed in pool.map(_count, flat)])
-    return [merge_counts([next(results) for _ in pieces]) for pieces in slices]
+        results = iter(list(pool.map(_count, tasks)))
+    return [_concatenated([next(results) for _ in ranges]) for _ in requests]
+
+
+def _concatenated(pieces: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> ActivityCounts:
+    """The counts of a request from those of its disjoint person ranges: no person is in two."""
+    ids, values = (np.concatenate([piece[i] for piece in pieces]) for i in (0, 1))
+    return _unpacked((ids, values, sum(piece[2] for piece in pieces)))

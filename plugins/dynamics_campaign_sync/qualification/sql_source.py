@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from functools import cached_property
 from typing import Any
 
@@ -42,7 +42,13 @@ from dynamics_campaign_sync.qualification.contract import (
     UPDATED_AT,
 )
 from dynamics_campaign_sync.qualification.joined_ids import count_joined, joined_ids_query
-from dynamics_campaign_sync.qualification.parallel_counts import count_in_processes, time_slices
+from dynamics_campaign_sync.qualification.parallel_counts import (
+    EVERYONE,
+    PersonRange,
+    RangeCounter,
+    count_in_processes,
+    time_slices,
+)
 from dynamics_campaign_sync.qualification.people_versions import versions_as_of
 from dynamics_campaign_sync.qualification.pushdown import (
     comparable_timestamp,
@@ -259,8 +265,8 @@ class SqlSource:
                 pushed.append(clause)
         return pushed, residual
 
-    def _window(self, request: ActivityRequest) -> list[ColumnElement[bool]]:
-        """The request's activity type and window as clauses."""
+    def _window(self, request: ActivityRequest, people: PersonRange) -> list[ColumnElement[bool]]:
+        """The request's activity type and window, and the range of person ids, as clauses."""
         table = self._activities
         occurred = table.c[OCCURRED_AT]
         moment = comparable_timestamp(occurred, self._dialect)
@@ -270,14 +276,20 @@ class SqlSource:
         ]
         if request.start is not None:
             where.append(moment >= timestamp_literal(occurred, request.start, self._dialect))
+        person, (low, high) = table.c[PERSON_ID], people
+        if low is not None:
+            where.append(person >= low)
+        if high is not None:  # the first range keeps the rows without a person id
+            where.append(person < high if low is not None else sa.or_(person < high, person.is_(None)))
         return where
 
-    def count_activities(self, request: ActivityRequest) -> ActivityCounts:
+    def count_activities(self, request: ActivityRequest, people: PersonRange = EVERYONE) -> ActivityCounts:
+        """Per person, how many activities match ``request``, among the ids in ``people``."""
         pushed, residual = self._split(request)
-        where = [*self._window(request), *pushed]
+        where = [*self._window(request, people), *pushed]
         person = self._activities.c[PERSON_ID]
         if not residual:
-            joined = self._joined_counts(request, pushed) if self._dialect == "sqlite" else None
+            joined = self._joined_counts(request, people, pushed) if self._dialect == "sqlite" else None
             return joined if joined is not None else self._grouped_counts(where)
         fields = list(dict.fromkeys(condition.field for condition in residual))
         query = sa.select(person, *self._activity_columns(fields)).where(*where)
@@ -289,17 +301,17 @@ class SqlSource:
         return ActivityCounts(counts=_sum_counts(parts), rows=rows)
 
     def _joined_counts(
-        self, request: ActivityRequest, pushed: list[ColumnElement[bool]]
+        self, request: ActivityRequest, people: PersonRange, pushed: list[ColumnElement[bool]]
     ) -> ActivityCounts | None:
         """Counts from the joined person ids (see ``joined_ids``), the window cut into time pieces of
         about ``chunk_size`` rows so the text stays small; None where the grouped query must count."""
-        total = sa.select(sa.func.count().label("n")).where(*self._window(request), *pushed)
+        total = sa.select(sa.func.count().label("n")).where(*self._window(request, people), *pushed)
         rows = int(self._frame(total)["n"].iloc[0])  # one scan of the covering index, no rows fetched
         if request.start is None and rows > self.chunk_size:
             return None  # an open window cannot be cut in time: the grouped query streams instead
         pieces = time_slices(request, -(-rows // self.chunk_size))
         person = self._activities.c[PERSON_ID]
-        queries = (joined_ids_query(person, [*self._window(piece), *pushed]) for piece in pieces)
+        queries = (joined_ids_query(person, [*self._window(piece, people), *pushed]) for piece in pieces)
         counts = count_joined(
             (int(row.n), row.ids) for query in queries for row in self._frame(query).itertuples()
         )
@@ -321,9 +333,21 @@ class SqlSource:
         in_file = self._dialect == "sqlite" and url.database not in (None, "", ":memory:")
         if not in_file or self.processes < 2 or len(requests) == 0 or "mode=memory" in str(url):
             return [self.count_activities(request) for request in requests]
-        return count_in_processes(self._worker_counter, requests, self.processes)
+        return count_in_processes(self._worker_counter, requests, self._person_boundaries())
 
-    def _worker_counter(self) -> Callable[[ActivityRequest], ActivityCounts]:
+    def _person_boundaries(self) -> list[str]:
+        """Person ids that cut the people into ``processes`` ranges of about equal size, read from
+        the people table's id index (a count, then one offset walk per boundary)."""
+        person = self._people.c[PERSON_ID]
+        total = int(self._frame(sa.select(sa.func.count().label("n")).select_from(self._people))["n"].iloc[0])
+        ordered = sa.select(person).where(person.is_not(None)).order_by(person)
+        boundaries = []
+        for part in range(1, self.processes):
+            found = self._frame(ordered.offset(total * part // self.processes).limit(1))[PERSON_ID]
+            boundaries.extend(str(value) for value in found)
+        return sorted(set(boundaries))  # few or repeated ids (a history table) give fewer ranges
+
+    def _worker_counter(self) -> RangeCounter:
         """Runs in a forked worker: a source of its own, so no connection is shared with the parent."""
         names = self._names
         source = SqlSource(
