@@ -21,7 +21,7 @@ from dynamics_campaign_sync.qualification import (
     evaluate,
 )
 from dynamics_campaign_sync.qualification.contract import activities_table
-from dynamics_campaign_sync.qualification.parallel_counts import person_ranges, time_slices
+from dynamics_campaign_sync.qualification.parallel_counts import next_slice, person_ranges
 from dynamics_campaign_sync.qualification.value_lists import distinct_values_query, matching_values
 from sample_data.writer import add_missing_indexes
 
@@ -140,14 +140,28 @@ def test_matching_values_follow_the_pandas_semantics(condition, json_key, expect
     assert matching_values(values, condition, END, json_key=json_key) == expected
 
 
+def _slices(request: ActivityRequest, rows_per_day: int, rows_per_piece: int) -> list[ActivityRequest]:
+    pieces, piece = [], next_slice(request, None, 0, rows_per_piece)
+    while piece is not None:
+        pieces.append(piece)
+        assert piece.start is not None
+        rows = round((piece.end - piece.start) / dt.timedelta(days=1) * rows_per_day)
+        piece = next_slice(request, piece, rows, rows_per_piece)
+    return pieces
+
+
 def test_time_slices_and_person_ranges_cover_everything():
     request = ActivityRequest("web_visit", END - dt.timedelta(days=10), END)
-    slices = time_slices(request, 3)
-    assert slices[0].start == request.start and slices[-1].end == request.end
-    assert all(a.end == b.start for a, b in zip(slices, slices[1:], strict=False))
-    assert {piece.reference_time for piece in slices} == {END}
-    assert time_slices(ActivityRequest("web_visit", None, END), 3) == [
-        ActivityRequest("web_visit", None, END)
-    ]
+    for rows_per_day in (0, 1, 1_000, 1_000_000):
+        slices = _slices(request, rows_per_day, rows_per_piece=5_000)
+        assert slices[0].start == request.start and slices[-1].end == request.end
+        assert all(a.end == b.start for a, b in zip(slices, slices[1:], strict=False))
+        assert {piece.reference_time for piece in slices} == {END}
+    dense = _slices(request, 1_000_000, rows_per_piece=5_000)
+    assert len(dense) > 1_000  # about 5,000 rows each
+    assert len(_slices(request, 0, rows_per_piece=5_000)) < 6  # sparse: pieces grow
+    open_window = ActivityRequest("web_visit", None, END)
+    assert next_slice(open_window, None, 0, 5) == open_window
+    assert next_slice(open_window, open_window, 100, 5) is None
     assert person_ranges(["P3", "P7"]) == [(None, "P3"), ("P3", "P7"), ("P7", None)]
     assert person_ranges([]) == [(None, None)]

@@ -30,6 +30,7 @@ from dynamics_campaign_sync.qualification import (
     evaluate,
     load_specs,
 )
+from dynamics_campaign_sync.qualification.joined_ids import SEPARATOR
 from dynamics_campaign_sync.qualification.pushdown import condition_clause
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "dags" / "campaigns"
@@ -111,7 +112,7 @@ def test_counts_add_up_across_chunks(memory_engine):
 
 
 def test_ids_that_cannot_be_joined_are_counted_by_the_grouped_query(memory_engine):
-    odd = "P\x1f1"  # holds the separator the joined ids are split on
+    odd = f"P{SEPARATOR}1"  # holds the separator the joined ids are split on
     people = people_frame([{"person_id": odd}, {"person_id": "P002"}])
     rows = [
         {"person_id": pid, "activity_type": "web_visit", "occurred_at": END - DAY}

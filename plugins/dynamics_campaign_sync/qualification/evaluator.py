@@ -142,28 +142,42 @@ def _activity_matches(flt: BehaviourFilter | InactivityFilter, counts: np.ndarra
     return _behaviour_matches(flt, counts) if isinstance(flt, BehaviourFilter) else counts == 0
 
 
-def _candidates(spec: CampaignSpec, tree: Node, activity: dict[int, ActivityCounts]) -> pd.Index | None:
-    """The only people who can qualify, when the logic needs a behaviour match (None: anyone can).
+def _candidates(
+    spec: CampaignSpec, tree: Node, activity: dict[int, ActivityCounts]
+) -> tuple[pd.Index | None, dict[int, ActivityCounts]]:
+    """The only people who can qualify, when the logic needs a behaviour match (None: anyone can),
+    and the activity counts of those people alone.
 
     People matching some behaviour filter, then only those whose activity
     still lets the logic be true whatever their demographics: an inactivity
     filter in an ``and`` typically leaves a fraction of them, and reading a
-    person costs far more than testing their counts here.
+    person costs far more than testing their counts here. Their counts are kept
+    alone (``rows`` unchanged) because the people read are among them, and
+    looking up a few thousand people in every counted person's id (often
+    hundreds of thousands for an inactivity filter) would be done again for each filter.
     """
     if qualifies_without_behaviour(tree, spec):
-        return None
+        return None, activity
     matching = []
     for number, flt in spec.rules.numbered():
         if isinstance(flt, BehaviourFilter):
             counts = activity[number].counts
             matching.append(counts.index[_behaviour_matches(flt, counts.to_numpy())])
     candidates = matching[0].append(matching[1:]).unique()
+    aligned = {number: _counts_for(candidates, counts) for number, counts in activity.items()}
     known = {
-        number: _activity_matches(flt, _counts_for(candidates, activity[number]))
+        number: _activity_matches(flt, aligned[number])
         for number, flt in spec.rules.numbered()
         if isinstance(flt, BehaviourFilter | InactivityFilter)
     }
-    return candidates[possibly_true(tree, known, len(candidates))]
+    keep = possibly_true(tree, known, len(candidates))
+    candidates = candidates[keep]
+    kept = {}
+    for number, counts in activity.items():
+        values = aligned[number][keep]
+        present = values > 0
+        kept[number] = ActivityCounts(pd.Series(values[present], index=candidates[present]), counts.rows)
+    return candidates, kept
 
 
 def _activity_counts(
@@ -209,7 +223,7 @@ def evaluate(
     numbered = spec.rules.numbered()
     activity = _activity_counts(spec, source, start, end)
 
-    candidates = _candidates(spec, tree, activity)
+    candidates, activity = _candidates(spec, tree, activity)
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
     request = PeopleRequest(

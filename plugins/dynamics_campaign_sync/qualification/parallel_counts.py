@@ -18,6 +18,7 @@ after the other.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from dynamics_campaign_sync.qualification.contract import PERSON_ID
+from dynamics_campaign_sync.qualification.joined_ids import SEPARATOR
 from dynamics_campaign_sync.qualification.sources import ActivityCounts, ActivityRequest
 
 #: ``low <= person_id < high``; None leaves that side open (and the range with no low bound
@@ -40,22 +42,35 @@ EVERYONE: PersonRange = (None, None)
 _worker_count: RangeCounter | None = None
 
 
-def time_slices(request: ActivityRequest, parts: int) -> list[ActivityRequest]:
-    """``request`` as ``parts`` requests over consecutive, disjoint parts of its window.
+#: The first piece of a window is this fraction of it; later pieces are sized from the rows found.
+FIRST_PIECE_PARTS = 16
+#: A piece is at most this many times longer than the one before (a sparse piece is no promise).
+MAX_PIECE_GROWTH = 4
 
-    An open window (no start) is not cut. Conditions relative to the as-of
-    time keep the request's reference time.
+
+def next_slice(
+    request: ActivityRequest, previous: ActivityRequest | None, previous_rows: int, rows_per_piece: int
+) -> ActivityRequest | None:
+    """The piece of ``request``'s window after ``previous`` (the first when None); None after the last.
+
+    Pieces are consecutive and disjoint and cover the window. Each is sized to
+    hold about ``rows_per_piece`` rows at the density of the piece before it
+    (``previous_rows`` rows), so the rows are not counted beforehand to cut the
+    window. An open window (no start) is one piece. Conditions relative to the
+    as-of time keep the request's reference time.
     """
-    if request.start is None or parts < 2:
-        return [request]
-    step = (request.end - request.start) / parts
-    bounds = [request.start + step * i for i in range(parts)] + [request.end]
-    as_of = request.reference_time
-    return [
-        dataclasses.replace(request, start=low, end=high, as_of=as_of)
-        for low, high in zip(bounds, bounds[1:], strict=False)
-        if low < high
-    ]
+    if request.start is None:
+        return request if previous is None else None
+    if previous is None:
+        low, step = request.start, (request.end - request.start) / FIRST_PIECE_PARTS
+    else:
+        assert previous.start is not None
+        if previous.end >= request.end:
+            return None
+        growth = min(MAX_PIECE_GROWTH, rows_per_piece / max(previous_rows, 1))
+        low, step = previous.end, (previous.end - previous.start) * growth
+    high = min(low + max(step, dt.timedelta(microseconds=1)), request.end)
+    return dataclasses.replace(request, start=low, end=high, as_of=request.reference_time)
 
 
 def person_ranges(boundaries: Sequence[str]) -> list[PersonRange]:
@@ -64,18 +79,26 @@ def person_ranges(boundaries: Sequence[str]) -> list[PersonRange]:
     return list(zip(bounds, bounds[1:], strict=False))
 
 
-def _packed(counts: ActivityCounts) -> tuple[np.ndarray, np.ndarray, int]:
-    """Counts as plain arrays: they cross the process boundary several times faster than a Series."""
-    return counts.counts.index.to_numpy(dtype=object), counts.counts.to_numpy(dtype=np.int64), counts.rows
+#: The ids of a worker's counts as one text joined by ``SEPARATOR`` (one string to pickle, split in C
+#: by the parent), or as an array where an id holds the separator.
+PackedIds = str | np.ndarray
+Packed = tuple[PackedIds, np.ndarray, int]
 
 
-def _unpacked(packed: tuple[np.ndarray, np.ndarray, int]) -> ActivityCounts:
-    ids, values, rows = packed
+def _packed(counts: ActivityCounts) -> Packed:
+    """Counts as plain values: a joined text and an array cross the process boundary several
+    times faster than a Series or an array of strings (one pickled object per id)."""
+    ids = counts.counts.index.tolist()
+    joined = SEPARATOR.join(ids)
+    packed: PackedIds = joined if joined.count(SEPARATOR) == len(ids) - 1 else np.array(ids, dtype=object)
+    return packed, counts.counts.to_numpy(dtype=np.int64), counts.rows
+
+
+def _ids(packed: Packed) -> list[str]:
+    ids, values, _ = packed
     if not len(values):
-        return ActivityCounts(rows=rows)
-    return ActivityCounts(
-        counts=pd.Series(values, index=pd.Index(ids, dtype="str", name=PERSON_ID)), rows=rows
-    )
+        return []
+    return ids.split(SEPARATOR) if isinstance(ids, str) else ids.tolist()
 
 
 def _start_worker(factory: CountingFactory) -> None:
@@ -83,7 +106,7 @@ def _start_worker(factory: CountingFactory) -> None:
     _worker_count = factory()
 
 
-def _count(task: tuple[ActivityRequest, PersonRange]) -> tuple[np.ndarray, np.ndarray, int]:
+def _count(task: tuple[ActivityRequest, PersonRange]) -> Packed:
     assert _worker_count is not None, "worker not initialised"
     return _packed(_worker_count(*task))
 
@@ -98,16 +121,41 @@ def count_in_processes(
     if len(ranges) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         count = factory()
         return [count(request, EVERYONE) for request in requests]
-    tasks = [(request, people) for request in requests for people in ranges]
+    order = _likely_largest_first(requests)
+    tasks = [(requests[position], people) for position in order for people in ranges]
     context = multiprocessing.get_context("fork")
+    counted: dict[int, ActivityCounts] = {}
     with ProcessPoolExecutor(
         len(ranges), mp_context=context, initializer=_start_worker, initargs=(factory,)
     ) as pool:
-        results = iter(list(pool.map(_count, tasks)))
-    return [_concatenated([next(results) for _ in ranges]) for _ in requests]
+        results = pool.map(_count, tasks)  # in task order, as they finish
+        for position in order:  # while the workers count the next requests
+            counted[position] = _concatenated([next(results) for _ in ranges])
+    return [counted[position] for position in range(len(requests))]
 
 
-def _concatenated(pieces: Sequence[tuple[np.ndarray, np.ndarray, int]]) -> ActivityCounts:
+def _likely_largest_first(requests: Sequence[ActivityRequest]) -> list[int]:
+    """Positions of ``requests``, those likely to count the most rows first: requests without
+    conditions (every activity of the type), then the longest windows. The parent turns each
+    request's counts into a Series while the workers count the smaller requests after it,
+    instead of after the last, largest one."""
+
+    def size(position: int) -> tuple[int, bool, dt.timedelta]:
+        request = requests[position]
+        if request.start is None:
+            return len(request.conditions), False, dt.timedelta(0)
+        return len(request.conditions), True, request.start - request.end
+
+    return sorted(range(len(requests)), key=size)
+
+
+def _concatenated(pieces: Sequence[Packed]) -> ActivityCounts:
     """The counts of a request from those of its disjoint person ranges: no person is in two."""
-    ids, values = (np.concatenate([piece[i] for piece in pieces]) for i in (0, 1))
-    return _unpacked((ids, values, sum(piece[2] for piece in pieces)))
+    ids = [person for piece in pieces for person in _ids(piece)]
+    rows = sum(piece[2] for piece in pieces)
+    if not ids:
+        return ActivityCounts(rows=rows)
+    values = np.concatenate([piece[1] for piece in pieces])
+    return ActivityCounts(
+        counts=pd.Series(values, index=pd.Index(ids, dtype="str", name=PERSON_ID)), rows=rows
+    )

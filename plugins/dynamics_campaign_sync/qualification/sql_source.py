@@ -47,7 +47,7 @@ from dynamics_campaign_sync.qualification.parallel_counts import (
     PersonRange,
     RangeCounter,
     count_in_processes,
-    time_slices,
+    next_slice,
 )
 from dynamics_campaign_sync.qualification.people_versions import versions_as_of
 from dynamics_campaign_sync.qualification.pushdown import (
@@ -305,19 +305,26 @@ class SqlSource:
     ) -> ActivityCounts | None:
         """Counts from the joined person ids (see ``joined_ids``), the window cut into time pieces of
         about ``chunk_size`` rows so the text stays small; None where the grouped query must count."""
-        total = sa.select(sa.func.count().label("n")).where(*self._window(request, people), *pushed)
-        rows = int(self._frame(total)["n"].iloc[0])  # one scan of the covering index, no rows fetched
-        if request.start is None and rows > self.chunk_size:
-            return None  # an open window cannot be cut in time: the grouped query streams instead
-        pieces = time_slices(request, -(-rows // self.chunk_size))
-        person = self._activities.c[PERSON_ID]
-        queries = (joined_ids_query(person, [*self._window(piece, people), *pushed]) for piece in pieces)
-        counts = count_joined(
-            (int(row.n), row.ids) for query in queries for row in self._frame(query).itertuples()
-        )
+        if request.start is None:  # an open window cannot be cut in time: the grouped query streams
+            total = sa.select(sa.func.count().label("n")).where(*self._window(request, people), *pushed)
+            if int(self._frame(total)["n"].iloc[0]) > self.chunk_size:
+                return None
+        counts = count_joined(self._joined_pieces(request, people, pushed))
         if counts is None:
             return None
-        return ActivityCounts(counts=counts, rows=rows)
+        return ActivityCounts(counts=counts, rows=int(counts.sum()))  # every row's id was counted
+
+    def _joined_pieces(
+        self, request: ActivityRequest, people: PersonRange, pushed: list[ColumnElement[bool]]
+    ) -> Iterator[tuple[int, str | None]]:
+        """``(row count, joined ids)`` of each time piece, read as they are counted."""
+        person = self._activities.c[PERSON_ID]
+        piece = next_slice(request, None, 0, self.chunk_size)
+        while piece is not None:
+            found = self._frame(joined_ids_query(person, [*self._window(piece, people), *pushed]))
+            rows = int(found["n"].iloc[0])
+            yield rows, found["ids"].iloc[0]
+            piece = next_slice(request, piece, rows, self.chunk_size)
 
     def _grouped_counts(self, where: list[ColumnElement[bool]]) -> ActivityCounts:
         """Counts per person grouped by the database, streamed one row per person."""
