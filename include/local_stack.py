@@ -30,6 +30,8 @@ import requests
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
 
+import sqlite_metadata  # noqa: E402
+
 from dataverse_emulator.testing import RunningEmulator, start_emulator  # noqa: E402
 from sample_data import generate, write_emulator_seed  # noqa: E402
 
@@ -51,6 +53,11 @@ class LocalStack:
     def airflow(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, cwd=REPO, check=True,
                               capture_output=True, text=True, **kwargs)
+
+    def migrate_metadata(self) -> None:
+        """The SQLite metadata DB in WAL mode (several processes share it), migrated to this Airflow."""
+        sqlite_metadata.use_write_ahead_log(self.airflow_home / "airflow.db")
+        self.airflow("db", "migrate")
 
 
 def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int) -> LocalStack:
@@ -78,6 +85,7 @@ def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int)
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **sqlite_metadata.airflow_environment(home / "airflow.db"),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
@@ -137,7 +145,7 @@ def passwords(home: Path) -> dict[str, str]:
 def run(stack: LocalStack) -> int:
     log_dir = stack.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    stack.airflow("db", "migrate")
+    stack.migrate_metadata()
     stack.airflow("pools", "set", *DATAVERSE_POOL)
     airflow_log = open(log_dir / "airflow-standalone.log", "ab")
     airflow = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=stack.env, cwd=REPO,
@@ -201,7 +209,7 @@ def output_to(path: Path):
 def demo(stack: LocalStack) -> int:
     """Each example sync once, in this process, then a summary table."""
     os.environ.update(stack.env)
-    stack.airflow("db", "migrate")
+    stack.migrate_metadata()
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "dags" / "campaign_sync.py"))

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
+import sqlite_metadata
 
 from deploy.airflow_rest import AirflowApi
 
@@ -46,10 +47,17 @@ def free_port() -> int:
 
 
 def airflow_environment(
-    home: Path, *, executor: str, sql_alchemy_conn: str, api_port: int, extra: Mapping[str, str] | None = None
+    home: Path, *, executor: str, sql_alchemy_conn: str | None, api_port: int,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment every component of one stack shares."""
+    """The environment every component of one stack shares.
+
+    ``sql_alchemy_conn`` None means SQLite in ``home``, set up as ``make run`` sets it up (busy timeout here,
+    the write-ahead log by :func:`deploy.sync_helpers.prepare_metadata`).
+    """
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(_PRIVATE_PREFIXES)}
+    metadata = ({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn} if sql_alchemy_conn
+                else sqlite_metadata.airflow_environment(home / "airflow.db"))
     return {
         **inherited,
         "AIRFLOW_HOME": str(home),
@@ -60,7 +68,7 @@ def airflow_environment(
         "AIRFLOW__CORE__EXECUTOR": executor,
         # A sync runs one or two tasks at a time; the default of 32 would start 32 LocalExecutor workers.
         "AIRFLOW__CORE__PARALLELISM": "4",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn,
+        **metadata,
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         # Runs come only from the test (trigger, backfill): a scheduled run of "now" would be a newer
         # interval than anything the test sets up, and would supersede it.

@@ -3,7 +3,10 @@ sync, and what a sync left behind — membership through the Dataverse Web API, 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import sqlite_metadata
 
 from deploy.airflow_processes import AirflowStack
 from dynamics_campaign_sync.dag_factory import DATAVERSE_POOL
@@ -15,6 +18,9 @@ WRITE_METHODS = {"POST", "PATCH", "DELETE", "PUT"}
 
 def prepare_metadata(stack: AirflowStack) -> None:
     """Migrate the metadata DB and create the pool every sync task runs in (else they are never started)."""
+    url = stack.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    if url.startswith("sqlite:///"):
+        sqlite_metadata.use_write_ahead_log(Path(url.removeprefix("sqlite:///")))
     stack.cli("db", "migrate")
     stack.cli("pools", "set", DATAVERSE_POOL, "4", "Dataverse calls")
 

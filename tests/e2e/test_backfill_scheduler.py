@@ -117,7 +117,7 @@ class BackfillWorld:
         (tmp / "specs" / f"{KEY}.yaml").write_text(SPEC.format(key=KEY, campaign_id=world.CAMPAIGN_ID))
         home = tmp / "airflow"
         env = airflow_environment(
-            home, executor="LocalExecutor", sql_alchemy_conn=f"sqlite:///{home / 'airflow.db'}",
+            home, executor="LocalExecutor", sql_alchemy_conn=None,
             api_port=free_port(),
             extra={"CAMPAIGN_SYNC_SPECS_DIR": str(tmp / "specs"),
                    **world.connections(emulator, self.ledger_path, source_url)},
