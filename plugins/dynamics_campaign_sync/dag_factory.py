@@ -55,6 +55,10 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
             "dry_run": Param(False, type="boolean", description="Plan and summarise only: no writes, no events"),
             "override_guard": Param(False, type="boolean",
                                     description="Write even if the plan exceeds the spec's max adds/removes"),
+            "take_over_campaign": Param(
+                False, type="boolean",
+                description="Take the campaign over from the spec that synced it before (after renaming or "
+                            "replacing a spec): its members become this spec's and follow this spec's rules"),
         },
     ) as dag:
         common = {"spec": spec, "pool": DATAVERSE_POOL}

@@ -293,7 +293,7 @@ def test_a_person_dynamics_rejects_is_reported_and_the_others_go_on(sync_world):
     assert sync_world.events(ADDED)[0]["extra"]["count"] == 4
 
 
-def test_no_secret_reaches_logs_xcoms_or_asset_extras(sync_world, caplog):
+def test_no_secret_reaches_logs_xcoms_or_asset_extras(sync_world, caplog, capfd):
     import json
     import logging
 
@@ -303,6 +303,49 @@ def test_no_secret_reaches_logs_xcoms_or_asset_extras(sync_world, caplog):
     secret = sync_world.emulator.client_secret
     xcoms = {ti.task_id: ti.xcom_pull(task_ids=ti.task_id) for ti in run.get_task_instances()}
     assert xcoms["summary"]["requests"] >= 8  # gate, lists, plan and writes are all counted
-    assert secret not in caplog.text
+    out, err = capfd.readouterr()  # task logs reach the console under dag.test(), the rest goes through logging
+    logs = caplog.text + out + err
+    assert "Campaign sync summary" in logs and "Acquired a new Dataverse access token" in logs  # captured at all
+    assert secret not in logs
     assert secret not in json.dumps(xcoms, default=str)
     assert secret not in json.dumps([e["extra"] for e in sync_world.events(ADDED)])
+
+
+def test_a_replacing_spec_is_refused_until_it_takes_the_campaign_over(sync_world, tmp_path, capfd):
+    """Two specs on one campaign would remove each other's people: a new key must take the campaign over."""
+    assert sync_world.run(day=0).state == "success"
+    before = sync_world.owned_members()
+    specs = tmp_path / "specs"
+    (specs / "e2e_germany.yaml").unlink()  # the spec is renamed ...
+    (specs / "e2e_germany_v2.yaml").write_text(world.SPEC.format(key="e2e_germany_v2", campaign_id=world.CAMPAIGN_ID))
+    world.write_source(sync_world.source_path, countries={"P2": "FR"})  # ... and P2 moved away meanwhile
+
+    mark = sync_world.last_request_id()
+    refused = sync_world.run(key="e2e_germany_v2", day=1)
+    assert refused.state == "failed"
+    states = task_states(refused)
+    assert states["ensure_lists"] == "failed" and states["add"] == states["remove"] == "upstream_failed", states
+    assert refused.get_task_instance("ensure_lists").try_number == 1  # a refusal is final, not retried
+    out, err = capfd.readouterr()  # task logs go to the console under dag.test()
+    assert f"campaign {world.CAMPAIGN_ID} is synced by spec 'e2e_germany'" in out + err
+    assert sync_world.write_requests(since=mark) == [] and sync_world.owned_members() == before
+    assert sync_world.ledger().campaign_owner(world.CAMPAIGN_ID).campaign_key == "e2e_germany"
+
+    preview = sync_world.run(key="e2e_germany_v2", day=1, conf={"dry_run": True, "take_over_campaign": True})
+    assert preview.state == "success", task_states(preview)
+    assert sync_world.write_requests(since=mark) == []
+    assert {i.person_id for i in sync_world.ledger().plan_items("e2e_germany_v2", preview.run_id, action="remove")
+            } == {world.dynamics_id("P2")}
+    assert sync_world.ledger().campaign_owner(world.CAMPAIGN_ID).campaign_key == "e2e_germany"
+
+    taken = sync_world.run(key="e2e_germany_v2", day=1, conf={"take_over_campaign": True})
+    assert taken.state == "success", task_states(taken)
+    owner = sync_world.ledger().campaign_owner(world.CAMPAIGN_ID)
+    assert (owner.campaign_key, owner.previous_key, owner.claimed_by_run) == ("e2e_germany_v2", "e2e_germany",
+                                                                             taken.run_id)
+    # The old spec's people now follow the new spec's rules: only P2, who no longer qualifies, is removed.
+    assert sync_world.owned_members() == {"lead": before["lead"] - {world.dynamics_id("P2")},
+                                          "contact": before["contact"]}
+    [removed] = asset_events("dynamics_campaign.e2e_germany_v2.removed", sync_world.events_before)
+    assert removed["extra"]["count"] == 1
+    assert asset_events("dynamics_campaign.e2e_germany_v2.added", sync_world.events_before) == []

@@ -236,6 +236,24 @@ def test_duplicate_keys_across_files(tmp_path):
         load_specs(tmp_path)
 
 
+def test_one_spec_per_campaign_across_files(tmp_path):
+    """Two specs on one campaign would each remove the people the other added."""
+    valid = VALID.format(filters=ONE_FILTER, logic="all")
+    write(tmp_path, valid, "a.yaml")
+    write(tmp_path, valid.replace("key: demo", "key: other").replace("name: Demo", "name: DEMO"), "b.yaml")
+    with pytest.raises(SpecError, match=r"b.yaml: campaign: campaign named 'DEMO' is already synced by spec 'demo' "
+                                        r"\(.*a.yaml\); one spec per campaign"):
+        load_specs(tmp_path)
+    guid = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    by_id = valid.replace("name: Demo", f"id: {guid}")
+    write(tmp_path, by_id, "a.yaml")
+    write(tmp_path, by_id.replace("key: demo", "key: other").replace(guid, guid.upper()), "b.yaml")
+    with pytest.raises(SpecError, match=rf"b.yaml: campaign: campaign {guid} is already synced by spec 'demo'"):
+        load_specs(tmp_path)
+    write(tmp_path, by_id.replace("key: demo", "key: other").replace(guid, guid[:-1] + "f"), "b.yaml")
+    assert [s.key for s in load_specs(tmp_path)] == ["demo", "other"]
+
+
 def test_format_location_counts_from_one_and_drops_tags():
     assert format_location(("rules", "filters", 2, "behaviour", "where", 0, "operator")) == (
         "rules.filters[3].where[1].operator"

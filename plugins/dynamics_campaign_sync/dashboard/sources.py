@@ -23,7 +23,7 @@ from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.engine import create_ledger_engine
 from dynamics_campaign_sync.qualification import CampaignSpec, SpecError, load_spec
-from dynamics_campaign_sync.qualification.loader import spec_paths
+from dynamics_campaign_sync.qualification.loader import conflicts, spec_paths
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,9 @@ def load_catalog(directory: Path | None = None) -> SpecCatalog:
         except SpecError as error:
             catalog.errors.extend(str(problem) for problem in error.problems)
             continue
-        if spec.key in catalog.specs:
-            catalog.errors.append(f"{path}: key: {spec.key!r} is already used by {catalog.specs[spec.key].path}")
+        clashes = conflicts(spec, catalog.specs.values())
+        if clashes:
+            catalog.errors.extend(str(problem) for problem in clashes)
             continue
         catalog.specs[spec.key] = spec
     return catalog

@@ -21,8 +21,18 @@ from __future__ import annotations
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.ledger import Ledger
 from dynamics_campaign_sync.ledger.migrations import LATEST_VERSION
-from dynamics_campaign_sync.ledger.models import EventBatch, Intent, Membership, OwnedList, Plan, PlanItem
+from dynamics_campaign_sync.ledger.models import (
+    CampaignOwner,
+    EventBatch,
+    Intent,
+    Membership,
+    OwnedList,
+    Plan,
+    PlanItem,
+)
+from dynamics_campaign_sync.ledger.owners import CampaignClaimedError
 
 __all__ = [
-    "LATEST_VERSION", "EventBatch", "Intent", "Ledger", "LedgerError", "Membership", "OwnedList", "Plan", "PlanItem",
+    "LATEST_VERSION", "CampaignClaimedError", "CampaignOwner", "EventBatch", "Intent", "Ledger", "LedgerError",
+    "Membership", "OwnedList", "Plan", "PlanItem",
 ]

@@ -21,6 +21,7 @@ from dynamics_campaign_sync.ledger import (
     lists,
     membership,
     migrations,
+    owners,
     plans,
 )
 from dynamics_campaign_sync.ledger.checks import (
@@ -36,7 +37,15 @@ from dynamics_campaign_sync.ledger.checks import (
 )
 from dynamics_campaign_sync.ledger.engine import configure_engine, create_ledger_engine, writer
 from dynamics_campaign_sync.ledger.errors import LedgerError
-from dynamics_campaign_sync.ledger.models import EventBatch, Intent, Membership, OwnedList, Plan, PlanItem
+from dynamics_campaign_sync.ledger.models import (
+    CampaignOwner,
+    EventBatch,
+    Intent,
+    Membership,
+    OwnedList,
+    Plan,
+    PlanItem,
+)
 
 
 def _utc_now() -> datetime:
@@ -104,6 +113,28 @@ class Ledger:
         """Every catalogued campaign (``campaign_id``, ``name``, ``statecode``, ``statuscode``, ``refreshed_at``)."""
         with self._engine.connect() as connection:
             return catalog.all_campaigns(connection)
+
+    # -- campaign owners ---------------------------------------------------------------------------------------
+
+    def campaign_owner(self, campaign_id: str) -> CampaignOwner | None:
+        """The spec that syncs the campaign (None before its first sync)."""
+        with self._engine.connect() as connection:
+            return owners.owner(connection, text(campaign_id, "campaign_id"))
+
+    def check_campaign_owner(self, campaign_id: str, campaign_key: str) -> CampaignOwner | None:
+        """The campaign's owner; raises :class:`~.owners.CampaignClaimedError` if that is another spec."""
+        with self._engine.connect() as connection:
+            return owners.check(connection, text(campaign_id, "campaign_id"), text(campaign_key, "campaign_key"))
+
+    def claim_campaign(self, campaign_id: str, campaign_key: str, run_id: str, *, take_over: bool = False
+                       ) -> CampaignOwner:
+        """Make ``campaign_key`` the spec that syncs the campaign. Raises :class:`~.owners.CampaignClaimedError`
+        if another spec owns it, unless ``take_over`` (the owner becomes ``campaign_key``, the old one is kept
+        as ``previous_key``)."""
+        arguments = {"campaign_id": text(campaign_id, "campaign_id"),
+                     "campaign_key": text(campaign_key, "campaign_key"), "run_id": text(run_id, "run_id")}
+        with self._writer.begin() as connection:
+            return owners.claim(connection, **arguments, take_over=take_over, now=self._now())
 
     # -- owned lists -------------------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, func, insert, inspect, select
 
 from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.errors import LedgerError
-from dynamics_campaign_sync.ledger.schema import metadata, schema_version
+from dynamics_campaign_sync.ledger.schema import campaign_owners, memberships, metadata, schema_version
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,25 @@ def _create_tables(connection: Connection) -> None:
     metadata.create_all(connection)
 
 
+def _add_campaign_owners(connection: Connection) -> None:
+    """Create ``campaign_owners``; each campaign with members is owned by the spec that added someone first."""
+    campaign_owners.create(connection)
+    first_adds = connection.execute(
+        select(memberships.c.campaign_id, memberships.c.campaign_key,
+               func.min(memberships.c.added_at).label("claimed_at"))
+        .where(memberships.c.added_at.is_not(None))
+        .group_by(memberships.c.campaign_id, memberships.c.campaign_key)
+        .order_by(memberships.c.campaign_id, "claimed_at")
+    )
+    owners: dict[str, dict] = {}
+    for row in first_adds:
+        owners.setdefault(row.campaign_id, {"campaign_id": row.campaign_id, "campaign_key": row.campaign_key,
+                                            "claimed_at": row.claimed_at,
+                                            "claimed_by_run": "schema migration 2"})
+    if owners:
+        connection.execute(insert(campaign_owners), list(owners.values()))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -42,6 +61,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "qualification history",
         _create_tables,
     ),
+    Migration(2, "campaign owners: one spec per campaign", _add_campaign_owners),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -46,6 +46,21 @@ class OwnedList:
 
 
 @dataclass(frozen=True)
+class CampaignOwner:
+    """The spec that syncs a campaign; ``previous_key`` is the spec it took the campaign over from, if any."""
+
+    campaign_id: str
+    campaign_key: str
+    claimed_at: datetime
+    claimed_by_run: str
+    previous_key: str | None
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> CampaignOwner:
+        return cls(**_fields(row, ("campaign_id", "campaign_key", "claimed_at", "claimed_by_run", "previous_key")))
+
+
+@dataclass(frozen=True)
 class Membership:
     """What we did to one person in one campaign: added (``member``) or later taken out (``removed``)."""
 

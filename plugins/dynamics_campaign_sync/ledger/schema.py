@@ -71,6 +71,18 @@ owned_lists = Table(
     Column("association_verified_at", UTCDateTime),
 )
 
+#: Which spec syncs each campaign. One spec per campaign: two would share its owned lists and members, and each
+#: would remove the people the other added.
+campaign_owners = Table(
+    "campaign_owners",
+    metadata,
+    Column("campaign_id", GUID, primary_key=True),
+    Column("campaign_key", KEY, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("claimed_by_run", RUN_ID, nullable=False),
+    Column("previous_key", KEY),
+)
+
 memberships = Table(
     "memberships",
     metadata,

@@ -6,18 +6,28 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
 from dynamics_campaign_sync.sync.service import GuardError
 
 
 class EnsureOwnedListsOperator(CampaignSyncBaseOperator):
-    """Get or create the campaign's owned static lists, re-verify them and repair them if someone
-    deleted or detached them in Dynamics (reported loudly). A dry run only looks."""
+    """Claim the campaign for this spec (one spec per campaign), then get or create its owned static lists,
+    re-verify them and repair them if someone deleted or detached them in Dynamics (reported loudly).
+    A dry run only looks."""
 
     ui_color = "#e8f0fe"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        if self.param(context, "dry_run"):
+        run, dry_run = self.run_context(context), self.param(context, "dry_run")
+        try:
+            if dry_run:
+                self.sync.check_campaign_owner(self.campaign_id, preview_take_over=run.take_over)
+            else:
+                self.sync.claim_campaign(self.campaign_id, run)
+        except CampaignClaimedError as error:
+            raise AirflowFailException(str(error)) from None
+        if dry_run:
             existing = {mt: self.ledger.owned_list(self.campaign_id, mt) for mt in self.spec.member_types}
             self.log.info("Dry run: owned lists are not created or repaired; known: %s",
                           {mt: o.list_id if o else None for mt, o in existing.items()})

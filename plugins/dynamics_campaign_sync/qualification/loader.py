@@ -145,23 +145,39 @@ def spec_paths(directory: str | Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
 
 
+def conflicts(spec: CampaignSpec, accepted: Iterable[CampaignSpec]) -> list[SpecProblem]:
+    """Why ``spec`` cannot join the ``accepted`` specs: its key, or its campaign, is already taken.
+
+    One spec per campaign: two would share the campaign's owned lists and members, and each would remove the
+    people the other added.
+    """
+    problems = []
+    for other in accepted:
+        if other.key == spec.key:
+            problems.append(SpecProblem(str(spec.path), "key", f"{spec.key!r} is already used by {other.path}"))
+        elif other.campaign.same_campaign_as(spec.campaign):
+            problems.append(SpecProblem(
+                str(spec.path), "campaign",
+                f"{spec.campaign.describe()} is already synced by spec {other.key!r} ({other.path}); "
+                "one spec per campaign, or each would remove the people the other added"))
+    return problems
+
+
 def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:
-    """Validate every file, then raise one :class:`SpecError` listing all problems (also duplicate keys)."""
+    """Validate every file, then raise one :class:`SpecError` listing all problems (also a key or a campaign
+    used twice)."""
     specs: list[CampaignSpec] = []
     problems: list[SpecProblem] = []
-    owners: dict[str, str] = {}
     for path in paths:
         try:
             spec = load_spec(path)
         except SpecError as error:
             problems.extend(error.problems)
             continue
-        if spec.key in owners:
-            problems.append(
-                SpecProblem(str(path), "key", f"{spec.key!r} is already used by {owners[spec.key]}")
-            )
+        clashes = conflicts(spec, specs)
+        if clashes:
+            problems.extend(clashes)
             continue
-        owners[spec.key] = str(path)
         specs.append(spec)
     if problems:
         raise SpecError(problems)
@@ -169,5 +185,6 @@ def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:
 
 
 def load_specs(directory: str | Path) -> list[CampaignSpec]:
-    """Every spec of ``directory`` (``*.yaml``/``*.yml``), validated together; keys must be unique."""
+    """Every spec of ``directory`` (``*.yaml``/``*.yml``), validated together; keys and campaigns must be
+    unique."""
     return load_all(spec_paths(directory))

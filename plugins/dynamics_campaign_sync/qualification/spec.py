@@ -251,6 +251,16 @@ class CampaignRef(_Model):
             raise _custom_error("give exactly one of id, name")
         return self
 
+    def same_campaign_as(self, other: CampaignRef) -> bool:
+        """Whether both name the same campaign as far as a spec can tell (ids equal, or names equal ignoring
+        case); an id and a name that resolve to one campaign are caught at run time by the ledger."""
+        if self.id is not None:
+            return self.id == other.id
+        return other.name is not None and self.name.casefold() == other.name.casefold()
+
+    def describe(self) -> str:
+        return f"campaign {self.id}" if self.id is not None else f"campaign named {self.name!r}"
+
 
 class Schedule(_Model):
     """When the sync runs: a cron expression in a timezone, from a start date."""

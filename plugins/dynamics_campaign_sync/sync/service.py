@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
+from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
@@ -38,6 +39,8 @@ class RunContext:
     run_id: str
     interval_start: dt.datetime
     interval_end: dt.datetime
+    #: The run may take the campaign over from the spec that synced it before (DAG param take_over_campaign).
+    take_over: bool = False
 
     @property
     def interval(self) -> tuple[dt.datetime, dt.datetime]:
@@ -59,6 +62,26 @@ class CampaignSync:
     @property
     def member_types(self) -> list[MemberType]:
         return [MemberType(m) for m in self.spec.member_types]
+
+    # -- campaign owner -------------------------------------------------------------------------------------
+
+    def claim_campaign(self, campaign_id: str, run: RunContext) -> None:
+        """Make this spec the campaign's owner before anything is written (refused if another spec owns it)."""
+        owner = self.ledger.claim_campaign(campaign_id, self.key, run.run_id, take_over=run.take_over)
+        if owner.previous_key and owner.claimed_by_run == run.run_id:
+            log.warning("Spec %r took campaign %s over from spec %r: the people that spec added are now this "
+                        "spec's, and are removed if they do not qualify here", self.key, campaign_id,
+                        owner.previous_key)
+
+    def check_campaign_owner(self, campaign_id: str, *, preview_take_over: bool = False) -> None:
+        """Refuse to plan or write for a campaign another spec owns; a dry run may preview a take-over."""
+        try:
+            self.ledger.check_campaign_owner(campaign_id, self.key)
+        except CampaignClaimedError as error:
+            if not preview_take_over:
+                raise
+            log.warning("Campaign %s is synced by spec %r; this run previews taking it over", campaign_id,
+                        error.owner.campaign_key)
 
     # -- owned lists ----------------------------------------------------------------------------------------
 
@@ -85,6 +108,7 @@ class CampaignSync:
         """Qualify as of the interval end, compare with the ledger and Dynamics, record the plan."""
         if self._source_factory is None:
             raise ValueError("a plan needs a qualification source")
+        self.check_campaign_owner(campaign_id, preview_take_over=run.take_over)
         result = evaluate(self.spec, self._source_factory(), run.interval_start, run.interval_end)
         log.info("Qualified %d people as of %s (%d people and %d activity rows read)", len(result.qualified),
                  run.interval_end.isoformat(), result.people_scanned, result.activity_rows_read)
@@ -215,6 +239,7 @@ class CampaignSync:
 
     def apply(self, action: str, campaign_id: str, run: RunContext) -> WriteOutcome:
         """Heal what a crashed attempt left, then send this run's planned adds or removes."""
+        self.check_campaign_owner(campaign_id)  # ensure_lists claimed it
         writer = MembershipWriter(self.client, self.ledger, campaign_key=self.key, campaign_id=campaign_id)
         outcome = WriteOutcome()
         writer.heal_pending(outcome)
