@@ -5,13 +5,15 @@ from __future__ import annotations
 import importlib
 import inspect
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import pytest
 from ledger_samples import END, KEY, START, person
+from sqlalchemy import select
 
 from dynamics_campaign_sync.ledger import Ledger
+from dynamics_campaign_sync.ledger.schema import qualification_history
 
 DAY = timedelta(days=1)
 
@@ -79,3 +81,32 @@ def test_ledger_answers_like_the_engines_reference_history(ledger: Ledger) -> No
         assert ledger.last_qualified(KEY, everyone, before=before) == reference.last_qualified(
             KEY, everyone, before=before
         ), before
+
+
+def test_thinning_keeps_recent_rows_and_each_persons_first_and_changes_no_later_decision(ledger: Ledger) -> None:
+    def day(n: int) -> datetime:
+        return START + timedelta(days=n)
+
+    for n in (0, 100, 500, 600):
+        ledger.record(KEY, [person(1)], day(n), f"run-{n}")
+    ledger.record(KEY, [person(2)], day(10), "run-10")
+    ledger.record(KEY, [person(2)], day(20), "run-20")
+    ledger.record("another-campaign", [person(1)], day(100), "run-100")
+    as_of, n_days = day(700), 120  # an "every 120 days" rule, evaluated at day 700
+    before = ledger.last_qualified(KEY, [person(1), person(2)], before=as_of)
+
+    assert ledger.thin_qualification_history(KEY, older_than=as_of - timedelta(days=n_days)) == 3
+    assert ledger.thin_qualification_history(KEY, older_than=as_of - timedelta(days=n_days)) == 0
+
+    with ledger.engine.connect() as connection:
+        kept = connection.execute(select(qualification_history.c.campaign_key, qualification_history.c.person_id,
+                                         qualification_history.c.qualified_at)).all()
+    assert sorted((k, p, q) for k, p, q in kept) == sorted([
+        (KEY, person(1), day(0)), (KEY, person(1), day(600)), (KEY, person(2), day(10)),
+        ("another-campaign", person(1), day(100)),
+    ])
+    after = ledger.last_qualified(KEY, [person(1), person(2)], before=as_of)
+    assert after[person(1)] == before[person(1)] == day(600)
+    # person 2's latest changed (day 20 → day 10) but both are older than the rule's 120 days: same decision
+    assert as_of - after[person(2)] > timedelta(days=n_days) and as_of - before[person(2)] > timedelta(days=n_days)
+    assert ledger.last_qualified(KEY, [person(1)], before=day(50)) == {person(1): day(0)}  # "once" still knows

@@ -5,6 +5,11 @@ Implements the qualification engine's ``QualificationHistory`` protocol
 with the run that saw it. Lookups can be limited to times strictly before an as-of time, so re-running an
 interval gets the same answer and a backfill of an older interval is not blocked by newer runs. Both
 directions work on 100k+ people: lookups run in chunked IN lists, writes as one batched insert.
+
+The table grows by one row per qualified person and applied run; :func:`thin` bounds it. Thinning rows older
+than a cut-off, except each person's first, changes no decision as of any time at least the rules' N days
+after the cut-off: "once" needs only the first row, and "every N days" / "remove after N days unqualified"
+only whether the latest row is older than N days — which a thinned person's remaining, older row still says.
 """
 
 from __future__ import annotations
@@ -49,5 +54,21 @@ def forget(connection: Connection, campaign_key: str, run_id: str) -> int:
     """Drop the qualifications one run recorded (the run did not go on to apply its plan)."""
     result = connection.execute(
         delete(table).where(table.c.campaign_key == campaign_key, table.c.run_id == run_id)
+    )
+    return result.rowcount or 0
+
+
+def thin(connection: Connection, campaign_key: str, older_than: datetime) -> int:
+    """Drop qualifications before ``older_than`` except each person's first; return how many went."""
+    earlier = table.alias("earlier")
+    first = (
+        select(func.min(earlier.c.qualified_at))
+        .where(earlier.c.campaign_key == table.c.campaign_key, earlier.c.person_id == table.c.person_id)
+        .scalar_subquery()
+    )
+    result = connection.execute(
+        delete(table).where(
+            table.c.campaign_key == campaign_key, table.c.qualified_at < older_than, table.c.qualified_at > first
+        )
     )
     return result.rowcount or 0

@@ -389,6 +389,13 @@ class Ledger:
         with self._writer.begin() as connection:
             return history.forget(connection, key, run)
 
+    def thin_qualification_history(self, campaign_key: str, *, older_than: datetime) -> int:
+        """Drop qualifications recorded before ``older_than``, keeping each person's first (all that "once"
+        needs); return how many rows went. Decisions as of ``older_than`` + N days or later do not change."""
+        key, limit = text(campaign_key, "campaign_key"), as_utc(older_than, "older_than")
+        with self._writer.begin() as connection:
+            return history.thin(connection, key, limit)
+
 
 def _plan_items(
     entries: Iterable[tuple[str, str, str, Mapping[str, Any] | None]], what: str

@@ -176,6 +176,8 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
             self.ledger.update_plan_status(self.spec.key, context["run_id"], plan.status, {
                 "added": summary["added"], "removed": summary["removed"], "failed": summary["failed"],
                 "requests": summary["requests"]})
+            if plan.status == "applied":
+                self.sync.thin_history(plan.interval_end)
         width = max(len(k) for k in summary)
         self.log.info("Campaign sync summary\n%s", "\n".join(f"  {k:<{width}}  {v}" for k, v in summary.items()))
         failures = self.ledger.failures(self.spec.key, context["run_id"])

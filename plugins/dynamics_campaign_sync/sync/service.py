@@ -28,6 +28,8 @@ from dynamics_campaign_sync.sync.planner import (
 
 log = logging.getLogger(__name__)
 PLAN_PREVIEW = 20
+#: Days of full qualification history kept (audit, rules changed later); older rows are thinned per person.
+HISTORY_KEPT_DAYS = 400
 
 
 class GuardError(Exception):
@@ -290,6 +292,18 @@ class CampaignSync:
         older = [b for b in self.ledger.event_batches(campaign_key=self.key, action=action, unpublished_only=True)
                  if b.run_id != run_id]
         return older + mine
+
+    # -- housekeeping ---------------------------------------------------------------------------------------
+
+    def thin_history(self, as_of: dt.datetime) -> int:
+        """Bound the qualification history: keep every row of the last :data:`HISTORY_KEPT_DAYS` (or the
+        rules' N days, if longer) before ``as_of``, and only each person's first qualification before that."""
+        days = max(HISTORY_KEPT_DAYS, self.spec.qualification.days or 0, self.spec.removal.days or 0)
+        thinned = self.ledger.thin_qualification_history(self.key, older_than=as_of - dt.timedelta(days=days))
+        if thinned:
+            log.info("Qualification history: %d rows older than %d days thinned (each person's first is kept)",
+                     thinned, days)
+        return thinned
 
 
 def _present(value: Any) -> bool:
