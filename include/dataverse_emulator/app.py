@@ -177,8 +177,8 @@ class Emulator:
             entry["retry_after"] = ticket.retry_after
             return response
         try:
-            faulted = self._apply_fault(self.faults.decide(request.method, request.target, token_endpoint=False),
-                                        entry)
+            decision = self.faults.decide(request.method, request.target, token_endpoint=False)
+            faulted = self._apply_fault(decision, entry)
             if faulted is not None:
                 return faulted
             ctx = webapi.ApiContext(self.store, self.settings.org_url, version, principal)
@@ -197,6 +197,8 @@ class Emulator:
                 response = webapi.handle(ctx, request, resource)
         finally:
             self.limiter.release(ticket)
+        if decision.lose_response:
+            return DROP  # carried out; the client never hears about it
         requests_left, time_left = self.limiter.remaining(principal)
         response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(requests_left)
         response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = f"{time_left:,.2f}"

@@ -1,4 +1,7 @@
-"""Fault injection: seeded, reproducible 500/503 answers, slow answers and dropped connections.
+"""Fault injection: seeded, reproducible 500/503 answers, slow answers, dropped connections and lost responses.
+
+A dropped connection never reaches the Web API; a lost response does: the request is carried out, then the
+connection closes before the answer is sent — what a client sees when its timeout fires on a long ``$batch``.
 
 Each rule matches a path regex (``re.search`` on path and query) and optionally a method. Rules apply to the
 Web API only, unless a rule sets ``token_endpoint``. Every rule draws from its own random generator seeded from
@@ -25,6 +28,7 @@ class FaultRule:
     slow_rate: float = 0.0
     slow_seconds: float = 1.0
     drop_rate: float = 0.0
+    lost_response_rate: float = 0.0  # carried out, then the connection closes without an answer
     token_endpoint: bool = False
 
     @classmethod
@@ -37,7 +41,7 @@ class FaultRule:
             re.compile(rule.path)
         except re.error as err:
             raise ValueError(f"fault rule path {rule.path!r} is not a valid regular expression: {err}") from None
-        for name in ("error_rate", "slow_rate", "drop_rate"):
+        for name in ("error_rate", "slow_rate", "drop_rate", "lost_response_rate"):
             if not 0.0 <= float(getattr(rule, name)) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
         if not rule.error_statuses or any(s not in (500, 502, 503, 504) for s in rule.error_statuses):
@@ -54,11 +58,14 @@ class FaultDecision:
     drop: bool = False
     status: int | None = None
     retry_after: int | None = None
+    lose_response: bool = False
 
     @property
     def kind(self) -> str | None:
         if self.drop:
             return "drop"
+        if self.lose_response and not self.status:
+            return "lost_response"
         if self.status:
             return "error"
         if self.delay:
@@ -101,4 +108,7 @@ class FaultInjector:
                     decision.status = rule.error_statuses[int(pick * len(rule.error_statuses))]
                     if decision.status == 503:
                         decision.retry_after = rule.retry_after
+                # Drawn only by rules that use it, so older seeded rules keep their sequences.
+                if rule.lost_response_rate and rng.random() < rule.lost_response_rate:
+                    decision.lose_response = True
         return decision

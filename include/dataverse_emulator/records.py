@@ -39,6 +39,11 @@ def coerce(entity: EntityDef, name: str, value: Any) -> Any:
     if col.type == STRING:
         if not isinstance(value, str):
             raise _cannot_convert(value, col.edm)
+        if col.max_length is not None and len(value) > col.max_length:
+            raise ODataError(400, VALIDATION_ERROR,
+                             f"A validation error occurred. The length of the '{name}' attribute of the "
+                             f"'{entity.logical_name}' entity exceeded the maximum allowed length of "
+                             f"'{col.max_length}'.")
         return value
     if col.type == GUID:
         if not isinstance(value, str):

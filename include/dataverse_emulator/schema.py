@@ -44,6 +44,7 @@ class Column:
     type: str
     readonly: bool = False  # system-maintained: ignored when a client sends it
     options: dict[int, str] | None = None  # choice labels, for FormattedValue annotations
+    max_length: int | None = None  # strings: longer values are refused with a validation error
 
     @property
     def edm(self) -> str:
@@ -175,7 +176,7 @@ LEAD = EntityDef(
     columns=_columns(
         *_system("leadid"),
         Column("subject", STRING), Column("firstname", STRING), Column("lastname", STRING),
-        Column("fullname", STRING, readonly=True), Column("emailaddress1", STRING),
+        Column("fullname", STRING, readonly=True), Column("emailaddress1", STRING, max_length=100),
         Column("jobtitle", STRING), Column("companyname", STRING),
         Column("industrycode", INT, options=INDUSTRY_CODES),
         Column("address1_city", STRING), Column("address1_stateorprovince", STRING),
@@ -202,7 +203,7 @@ CONTACT = EntityDef(
     columns=_columns(
         *_system("contactid"),
         Column("firstname", STRING), Column("lastname", STRING), Column("fullname", STRING, readonly=True),
-        Column("emailaddress1", STRING), Column("jobtitle", STRING), Column("department", STRING),
+        Column("emailaddress1", STRING, max_length=100), Column("jobtitle", STRING), Column("department", STRING),
         Column("telephone1", STRING), Column("address1_city", STRING), Column("address1_country", STRING),
         Column("description", STRING), Column("donotemail", BOOL),
         Column("statecode", INT, options={0: "Active", 1: "Inactive"}),

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from ledger_samples import CAMPAIGN, KEY, OTHER_CAMPAIGN, START, person
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from dynamics_campaign_sync.ledger import LATEST_VERSION, CampaignClaimedError, Ledger
 from dynamics_campaign_sync.ledger.schema import campaign_owners, memberships, metadata, schema_version
@@ -50,12 +50,15 @@ def test_an_explicit_take_over_moves_the_campaign_and_remembers_the_old_spec(led
     assert ledger.claim_campaign(CAMPAIGN, RENAMED, "run-9", take_over=True) == taken
 
 
-def test_migrating_a_version_1_ledger_gives_each_campaign_the_spec_that_added_first(
+def test_migrating_a_version_1_ledger_gives_each_campaign_the_spec_that_added_first_and_widens_person_ids(
     ledger_factory: Callable[[], Ledger],
 ) -> None:
     ledger = ledger_factory()
     with ledger.engine.begin() as connection:  # the schema as version 1 left it
         metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t is not campaign_owners])
+        if connection.dialect.name == "postgresql":  # version 1 had GUID-wide person ids here
+            for table in ("plan_items", "failures"):
+                connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN person_id TYPE VARCHAR(36)"))
         connection.execute(insert(schema_version).values(version=1, description="v1", applied_at=START))
 
         def member(campaign: str, number: int, key: str, days: int, status: str = "member") -> dict:
@@ -75,4 +78,9 @@ def test_migrating_a_version_1_ledger_gives_each_campaign_the_spec_that_added_fi
     assert ledger.campaign_owner(OTHER_CAMPAIGN).campaign_key == "retired-spec"
     assert ledger.campaign_owner("5d1c7f57-3f9e-4c0b-9a7e-1d2b3c4d5e6f") is None
     with ledger.engine.connect() as connection:
-        assert connection.scalars(select(schema_version.c.version).order_by("version")).all() == [1, 2]
+        assert connection.scalars(select(schema_version.c.version).order_by("version")).all() == list(
+            range(1, LATEST_VERSION + 1))
+    # Version 3: plans and failures take new:<source id> longer than a GUID (PostgreSQL enforced the width).
+    long_id = "new:" + "x" * 60
+    ledger.record_failures(KEY, "run-1", "add", {long_id: "refused"})
+    assert ledger.failures(KEY, "run-1") == {long_id: "refused"}

@@ -12,6 +12,7 @@ import requests
 
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.batch import (
+    MAX_BATCH_OPERATIONS,
     BatchItemResult,
     BatchOperation,
     ChangeSet,
@@ -19,7 +20,7 @@ from dynamics_campaign_sync.dataverse.batch import (
     encode_batch,
 )
 from dynamics_campaign_sync.dataverse.config import DataverseConfig
-from dynamics_campaign_sync.dataverse.errors import HttpError
+from dynamics_campaign_sync.dataverse.errors import BatchOperationError, DataverseError, HttpError
 from dynamics_campaign_sync.dataverse.models import (
     CAMPAIGN_COLUMNS,
     LIST_COLUMNS,
@@ -27,12 +28,13 @@ from dynamics_campaign_sync.dataverse.models import (
     MarketingList,
     MemberChangeResult,
     MemberType,
+    NewLead,
     Person,
 )
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, iter_records, string_literal
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 from dynamics_campaign_sync.dataverse.session import VerifyingSession
-from dynamics_campaign_sync.dataverse.transport import Transport
+from dynamics_campaign_sync.dataverse.transport import Transport, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,12 @@ _GUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-
 def chunked(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _entity_id(entity_url: str | None) -> str | None:
+    """The record id in an ``OData-EntityId`` value (``.../leads(<id>)``), lower-cased; None if there is none."""
+    match = _GUID_IN_TEXT.search((entity_url or "").rsplit("(", 1)[-1])
+    return match.group(0).lower() if match else None
 
 
 class DataverseClient:
@@ -169,16 +177,15 @@ class DataverseClient:
     def create(self, entity_set: str, record: dict[str, Any]) -> str:
         """Create a record; returns its id from the ``OData-EntityId`` header."""
         response = self.transport.request("POST", entity_set, json_body=record)
-        entity_id = response.headers.get("OData-EntityId", "")
-        match = _GUID_IN_TEXT.search(entity_id.rsplit("(", 1)[-1])
-        if not match:
+        entity_id = _entity_id(response.headers.get("OData-EntityId"))
+        if entity_id is None:
             raise HttpError(
                 response.status_code,
                 f"create in {entity_set} returned no OData-EntityId",
                 method="POST",
                 url=self.transport.url_for(entity_set),
             )
-        return match.group(0).lower()
+        return entity_id
 
     def create_lead(
         self,
@@ -189,14 +196,68 @@ class DataverseClient:
         company_name: str | None = None,
         job_title: str | None = None,
     ) -> str:
-        record = {
-            "emailaddress1": email,
-            "firstname": first_name,
-            "lastname": last_name or email.split("@")[0],
-            "companyname": company_name,
-            "jobtitle": job_title,
-        }
-        return self.create("leads", {k: v for k, v in record.items() if v is not None})
+        """Create one lead with an id Dataverse chooses (one request), as a person would. Leads for people
+        known only by email go through :meth:`create_leads`: batched, and safe to send again."""
+        lead = NewLead(email=email, first_name=first_name, last_name=last_name, company_name=company_name,
+                       job_title=job_title)
+        return self.create("leads", lead.to_record())
+
+    def create_leads(
+        self, leads: Sequence[NewLead], *, chunk_size: int = MAX_BATCH_OPERATIONS
+    ) -> list[str | HttpError]:
+        """Create many leads in ``$batch`` requests of at most ``chunk_size`` operations, each lead with the id
+        its email determines (:attr:`NewLead.lead_id`), so sending it again never makes a second lead.
+
+        Each operation is a create-only upsert, ``PATCH leads(<id>)`` with ``If-None-Match: *``: Dataverse
+        creates the lead, or answers 412 when that id exists — because an earlier attempt created it and its
+        answer was lost (a dropped connection, a client timeout on a long batch, a crashed task). Both count
+        as created. So the retry policy may resend a whole ``$batch`` freely, and a retried task may call this
+        again with the same people.
+
+        Returns one entry per lead, in input order: the lead's id, or a
+        :class:`~dynamics_campaign_sync.dataverse.errors.BatchOperationError` (an :class:`HttpError` whose
+        ``index`` is the lead's position in ``leads``) when Dynamics refused that lead. Batches are sent with
+        ``Prefer: odata.continue-on-error``, so a refused lead never stops the others. When the retry policy
+        gives up on a whole ``$batch`` request, the error is raised; leads of earlier batches exist, and
+        calling again creates only the rest.
+
+        Nothing is looked up here: a lead someone created by hand for the same email has another id. Match
+        people by email first (``find_people_by_email``) and pass each email once.
+        """
+        if not 1 <= chunk_size <= MAX_BATCH_OPERATIONS:
+            raise ValueError(f"chunk_size must be between 1 and {MAX_BATCH_OPERATIONS}, got {chunk_size}")
+        results: list[str | HttpError] = []
+        for start in range(0, len(leads), chunk_size):
+            chunk = leads[start : start + chunk_size]
+            answers = self.execute_batch(
+                [BatchOperation("PATCH", f"leads({lead.lead_id})", lead.to_record(), {"If-None-Match": "*"})
+                 for lead in chunk],
+                continue_on_error=True,
+            )
+            if len(answers) != len(chunk):
+                raise DataverseError(
+                    f"$batch answered {len(answers)} of {len(chunk)} lead creations (leads {start + 1}-"
+                    f"{start + len(chunk)}); calling again creates the missing ones"
+                )
+            results.extend(self._created_lead(lead, answer, start + offset)
+                           for offset, (lead, answer) in enumerate(zip(chunk, answers, strict=True)))
+        return results
+
+    def _created_lead(self, lead: NewLead, answer: BatchItemResult, index: int) -> str | HttpError:
+        """The lead's id when the create-only upsert created it or found it there (412), else its error."""
+        if answer.ok or answer.status == 412:
+            return lead.lead_id
+        error = answer.body.get("error") if isinstance(answer.body, dict) else None
+        error = error if isinstance(error, dict) else {}
+        return BatchOperationError(index, HttpError(
+            answer.status,
+            error.get("message") or str(answer.body or "")[:500] or f"HTTP {answer.status}",
+            method="PATCH",
+            url=self.transport.url_for(f"leads({lead.lead_id})"),
+            code=error.get("code") or None,
+            request_id=answer.headers.get("x-ms-service-request-id") or answer.headers.get("req_id"),
+            retry_after=parse_retry_after(answer.headers.get("retry-after")),
+        ))
 
     def create_static_list(self, name: str, member_type: MemberType) -> MarketingList:
         list_id = self.create(

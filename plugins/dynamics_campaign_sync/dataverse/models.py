@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -156,6 +157,39 @@ class Person:
             email=record.get("emailaddress1"),
             full_name=record.get("fullname"),
         )
+
+
+#: Namespace of the ids we give the leads we create: one email maps to one id, whoever creates it, however often.
+LEAD_ID_NAMESPACE = uuid.UUID("6f1c2b8e-93a4-4d0e-9b7c-2f5e8a1d4c37")
+
+
+@dataclass(frozen=True)
+class NewLead:
+    """A lead to create for someone known only by email. Without a last name (Dataverse's lead form
+    requires one) the local part of the email stands in, so the lead reads sensibly in Dynamics."""
+
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    company_name: str | None = None
+    job_title: str | None = None
+
+    @property
+    def lead_id(self) -> str:
+        """The id this lead is created with, derived from the email (case-insensitive): sending the creation
+        again — after a lost response or a crashed task — finds the lead instead of making a second one."""
+        return str(uuid.uuid5(LEAD_ID_NAMESPACE, self.email.strip().lower()))
+
+    def to_record(self) -> dict[str, Any]:
+        """The Web API body that creates the lead (columns without a value are left out)."""
+        record = {
+            "emailaddress1": self.email,
+            "firstname": self.first_name,
+            "lastname": self.last_name or self.email.split("@")[0],
+            "companyname": self.company_name,
+            "jobtitle": self.job_title,
+        }
+        return {k: v for k, v in record.items() if v is not None}
 
 
 @dataclass

@@ -354,6 +354,17 @@ class Ledger:
         with self._engine.connect() as connection:
             return plans.newest_applied_interval(connection, campaign_key)
 
+    def record_failures(self, campaign_key: str, run_id: str, action: str, failed: Mapping[str, str], *,
+                        succeeded: Sequence[str] = ()) -> None:
+        """Record per-person failures outside an intent (a lead Dynamics would not create), and forget earlier
+        failures of the ``succeeded`` people of this run."""
+        arguments = {"campaign_key": text(campaign_key, "campaign_key"), "run_id": text(run_id, "run_id"),
+                     "action": choice(action, ACTIONS, "action")}
+        errors = {text(person_id, "person_id"): str(error) for person_id, error in failed.items()}
+        with self._writer.begin() as connection:
+            failures.record(connection, **arguments, failed=errors, succeeded=ids(succeeded, "person_id"),
+                            now=self._now())
+
     def failures(self, campaign_key: str, run_id: str, action: str | None = None) -> dict[str, str]:
         """``{person_id: error}`` of the people the run still failed to add or remove."""
         kind = None if action is None else choice(action, ACTIONS, "action")

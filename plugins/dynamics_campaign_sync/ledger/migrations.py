@@ -17,11 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, inspect, select
+from sqlalchemy import Connection, func, insert, inspect, select, text
 
 from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.errors import LedgerError
-from dynamics_campaign_sync.ledger.schema import campaign_owners, memberships, metadata, schema_version
+from dynamics_campaign_sync.ledger.schema import (
+    campaign_owners,
+    failures,
+    memberships,
+    metadata,
+    plan_items,
+    schema_version,
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,16 @@ def _add_campaign_owners(connection: Connection) -> None:
         connection.execute(insert(campaign_owners), list(owners.values()))
 
 
+def _widen_plan_person_ids(connection: Connection) -> None:
+    """``person_id`` of plan items and failures was a GUID column; ``new:<source id>`` can be longer.
+    SQLite does not enforce lengths, so only PostgreSQL needs the change."""
+    if connection.dialect.name != "postgresql":
+        return
+    for table in (plan_items, failures):
+        length = table.c.person_id.type.length
+        connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN person_id TYPE VARCHAR({length})"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -62,6 +79,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create_tables,
     ),
     Migration(2, "campaign owners: one spec per campaign", _add_campaign_owners),
+    Migration(3, "plan items and failures hold new:<source id> of any length", _widen_plan_person_ids),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -30,6 +30,8 @@ RUN_ID = String(250)
 NAME = String(400)
 SHORT = String(16)
 OPAQUE_ID = String(64)
+#: How plans and failures name a person: a Dynamics id, or ``new:<source id>`` for a lead still to be created.
+PLAN_PERSON = String(404)
 #: Auto-incrementing 64-bit key; SQLite only auto-increments a column declared INTEGER.
 SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -207,7 +209,7 @@ plan_items = Table(
     "plan_items",
     metadata,
     Column("plan_id", SERIAL, ForeignKey(run_plans.c.plan_id), primary_key=True, autoincrement=False),
-    Column("person_id", GUID, primary_key=True),
+    Column("person_id", PLAN_PERSON, primary_key=True),
     Column("member_type", SHORT, nullable=False),
     Column("action", SHORT, nullable=False),
     Column("reason", JSONDocument),
@@ -218,7 +220,7 @@ failures = Table(
     metadata,
     Column("campaign_key", KEY, primary_key=True),
     Column("run_id", RUN_ID, primary_key=True),
-    Column("person_id", GUID, primary_key=True),
+    Column("person_id", PLAN_PERSON, primary_key=True),
     Column("action", SHORT, primary_key=True),
     Column("error", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),

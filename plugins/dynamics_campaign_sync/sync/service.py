@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
+from dynamics_campaign_sync.dataverse.models import NewLead
 from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
@@ -253,8 +254,8 @@ class CampaignSync:
             people = {i.person_id: dict(i.reason or {}) for i in items
                       if i.member_type == member_type.value and not _already_done(done.get(i.person_id), action,
                                                                                    run.run_id)}
-            if action == "add":
-                people = self._create_missing_leads(people, outcome) if member_type is MemberType.LEAD else people
+            if action == "add" and member_type is MemberType.LEAD:
+                people = self._create_missing_leads(people, run.run_id, outcome)
             if not people:
                 continue
             list_id = owned.get(member_type.value)
@@ -267,20 +268,48 @@ class CampaignSync:
             log.warning("Could not %s %s: %s", action, person, error)
         return outcome
 
-    def _create_missing_leads(self, people: dict[str, dict[str, Any]], outcome: WriteOutcome) -> dict[str, dict]:
+    def _create_missing_leads(self, people: dict[str, dict[str, Any]], run_id: str,
+                              outcome: WriteOutcome) -> dict[str, dict]:
         """Replace ``new:<source id>`` entries by real leads: matched by email first (so a retry after a
-        crash finds the lead it created), created otherwise — Marketo's "synced over automatically"."""
+        crash finds the lead it created), created otherwise — Marketo's "synced over automatically".
+
+        Emails are compared case-insensitively, so people who share one resolve to one lead (it keeps the
+        first one's reason). Missing leads are created by one ``create_leads`` call (``$batch`` requests of
+        up to 1,000; created with ids derived from the emails, so resending never duplicates a lead). A lead
+        Dynamics refuses is recorded in ``outcome.failed`` and the ledger's failures under each of its people's
+        plan ids (``new:<source id>``), and everyone else goes on."""
         new = {p: r for p, r in people.items() if p.startswith(NEW_PERSON_PREFIX)}
         if not new:
             return people
         resolved = {p: r for p, r in people.items() if p not in new}
-        existing = self.client.find_people_by_email(MemberType.LEAD, [r["email"] for r in new.values()])
-        for reason in new.values():
-            match = existing.get(reason["email"].lower())
-            lead_id = match.id if match else self.client.create_lead(email=reason["email"])
-            if not match:
-                log.info("Created lead %s for %s", lead_id, reason["email"])
-            resolved[lead_id] = reason
+        by_email: dict[str, list[str]] = {}  # lower-cased email -> plan ids of the people who have it
+        for plan_id, reason in new.items():
+            by_email.setdefault(reason["email"].strip().lower(), []).append(plan_id)
+        emails = {key: new[plan_ids[0]]["email"].strip() for key, plan_ids in by_email.items()}
+        existing = self.client.find_people_by_email(MemberType.LEAD, emails.values())
+        lead_ids = {key: existing[key].id for key in by_email if key in existing}
+        missing = [key for key in by_email if key not in lead_ids]
+        requests_before = self.client.stats.requests
+        created = self.client.create_leads([NewLead(email=emails[key]) for key in missing]) if missing else []
+        requests = self.client.stats.requests - requests_before
+        refused = 0
+        for key, result in zip(missing, created, strict=True):
+            if isinstance(result, str):
+                lead_ids[key] = result
+                continue
+            refused += 1
+            error = " ".join(filter(None, ["lead not created: HTTP", str(result.status), result.code]))
+            for plan_id in by_email[key]:
+                outcome.failed[plan_id] = f"{error}: {result.message}"
+        for key, plan_ids in by_email.items():
+            if key in lead_ids:
+                resolved.setdefault(lead_ids[key], new[plan_ids[0]])
+        self.ledger.record_failures(
+            self.key, run_id, "add", {p: e for p, e in outcome.failed.items() if p in new},
+            succeeded=[p for key, plan_ids in by_email.items() if key in lead_ids for p in plan_ids])
+        log.info("%d people known only by email (%d distinct emails): %d matched existing leads, %d leads created "
+                 "in %d requests, %d refused by Dynamics", len(new), len(by_email), len(by_email) - len(missing),
+                 len(missing) - refused, requests, refused)
         return resolved
 
     # -- publication ----------------------------------------------------------------------------------------
