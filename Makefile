@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install browser run demo test emulator lint lint-specs sample-data bench-qualify clean
+.PHONY: install browser run demo test emulator lint lint-specs sample-data bench-qualify bench-leads clean
 PEOPLE ?= 5000
 
 $(PY):
@@ -60,6 +60,10 @@ sample-data: install
 ## Qualification benchmark: 1M people, 20M activities, compared with DuckDB (prints a table).
 bench-qualify: install
 	$(PY) include/benchmarks/bench_qualify.py
+
+## Lead creation for email-only people: one POST each vs $batch (prints a table).
+bench-leads: install
+	$(PY) include/benchmarks/bench_create_leads.py
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache
