@@ -34,7 +34,7 @@ from dynamics_campaign_sync.dataverse.models import (
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, iter_records, string_literal
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 from dynamics_campaign_sync.dataverse.session import VerifyingSession
-from dynamics_campaign_sync.dataverse.transport import Transport, parse_retry_after
+from dynamics_campaign_sync.dataverse.transport import Transport, http_error
 
 log = logging.getLogger(__name__)
 
@@ -247,17 +247,9 @@ class DataverseClient:
         """The lead's id when the create-only upsert created it or found it there (412), else its error."""
         if answer.ok or answer.status == 412:
             return lead.lead_id
-        error = answer.body.get("error") if isinstance(answer.body, dict) else None
-        error = error if isinstance(error, dict) else {}
-        return BatchOperationError(index, HttpError(
-            answer.status,
-            error.get("message") or str(answer.body or "")[:500] or f"HTTP {answer.status}",
-            method="PATCH",
-            url=self.transport.url_for(f"leads({lead.lead_id})"),
-            code=error.get("code") or None,
-            request_id=answer.headers.get("x-ms-service-request-id") or answer.headers.get("req_id"),
-            retry_after=parse_retry_after(answer.headers.get("retry-after")),
-        ))
+        return BatchOperationError(index, http_error(
+            answer.status, answer.headers, answer.body, method="PATCH",
+            url=self.transport.url_for(f"leads({lead.lead_id})"), reason=f"HTTP {answer.status}"))
 
     def create_static_list(self, name: str, member_type: MemberType) -> MarketingList:
         list_id = self.create(

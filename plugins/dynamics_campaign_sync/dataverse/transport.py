@@ -31,28 +31,34 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
 
 
-def http_error_from_response(response: requests.Response, *, method: str, url: str) -> HttpError:
-    """Build a typed error from an error response, reading Dataverse's ``{"error": {...}}`` body."""
-    code = None
-    message = response.reason or "error"
-    try:
-        error = response.json().get("error", {})
-        code = error.get("code") or None
-        message = error.get("message") or message
-    except (ValueError, AttributeError):
-        text = response.text.strip()
-        if text:
-            message = text[:500]
+def http_error(status: int, headers: Mapping[str, str], body: Any, *, method: str, url: str,
+               reason: str = "error") -> HttpError:
+    """A typed error from an error answer — a response, or one operation of a ``$batch`` — reading Dataverse's
+    ``{"error": {...}}`` body (``body`` parsed JSON, or text). Headers are looked up by lower-case name, which
+    both requests' headers and decoded batch parts allow."""
+    error = body.get("error") if isinstance(body, dict) else None
+    error = error if isinstance(error, dict) else {}
+    text = body.strip()[:500] if isinstance(body, str) else ""
     return HttpError(
-        response.status_code,
-        message,
+        status,
+        error.get("message") or text or reason,
         method=method,
         url=url.split("?", 1)[0],
-        code=code,
-        request_id=response.headers.get("x-ms-service-request-id") or response.headers.get("REQ_ID"),
-        correlation_id=response.headers.get("x-ms-correlation-request-id"),
-        retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        code=error.get("code") or None,
+        request_id=headers.get("x-ms-service-request-id") or headers.get("req_id"),
+        correlation_id=headers.get("x-ms-correlation-request-id"),
+        retry_after=parse_retry_after(headers.get("retry-after")),
     )
+
+
+def http_error_from_response(response: requests.Response, *, method: str, url: str) -> HttpError:
+    """Build a typed error from an error response."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text
+    return http_error(response.status_code, response.headers, body, method=method, url=url,
+                      reason=response.reason or "error")
 
 
 class Transport:

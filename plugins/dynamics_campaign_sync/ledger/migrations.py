@@ -79,7 +79,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create_tables,
     ),
     Migration(2, "campaign owners: one spec per campaign", _add_campaign_owners),
-    Migration(3, "plan items and failures hold new:<source id> of any length", _widen_plan_person_ids),
+    Migration(3, "plan items and failures hold new:<source id> (source ids up to 400 characters)", _widen_plan_person_ids),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
