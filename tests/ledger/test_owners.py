@@ -6,11 +6,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from ledger_samples import CAMPAIGN, KEY, OTHER_CAMPAIGN, START, person
+from ledger_samples import CAMPAIGN, KEY, OTHER_CAMPAIGN, START, create_version_1_tables, person
 from sqlalchemy import insert, select, text
 
 from dynamics_campaign_sync.ledger import LATEST_VERSION, CampaignClaimedError, Ledger
-from dynamics_campaign_sync.ledger.schema import campaign_owners, memberships, metadata, schema_version
+from dynamics_campaign_sync.ledger.schema import memberships, schema_version
 
 RENAMED = "pricing-page-visitors-v2"
 
@@ -55,7 +55,7 @@ def test_migrating_a_version_1_ledger_gives_each_campaign_the_spec_that_added_fi
 ) -> None:
     ledger = ledger_factory()
     with ledger.engine.begin() as connection:  # the schema as version 1 left it
-        metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t is not campaign_owners])
+        create_version_1_tables(connection)
         if connection.dialect.name == "postgresql":  # version 1 had GUID-wide person ids here
             for table in ("plan_items", "failures"):
                 connection.execute(text(f"ALTER TABLE {table} ALTER COLUMN person_id TYPE VARCHAR(36)"))
@@ -84,3 +84,7 @@ def test_migrating_a_version_1_ledger_gives_each_campaign_the_spec_that_added_fi
     long_id = "new:" + "x" * 60
     ledger.record_failures(KEY, "run-1", "add", {long_id: "refused"})
     assert ledger.failures(KEY, "run-1") == {long_id: "refused"}
+    # Version 4: the qualification history takes source ids up to the contract's 400 characters.
+    email_like = "someone.with.a.long.name@" + "sub." * 8 + "example.com"
+    ledger.record(KEY, [email_like, "y" * 400], START, "run-1")
+    assert set(ledger.last_qualified(KEY, [email_like, "y" * 400])) == {email_like, "y" * 400}

@@ -17,16 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, inspect, select, text
+from sqlalchemy import Connection, func, insert, inspect, select, text, update
 
 from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.schema import (
+    campaign_locks,
     campaign_owners,
+    event_batches,
     failures,
     memberships,
     metadata,
     plan_items,
+    qualification_history,
+    run_plans,
     schema_version,
 )
 
@@ -71,6 +75,23 @@ def _widen_plan_person_ids(connection: Connection) -> None:
         connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN person_id TYPE VARCHAR({length})"))
 
 
+def _production_correctness(connection: Connection) -> None:
+    """Source ids up to the contract's limit in the qualification history, room for drift states, the per-campaign
+    write lock, plan details, and confirmation of published event batches (earlier publications count as
+    confirmed: they were emitted by tasks that succeeded)."""
+    campaign_locks.create(connection)
+    for table, column in ((event_batches, "confirmed_at"), (run_plans, "details")):
+        kind = table.c[column].type.compile(dialect=connection.dialect)
+        connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column} {kind}"))
+    connection.execute(update(event_batches).where(event_batches.c.published_at.is_not(None))
+                       .values(confirmed_at=event_batches.c.published_at))
+    if connection.dialect.name == "postgresql":  # SQLite does not enforce lengths
+        for table, column in ((qualification_history, "person_id"), (memberships, "source_person_id"),
+                              (memberships, "status")):
+            kind = table.c[column].type.compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column} TYPE {kind}"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -80,6 +101,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "campaign owners: one spec per campaign", _add_campaign_owners),
     Migration(3, "plan items and failures hold new:<source id> (source ids up to 400 characters)", _widen_plan_person_ids),
+    Migration(4, "source ids up to 400 characters everywhere, campaign write locks, plan details, confirmed "
+                 "event publication", _production_correctness),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -4,7 +4,9 @@
 one is brought up to date by the steps in :mod:`~dynamics_campaign_sync.ledger.migrations`. Change a table here
 only together with a new migration step that makes the same change to existing databases.
 
-Sizes: Dataverse GUIDs are 36 characters, Airflow run ids at most 250.
+Sizes: Dataverse GUIDs are 36 characters, Airflow run ids at most 250, source person ids at most
+:data:`SOURCE_ID_MAX` (the table contract's limit; a longer id is a per-person failure, never a failed run).
+SQLite does not enforce these lengths, PostgreSQL does: every ledger test runs on both.
 """
 
 from __future__ import annotations
@@ -28,10 +30,15 @@ GUID = String(36)
 KEY = String(200)
 RUN_ID = String(250)
 NAME = String(400)
+#: The longest source person id the table contract allows (email-like ids included).
+SOURCE_ID_MAX = 400
+SOURCE_ID = String(SOURCE_ID_MAX)
 SHORT = String(16)
+#: Membership states (``member``, ``removed``, and the drift states ``deleted_in_dynamics`` …).
+STATE = String(32)
 OPAQUE_ID = String(64)
 #: How plans and failures name a person: a Dynamics id, or ``new:<source id>`` for a lead still to be created.
-PLAN_PERSON = String(404)
+PLAN_PERSON = String(len("new:") + SOURCE_ID_MAX)
 #: Auto-incrementing 64-bit key; SQLite only auto-increments a column declared INTEGER.
 SERIAL = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -92,8 +99,8 @@ memberships = Table(
     Column("person_id", GUID, primary_key=True),
     Column("member_type", SHORT, nullable=False),
     Column("campaign_key", KEY, nullable=False),
-    Column("source_person_id", NAME),
-    Column("status", SHORT, nullable=False),
+    Column("source_person_id", SOURCE_ID),
+    Column("status", STATE, nullable=False),
     Column("added_at", UTCDateTime),
     Column("added_by_run", RUN_ID),
     Column("removed_at", UTCDateTime),
@@ -114,7 +121,10 @@ event_batches = Table(
     Column("interval_end", UTCDateTime, nullable=False),
     Column("event_count", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    #: Set when a publish task hands the batch to Airflow as an asset event (the batch is closed from then on).
     Column("published_at", UTCDateTime),
+    #: Set once the asset event is known to exist in Airflow; until then a re-run checks Airflow before re-emitting.
+    Column("confirmed_at", UTCDateTime),
     Index(None, "run_id"),
     Index(None, "campaign_key", "created_at"),
 )
@@ -154,7 +164,7 @@ qualification_history = Table(
     "qualification_history",
     metadata,
     Column("campaign_key", KEY, primary_key=True),
-    Column("person_id", GUID, primary_key=True),
+    Column("person_id", SOURCE_ID, primary_key=True),
     Column("qualified_at", UTCDateTime, primary_key=True),
     Column("run_id", RUN_ID, nullable=False),
 )
@@ -185,7 +195,7 @@ intent_people = Table(
     metadata,
     Column("intent_id", OPAQUE_ID, ForeignKey(intents.c.intent_id), primary_key=True),
     Column("person_id", GUID, primary_key=True),
-    Column("source_person_id", NAME),
+    Column("source_person_id", SOURCE_ID),
     Column("reason", JSONDocument),
 )
 
@@ -199,6 +209,8 @@ run_plans = Table(
     Column("interval_end", UTCDateTime, nullable=False),
     Column("status", SHORT, nullable=False),
     Column("counts", JSONDocument, nullable=False),
+    #: Small JSON beside the counts: invalid source rows by kind with example ids, drift examples.
+    Column("details", JSONDocument),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
     UniqueConstraint("campaign_key", "run_id"),
@@ -224,4 +236,15 @@ failures = Table(
     Column("action", SHORT, primary_key=True),
     Column("error", Text, nullable=False),
     Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+#: Per-campaign write lock: one run at a time sends adds and removes for a campaign. A lease, renewed while the
+#: holder writes, so a killed holder blocks others only until ``expires_at``.
+campaign_locks = Table(
+    "campaign_locks",
+    metadata,
+    Column("campaign_key", KEY, primary_key=True),
+    Column("holder", RUN_ID, nullable=False),
+    Column("acquired_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )
