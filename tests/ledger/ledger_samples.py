@@ -31,7 +31,8 @@ def create_version_1_tables(connection) -> None:
 
     later_tables = {campaign_owners, campaign_locks}
     metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t not in later_tables])
-    for table, column in (("event_batches", "confirmed_at"), ("run_plans", "details")):
+    for table, column in (("event_batches", "confirmed_at"), ("run_plans", "details"),
+                          ("qualification_history", "counted")):
         connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     if connection.dialect.name == "postgresql":  # version 1 had GUID-wide source ids and short states
         connection.execute(text("ALTER TABLE qualification_history ALTER COLUMN person_id TYPE VARCHAR(36)"))

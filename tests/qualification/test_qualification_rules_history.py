@@ -100,3 +100,10 @@ def test_naive_times_are_refused(history):
         history.record(KEY, ["A"], dt.datetime(2026, 1, 1), "r1")
     with pytest.raises(ValueError, match="timezone-aware"):
         apply_qualification_rule(QualificationRule(rule="once"), ["A"], {}, dt.datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize("rule", [QualificationRule(rule="once"),
+                                  QualificationRule(rule="every_n_days", days=3)])
+def test_history_entirely_at_or_after_as_of_is_ignored(rule):
+    history = {"A": FIRST_END, "B": FIRST_END + DAY}  # a newer run recorded these; a backfill looks at an older end
+    assert apply_qualification_rule(rule, ["A", "B", "C"], history, FIRST_END) == ["A", "B", "C"]

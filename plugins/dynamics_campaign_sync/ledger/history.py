@@ -24,9 +24,11 @@ from dynamics_campaign_sync.ledger.schema import qualification_history as table
 
 
 def last_qualified(
-    connection: Connection, campaign_key: str, person_ids: Sequence[str], before: datetime | None
+    connection: Connection, campaign_key: str, person_ids: Sequence[str], before: datetime | None,
+    counted_only: bool = False,
 ) -> dict[str, datetime]:
-    """``{person_id: latest qualification time}`` of those people who have one (only times < ``before``)."""
+    """``{person_id: latest qualification time}`` of those people who have one (only times < ``before``; only
+    matches the qualification rule let through, with ``counted_only``)."""
     latest = func.max(table.c.qualified_at).label("qualified_at")
     query = (
         select(table.c.person_id, latest)
@@ -35,16 +37,21 @@ def last_qualified(
     )
     if before is not None:
         query = query.where(table.c.qualified_at < before)
+    if counted_only:
+        query = query.where(table.c.counted.is_(True))
     rows = sql.rows_in(connection, query, table.c.person_id, person_ids)
     return {row.person_id: row.qualified_at for row in rows}
 
 
 def record(
-    connection: Connection, campaign_key: str, person_ids: Sequence[str], qualified_at: datetime, run_id: str
+    connection: Connection, campaign_key: str, person_ids: Sequence[str], qualified_at: datetime, run_id: str,
+    counted: bool = True,
 ) -> None:
-    """Remember that ``person_ids`` qualified at ``qualified_at`` in ``run_id``; recording twice is harmless."""
+    """Remember that ``person_ids`` qualified at ``qualified_at`` in ``run_id``; recording twice is harmless.
+    ``counted=False`` records matches the qualification rule blocked."""
     rows = [
-        {"campaign_key": campaign_key, "person_id": person_id, "qualified_at": qualified_at, "run_id": run_id}
+        {"campaign_key": campaign_key, "person_id": person_id, "qualified_at": qualified_at, "run_id": run_id,
+         "counted": counted}
         for person_id in person_ids
     ]
     sql.insert_missing(connection, table, rows, key=["campaign_key", "person_id", "qualified_at"])

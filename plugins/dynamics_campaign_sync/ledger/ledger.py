@@ -374,23 +374,28 @@ class Ledger:
     # -- qualification history (the qualification engine's history protocol) ----------------------------------
 
     def last_qualified(
-        self, campaign_key: str, person_ids: Sequence[str], *, before: datetime | None = None
+        self, campaign_key: str, person_ids: Sequence[str], *, before: datetime | None = None,
+        counted_only: bool = False,
     ) -> dict[str, datetime]:
         """``{person_id: latest qualification time}`` for those people who qualified for the campaign (only
-        times strictly before ``before``, when given)."""
+        times strictly before ``before``, when given; only matches the qualification rule let through, with
+        ``counted_only`` — what the rule itself decides on)."""
         limit = None if before is None else as_utc(before, "before")
         with self._engine.connect() as connection:
-            return history.last_qualified(connection, campaign_key, ids(person_ids, "person_id"), limit)
+            return history.last_qualified(connection, campaign_key, ids(person_ids, "person_id"), limit,
+                                          counted_only)
 
     def record(
-        self, campaign_key: str, person_ids: Sequence[str], qualified_at: datetime, run_id: str
+        self, campaign_key: str, person_ids: Sequence[str], qualified_at: datetime, run_id: str, *,
+        counted: bool = True,
     ) -> None:
-        """Remember that these people qualified at ``qualified_at`` in ``run_id`` (recording twice is harmless)."""
+        """Remember that these people qualified at ``qualified_at`` in ``run_id`` (recording twice is harmless).
+        ``counted=False``: the qualification rule blocked these matches, so the rule will not count them."""
         when = as_utc(qualified_at, "qualified_at")
         people = ids(person_ids, "person_id")
         key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
         with self._writer.begin() as connection:
-            history.record(connection, key, people, when, run)
+            history.record(connection, key, people, when, run, counted)
 
 
     def forget_qualifications(self, campaign_key: str, run_id: str) -> int:

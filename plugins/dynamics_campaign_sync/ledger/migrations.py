@@ -76,13 +76,18 @@ def _widen_plan_person_ids(connection: Connection) -> None:
 
 
 def _production_correctness(connection: Connection) -> None:
-    """Source ids up to the contract's limit in the qualification history, room for drift states, the per-campaign
-    write lock, plan details, and confirmation of published event batches (earlier publications count as
+    """Source ids up to the contract's limit in the qualification history, rule-blocked matches marked as not
+    counted, room for drift states, the per-campaign write lock, plan details, and confirmation of published event
+    batches (earlier publications count as
     confirmed: they were emitted by tasks that succeeded)."""
     campaign_locks.create(connection)
     for table, column in ((event_batches, "confirmed_at"), (run_plans, "details")):
         kind = table.c[column].type.compile(dialect=connection.dialect)
         connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column} {kind}"))
+    # Every earlier qualification counted for the rule (the old behaviour); new blocked matches will not.
+    counted = qualification_history.c.counted.type.compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE {qualification_history.name} ADD COLUMN counted {counted} "
+                            "NOT NULL DEFAULT TRUE"))
     connection.execute(update(event_batches).where(event_batches.c.published_at.is_not(None))
                        .values(confirmed_at=event_batches.c.published_at))
     if connection.dialect.name == "postgresql":  # SQLite does not enforce lengths
@@ -101,7 +106,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "campaign owners: one spec per campaign", _add_campaign_owners),
     Migration(3, "plan items and failures hold new:<source id> (source ids up to 400 characters)", _widen_plan_person_ids),
-    Migration(4, "source ids up to 400 characters everywhere, campaign write locks, plan details, confirmed "
+    Migration(4, "source ids up to 400 characters everywhere, rule-blocked qualifications not counted, campaign write locks, plan details, confirmed "
                  "event publication", _production_correctness),
 )
 

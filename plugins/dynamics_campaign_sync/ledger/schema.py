@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from dynamics_campaign_sync.ledger.columns import JSONDocument, UTCDateTime
@@ -167,6 +169,9 @@ qualification_history = Table(
     Column("person_id", SOURCE_ID, primary_key=True),
     Column("qualified_at", UTCDateTime, primary_key=True),
     Column("run_id", RUN_ID, nullable=False),
+    #: False for a match the qualification rule blocked: kept for "removed after N days unqualified" (the person
+    #: still qualified), never counted by the rule itself, so a blocked match does not restart its clock.
+    Column("counted", Boolean, nullable=False, server_default=true()),
 )
 
 intents = Table(

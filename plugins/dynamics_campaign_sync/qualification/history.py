@@ -19,8 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-import pandas as pd
-
 from dynamics_campaign_sync.qualification.spec import QualificationRule
 
 _BATCH = 500  # ids per SQL statement, well under SQLite's parameter limit
@@ -30,15 +28,19 @@ class QualificationHistory(Protocol):
     """Past qualifications per campaign and person."""
 
     def last_qualified(
-        self, campaign_key: str, person_ids: Sequence[str], *, before: dt.datetime | None = None
+        self, campaign_key: str, person_ids: Sequence[str], *, before: dt.datetime | None = None,
+        counted_only: bool = False,
     ) -> dict[str, dt.datetime]:
-        """The latest qualification time (UTC) of each person who has one; only times < ``before`` if given."""
+        """The latest qualification time (UTC) of each person who has one; only times < ``before`` if given;
+        only matches the rule let through with ``counted_only``."""
         ...
 
     def record(
-        self, campaign_key: str, person_ids: Sequence[str], qualified_at: dt.datetime, run_id: str
+        self, campaign_key: str, person_ids: Sequence[str], qualified_at: dt.datetime, run_id: str, *,
+        counted: bool = True,
     ) -> None:
-        """Remember that these people qualified at ``qualified_at`` (recording twice is harmless)."""
+        """Remember that these people qualified at ``qualified_at`` (recording twice is harmless); ``counted=False``
+        for matches the rule blocked."""
         ...
 
 
@@ -65,16 +67,15 @@ def apply_qualification_rule(
     * ``every_n_days``: people whose last qualification is at least N days before ``as_of``.
     """
     as_of = _utc(as_of)
-    ids = pd.Series(list(qualified_ids), dtype=object)
-    if rule.rule == "every_time" or not history:
-        return ids.tolist()
-    times = pd.Series(pd.to_datetime(list(history.values()), utc=True), index=list(history.keys()))
-    last = ids.map(times[times < as_of])  # NaT: no qualification before as_of
-    keep = last.isna()
-    if rule.rule == "every_n_days":
-        assert rule.days is not None
-        keep |= last <= as_of - dt.timedelta(days=rule.days)
-    return ids[keep.to_numpy(dtype=bool)].tolist()
+    ids = list(qualified_ids)
+    if rule.rule == "every_time":
+        return ids
+    earlier = {person: when for person, when in ((p, _utc(t)) for p, t in history.items()) if when < as_of}
+    if rule.rule == "once":
+        return [person for person in ids if person not in earlier]
+    assert rule.days is not None
+    cutoff = as_of - dt.timedelta(days=rule.days)
+    return [person for person in ids if person not in earlier or earlier[person] <= cutoff]
 
 
 class InMemoryQualificationHistory:

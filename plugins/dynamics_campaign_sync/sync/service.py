@@ -120,8 +120,7 @@ class CampaignSync:
             log.warning("Cannot sync %s: %s", person, why)
 
         source_ids = [c.source_person_id for c in candidates]
-        history = self.ledger.last_qualified(self.key, source_ids, before=run.interval_end)
-        eligible = set(apply_qualification_rule(self.spec.qualification, source_ids, history, run.interval_end))
+        eligible = self.apply_qualification_rule(source_ids, run, record=not dry_run)
 
         owned = self._owned_list_ids(campaign_id)
         in_owned = {mt: set(self.client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
@@ -146,13 +145,24 @@ class CampaignSync:
             interval_end=run.interval_end, status="dry_run" if dry_run else "planned", counts=plan.counts,
             items=[(e.person_id, e.member_type, e.action, e.reason) for e in plan.entries],
         )
-        if not dry_run:
-            # Facts as of the interval end; forgotten again if the guard stops the run.
-            self.ledger.record(self.key, source_ids, run.interval_end, run.run_id)
         self._log_plan(plan, dry_run)
         return {"counts": plan.counts,
                 "preview": {"add": [e.person_id for e in plan.adds[:PLAN_PREVIEW]],
                             "remove": [e.person_id for e in plan.removes[:PLAN_PREVIEW]]}}
+
+    def apply_qualification_rule(self, source_ids: list[str], run: RunContext, *, record: bool) -> set[str]:
+        """The people the spec's qualification rule lets through as of the interval end (once / every time /
+        every N days, from the matches the rule let through before), and — with ``record`` — remember this run's
+        matches: allowed ones count for the rule from now on; blocked ones never restart its clock (as in
+        Marketo), but still tell the removal policy that the person qualified. Forgotten again if the guard
+        stops the run."""
+        history = self.ledger.last_qualified(self.key, source_ids, before=run.interval_end, counted_only=True)
+        eligible = set(apply_qualification_rule(self.spec.qualification, source_ids, history, run.interval_end))
+        if record:
+            self.ledger.record(self.key, [s for s in source_ids if s in eligible], run.interval_end, run.run_id)
+            self.ledger.record(self.key, [s for s in source_ids if s not in eligible], run.interval_end,
+                               run.run_id, counted=False)
+        return eligible
 
     def _resolve(self, qualified: Any) -> tuple[list[Candidate], dict[str, str]]:
         """Attach Dynamics ids to people the source knows only by email (matching by email, as Marketo
