@@ -24,15 +24,14 @@ class NoDynamics:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def ledger(ledger_factory):
+    ledger = ledger_factory()
     ledger.migrate()
-    yield ledger
-    ledger.close()
+    return ledger
 
 
-def run(take_over: bool = False) -> RunContext:
-    return RunContext("run-2", START, START + dt.timedelta(days=1), take_over=take_over)
+def run(take_over: bool = False, dry_run: bool = False) -> RunContext:
+    return RunContext("run-2", START, START + dt.timedelta(days=1), take_over=take_over, dry_run=dry_run)
 
 
 def test_every_stage_refuses_a_campaign_another_spec_owns(ledger: Ledger) -> None:
@@ -40,7 +39,7 @@ def test_every_stage_refuses_a_campaign_another_spec_owns(ledger: Ledger) -> Non
     sync = CampaignSync(load_spec(REPO / "dags/campaigns/pricing_page_intent.yaml"), client=NoDynamics(),
                         ledger=ledger, source_factory=lambda: pytest.fail("the source was read"))
     for stage in (lambda: sync.claim_campaign(CAMPAIGN, run()),
-                  lambda: sync.plan(CAMPAIGN, run(), dry_run=True),
+                  lambda: sync.plan(CAMPAIGN, run(dry_run=True)),
                   lambda: sync.apply("add", CAMPAIGN, run()),
                   lambda: sync.apply("remove", CAMPAIGN, run(take_over=True))):  # only ensure_lists takes over
         with pytest.raises(CampaignClaimedError, match="synced by spec 'someone_else'"):

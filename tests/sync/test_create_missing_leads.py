@@ -46,16 +46,15 @@ def batch_sizes(emulator, since=None) -> list[int]:
 
 
 @pytest.fixture
-def world(fresh_emulator, tmp_path):
+def world(fresh_emulator, ledger_factory):
     client = client_for(fresh_emulator)
     campaign_id = client.create("campaigns", {"name": f"Email-only {uuid.uuid4().hex[:6]}", "statecode": 0,
                                               "statuscode": 2})
-    ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = ledger_factory()
     ledger.migrate()
     sync = CampaignSync(spec_for(campaign_id), client=client, ledger=ledger)
-    sync.ensure_lists(campaign_id)
+    sync.ensure_lists(campaign_id, RUN)
     yield sync, campaign_id
-    ledger.close()
     client.close()
 
 
@@ -65,7 +64,7 @@ def test_email_only_people_are_matched_created_once_per_email_or_recorded_as_fai
     known = client.create_lead(email=f"known@{DOMAIN}")
     sync.ledger.record_plan(
         campaign_key=sync.key, run_id=RUN.run_id, interval_start=RUN.interval_start,
-        interval_end=RUN.interval_end, status="planned", counts={"to_add": 5},
+        interval_end=RUN.interval_end, status="applied", counts={"to_add": 5},
         items=[
             new_person("S1", f"twin@{DOMAIN}"),
             new_person("S2", f"Twin@{DOMAIN.upper()}"),  # the same email, another source person
@@ -108,7 +107,7 @@ def test_a_retried_add_finds_the_leads_it_created_by_email(world, fresh_emulator
     sync, campaign_id = world
     sync.ledger.record_plan(
         campaign_key=sync.key, run_id=RUN.run_id, interval_start=RUN.interval_start,
-        interval_end=RUN.interval_end, status="planned", counts={"to_add": 2},
+        interval_end=RUN.interval_end, status="applied", counts={"to_add": 2},
         items=[new_person("R1", f"again@{DOMAIN}"), new_person("R2", TOO_LONG_EMAIL)],
     )
     first = sync.apply("add", campaign_id, RUN)

@@ -20,11 +20,10 @@ PERSON = "lead-1"
 
 
 @pytest.fixture
-def ledger(tmp_path: Path):
-    ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+def ledger(ledger_factory):
+    ledger = ledger_factory()
     ledger.migrate()
-    yield ledger
-    ledger.close()
+    return ledger
 
 
 def sync_with(ledger: Ledger, **rules) -> CampaignSync:

@@ -57,7 +57,8 @@ class CampaignSyncBaseOperator(BaseOperator):
     def run_context(self, context: Any) -> RunContext:
         start, end = run_interval(context, self.spec.schedule.cron, self.spec.schedule.timezone)
         return RunContext(run_id=context["run_id"], interval_start=start, interval_end=end,
-                          take_over=self.param(context, "take_over_campaign"))
+                          take_over=self.param(context, "take_over_campaign"),
+                          dry_run=self.param(context, "dry_run"))
 
     @staticmethod
     def param(context: Any, name: str) -> bool:

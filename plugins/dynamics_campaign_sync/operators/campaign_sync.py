@@ -8,7 +8,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
-from dynamics_campaign_sync.sync.service import GuardError
+from dynamics_campaign_sync.sync.service import GuardError, PlanNotApprovedError
 
 
 class EnsureOwnedListsOperator(CampaignSyncBaseOperator):
@@ -19,20 +19,20 @@ class EnsureOwnedListsOperator(CampaignSyncBaseOperator):
     ui_color = "#e8f0fe"
 
     def execute(self, context: Any) -> dict[str, Any]:
-        run, dry_run = self.run_context(context), self.param(context, "dry_run")
+        run = self.run_context(context)
         try:
-            if dry_run:
+            if run.dry_run:
                 self.sync.check_campaign_owner(self.campaign_id, preview_take_over=run.take_over)
             else:
                 self.sync.claim_campaign(self.campaign_id, run)
         except CampaignClaimedError as error:
             raise AirflowFailException(str(error)) from None
-        if dry_run:
+        if run.dry_run:
             existing = {mt: self.ledger.owned_list(self.campaign_id, mt) for mt in self.spec.member_types}
             self.log.info("Dry run: owned lists are not created or repaired; known: %s",
                           {mt: o.list_id if o else None for mt, o in existing.items()})
             return {"dry_run": True}
-        report = self.sync.ensure_lists(self.campaign_id)
+        report = self.sync.ensure_lists(self.campaign_id, run)
         for member_type, entry in report.items():
             self.log.info("Owned %s list %s%s", member_type, entry["list_id"], " (created)" if entry["created"] else "")
         return report | {"dataverse": self.requests_made()}
@@ -51,7 +51,7 @@ class PlanCampaignSyncOperator(CampaignSyncBaseOperator):
         run = self.run_context(context)
         self.log.info("Evaluating %s for the interval %s – %s", self.spec.key,
                       run.interval_start.isoformat(), run.interval_end.isoformat())
-        result = self.sync.plan(self.campaign_id, run, dry_run=self.param(context, "dry_run"))
+        result = self.sync.plan(self.campaign_id, run)
         return result | {"dataverse": self.requests_made()}
 
 
@@ -63,7 +63,7 @@ class CampaignSyncGuardOperator(CampaignSyncBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         run = self.run_context(context)
-        if self.param(context, "dry_run"):
+        if run.dry_run:
             plan = self.ledger.plan(self.spec.key, run.run_id)
             problems = self.sync.guard_problems(dict(plan.counts)) if plan else []
             for problem in problems:
@@ -82,7 +82,10 @@ class _MembershipChangeOperator(CampaignSyncBaseOperator):
     action: str
 
     def execute(self, context: Any) -> dict[str, Any]:
-        outcome = self.sync.apply(self.action, self.campaign_id, self.run_context(context))
+        try:
+            outcome = self.sync.apply(self.action, self.campaign_id, self.run_context(context))
+        except PlanNotApprovedError as refused:
+            raise AirflowSkipException(str(refused)) from None
         self.log.info("%s: %d people changed, %d failed, %d healed from an earlier attempt", self.action,
                       outcome.succeeded, len(outcome.failed), outcome.healed)
         return outcome.as_dict() | {"dataverse": self.requests_made()}

@@ -37,6 +37,11 @@ class GuardError(Exception):
     """The plan breaks a safety limit of the spec; nothing was written."""
 
 
+class PlanNotApprovedError(Exception):
+    """A write was asked for a run whose plan the guard did not approve (dry run, superseded, blocked, none):
+    nothing was written. The decision lives here, not in the DAG's trigger rules."""
+
+
 @dataclass(frozen=True)
 class RunContext:
     run_id: str
@@ -44,6 +49,8 @@ class RunContext:
     interval_end: dt.datetime
     #: The run may take the campaign over from the spec that synced it before (DAG param take_over_campaign).
     take_over: bool = False
+    #: Plan and report only: every stage that would write to Dynamics or record a change refuses (param dry_run).
+    dry_run: bool = False
 
     @property
     def interval(self) -> tuple[dt.datetime, dt.datetime]:
@@ -88,8 +95,11 @@ class CampaignSync:
 
     # -- owned lists ----------------------------------------------------------------------------------------
 
-    def ensure_lists(self, campaign_id: str) -> dict[str, Any]:
+    def ensure_lists(self, campaign_id: str, run: RunContext) -> dict[str, Any]:
         """Get or create, verify and remember one owned list per member type; report repairs loudly."""
+        if run.dry_run:
+            raise PlanNotApprovedError(f"{self.key}: run {run.run_id} is a dry run; owned lists are not created "
+                                       "or repaired")
         report: dict[str, Any] = {}
         for member_type in self.member_types:
             check = ensure_owned_list(self.client, self.ledger, campaign_id, member_type)
@@ -107,8 +117,9 @@ class CampaignSync:
 
     # -- plan -----------------------------------------------------------------------------------------------
 
-    def plan(self, campaign_id: str, run: RunContext, *, dry_run: bool) -> dict[str, Any]:
+    def plan(self, campaign_id: str, run: RunContext) -> dict[str, Any]:
         """Qualify as of the interval end, compare with the ledger and Dynamics, record the plan."""
+        dry_run = run.dry_run
         if self._source_factory is None:
             raise ValueError("a plan needs a qualification source")
         self.check_campaign_owner(campaign_id, preview_take_over=run.take_over)
@@ -235,6 +246,14 @@ class CampaignSync:
                         newest[1].isoformat() if newest else "?")
         return may_write
 
+    def check_approved(self, run: RunContext) -> None:
+        """Refuse to write unless the run's plan was approved by the guard (status ``applied``)."""
+        plan = self.ledger.plan(self.key, run.run_id)
+        status = plan.status if plan else "missing"
+        if run.dry_run or status != "applied":
+            why = "it is a dry run" if run.dry_run else f"its plan is {status!r}, not approved by the guard"
+            raise PlanNotApprovedError(f"{self.key}: run {run.run_id} writes nothing: {why}")
+
     def guard_problems(self, counts: dict[str, int]) -> list[str]:
         guard, members = self.spec.guard, counts.get("current_members", 0)
         problems = []
@@ -251,8 +270,10 @@ class CampaignSync:
     # -- writes ---------------------------------------------------------------------------------------------
 
     def apply(self, action: str, campaign_id: str, run: RunContext) -> WriteOutcome:
-        """Heal what a crashed attempt left, then send this run's planned adds or removes."""
+        """Heal what a crashed attempt left, then send this run's planned adds or removes — only for a plan the
+        guard approved; anything else raises :class:`PlanNotApprovedError` before any request."""
         self.check_campaign_owner(campaign_id)  # ensure_lists claimed it
+        self.check_approved(run)
         writer = MembershipWriter(self.client, self.ledger, campaign_key=self.key, campaign_id=campaign_id)
         outcome = WriteOutcome()
         writer.heal_pending(outcome)
