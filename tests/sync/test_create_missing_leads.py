@@ -9,7 +9,6 @@ import uuid
 import pytest
 
 from dynamics_campaign_sync.dataverse.models import NewLead
-from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.qualification import CampaignSpec
 from dynamics_campaign_sync.sync.membership_writer import WriteOutcome
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext

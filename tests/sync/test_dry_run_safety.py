@@ -6,10 +6,10 @@ import datetime as dt
 import uuid
 
 import pytest
-from support import client_for
 
 from dynamics_campaign_sync.qualification import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, PlanNotApprovedError, RunContext
+from support import client_for
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=1)
