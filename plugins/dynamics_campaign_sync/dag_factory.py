@@ -59,6 +59,10 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
                 False, type="boolean",
                 description="Take the campaign over from the spec that synced it before (after renaming or "
                             "replacing a spec): its members become this spec's and follow this spec's rules"),
+            "republish_events": Param(
+                False, type="boolean",
+                description="Emit this run's added/removed asset events again even though Airflow already has "
+                            "them (downstream DAGs run again for the same people)"),
         },
     ) as dag:
         common = {"spec": spec, "pool": DATAVERSE_POOL}
@@ -76,13 +80,14 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         add = AddToDynamicsCampaignOperator(task_id="add", **common)
         remove = RemoveFromDynamicsCampaignOperator(task_id="remove", **common)
         publish_added = PublishMembershipEventsOperator(
-            task_id="publish_added", action="add", spec=spec, outlets=[added_asset(spec.key)])
+            task_id="publish_added", action="add", spec=spec, asset=added_asset(spec.key))
         publish_removed = PublishMembershipEventsOperator(
-            task_id="publish_removed", action="remove", spec=spec, outlets=[removed_asset(spec.key)])
+            task_id="publish_removed", action="remove", spec=spec, asset=removed_asset(spec.key))
         summary = CampaignSyncSummaryOperator(
             task_id="summary", spec=spec, trigger_rule="none_failed",
             stage_task_ids={"gate": "gate", "lists": "ensure_lists", "plan": "qualify_and_plan", "add": "add",
-                            "remove": "remove"},
+                            "remove": "remove", "published_added": "publish_added",
+                            "published_removed": "publish_removed"},
         )
         gate >> lists >> plan >> guard >> add >> remove >> [publish_added, publish_removed] >> summary
     return dag

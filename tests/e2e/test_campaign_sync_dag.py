@@ -43,8 +43,11 @@ class SyncWorld:
             task.retry_exponential_backoff = False
         return dag
 
-    def run(self, key: str = "e2e_germany", day: int = 0, conf: dict | None = None):
-        return self.dag(key).test(logical_date=DAY[day], run_conf=conf)
+    def run(self, key: str = "e2e_germany", day: int = 0, conf: dict | None = None, *, same_run_id: bool = False):
+        """One run of the interval ending on ``DAY[day]``; with ``same_run_id`` every call executes the run with
+        the same id again (like clearing it in the UI), else each call is a new manual run."""
+        return self.dag(key).test(logical_date=DAY[day], run_conf=conf,
+                                  run_after=DAY[day] if same_run_id else None)
 
     def events(self, name: str) -> list[dict]:
         return asset_events(name, self.events_before)
@@ -226,6 +229,55 @@ def test_crash_after_the_dynamics_write_is_healed_and_fires_once(sync_world, mon
     assert len(events) == 1 and events[0]["extra"]["count"] == 5
     people = [e["person_id"] for b in events[0]["extra"]["batch_ids"] for e in ledger.batch_events(b)]
     assert sorted(people) == sorted(FIRST_LEADS | {newbie, world.dynamics_id("P6")})
+
+
+def test_re_running_a_run_publishes_its_batches_once_unless_asked_to_again(sync_world):
+    first = sync_world.run(day=0, same_run_id=True)
+    assert first.state == "success", task_states(first)
+    again = sync_world.run(day=0, same_run_id=True)  # the same run executed again, every task
+    assert again.state == "success" and again.run_id == first.run_id, task_states(again)
+    assert task_states(again)["publish_added"] == "skipped"
+    assert len(sync_world.events(ADDED)) == 1
+
+    asked = sync_world.run(day=0, conf={"republish_events": True}, same_run_id=True)
+    assert asked.state == "success", task_states(asked)
+    events = sync_world.events(ADDED)
+    assert len(events) == 2 and events[1]["extra"]["batch_ids"] == events[0]["extra"]["batch_ids"]
+
+
+def test_a_crash_between_the_event_and_the_ledger_record_never_publishes_twice(sync_world, monkeypatch):
+    from dynamics_campaign_sync.sync.service import CampaignSync
+
+    confirm = CampaignSync.confirm_published
+    killed = [True]  # the worker dies after the publish task succeeded, before the summary records it
+    monkeypatch.setattr(CampaignSync, "confirm_published",
+                        lambda self, ids: None if killed[0] else confirm(self, ids))
+    first = sync_world.run(day=0, same_run_id=True)
+    assert first.state == "success", task_states(first)
+    assert [b.confirmed_at for b in sync_world.ledger().event_batches(campaign_key="e2e_germany")] == [None]
+
+    killed[0] = False
+    again = sync_world.run(day=0, same_run_id=True)
+    assert again.state == "success", task_states(again)
+    assert len(sync_world.events(ADDED)) == 1
+    assert all(b.confirmed_at for b in sync_world.ledger().event_batches(campaign_key="e2e_germany"))
+
+
+def test_a_crash_after_the_ledger_record_before_the_event_emits_it_once(sync_world, monkeypatch):
+    original, crashes = Ledger.mark_published, []
+
+    def crash_once(self, batch_ids, published_at):
+        original(self, batch_ids, published_at)
+        if not crashes:
+            crashes.append(batch_ids)
+            raise RuntimeError("simulated crash after marking the batch handed over, before the asset event")
+
+    monkeypatch.setattr(Ledger, "mark_published", crash_once)
+    run = sync_world.run(day=0)
+    assert run.state == "success", task_states(run)
+    assert crashes and run.get_task_instance("publish_added").try_number == 2
+    events = sync_world.events(ADDED)
+    assert len(events) == 1 and events[0]["extra"]["batch_ids"] == crashes[0]
 
 
 def test_an_older_interval_is_superseded_and_writes_nothing(sync_world):

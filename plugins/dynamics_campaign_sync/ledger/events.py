@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from dynamics_campaign_sync.ledger.checks import preview
 from dynamics_campaign_sync.ledger.errors import LedgerError
@@ -95,6 +95,7 @@ def event_batches_matching(
     run_id: str | None,
     action: str | None,
     unpublished_only: bool,
+    unconfirmed_only: bool = False,
 ) -> list[EventBatch]:
     query = select(event_batches).order_by(event_batches.c.created_at, event_batches.c.batch_id)
     if campaign_key is not None:
@@ -105,6 +106,8 @@ def event_batches_matching(
         query = query.where(event_batches.c.action == action)
     if unpublished_only:
         query = query.where(event_batches.c.published_at.is_(None))
+    if unconfirmed_only:
+        query = query.where(event_batches.c.confirmed_at.is_(None))
     return [EventBatch.from_row(row) for row in connection.execute(query)]
 
 
@@ -129,4 +132,13 @@ def mark_published(connection: Connection, batch_ids: Sequence[str], published_a
         update(event_batches)
         .where(event_batches.c.batch_id.in_(batch_ids), event_batches.c.published_at.is_(None))
         .values(published_at=published_at)
+    )
+
+
+def confirm_published(connection: Connection, batch_ids: Sequence[str], confirmed_at: datetime) -> None:
+    """Record that Airflow has the asset events of these (published) batches; the first confirmation stays."""
+    connection.execute(
+        update(event_batches)
+        .where(event_batches.c.batch_id.in_(batch_ids), event_batches.c.confirmed_at.is_(None))
+        .values(confirmed_at=confirmed_at, published_at=func.coalesce(event_batches.c.published_at, confirmed_at))
     )

@@ -256,8 +256,9 @@ class Ledger:
         run_id: str | None = None,
         action: str | None = None,
         unpublished_only: bool = False,
+        unconfirmed_only: bool = False,
     ) -> list[EventBatch]:
-        """Event batches, oldest first, filtered by campaign, run, action and publication."""
+        """Event batches, oldest first, filtered by campaign, run, action, publication and its confirmation."""
         kind = None if action is None else choice(action, ACTIONS, "action")
         with self._engine.connect() as connection:
             return events.event_batches_matching(
@@ -266,6 +267,7 @@ class Ledger:
                 run_id=run_id,
                 action=kind,
                 unpublished_only=unpublished_only,
+                unconfirmed_only=unconfirmed_only,
             )
 
     def batch_events(self, batch_id: str) -> list[dict[str, Any]]:
@@ -280,6 +282,14 @@ class Ledger:
         if wanted:
             with self._writer.begin() as connection:
                 events.mark_published(connection, wanted, published)
+
+    def confirm_published(self, batch_ids: Sequence[str], confirmed_at: datetime) -> None:
+        """Record that Airflow holds the asset events naming these batches, so no re-run emits them again."""
+        when = as_utc(confirmed_at, "confirmed_at")
+        wanted = ids(batch_ids, "batch_id")
+        if wanted:
+            with self._writer.begin() as connection:
+                events.confirm_published(connection, wanted, when)
 
     # -- plans and intervals -----------------------------------------------------------------------------------
 

@@ -137,7 +137,10 @@ class EventBatch:
     interval_end: datetime
     count: int
     created_at: datetime
+    #: When a publish task handed the batch to Airflow as an asset event (closed from then on).
     published_at: datetime | None
+    #: When the asset event was known to exist in Airflow (None: check Airflow before emitting it again).
+    confirmed_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> EventBatch:
@@ -153,6 +156,7 @@ class EventBatch:
                 "interval_end",
                 "created_at",
                 "published_at",
+                "confirmed_at",
             ),
         )
         return cls(count=row._mapping["event_count"], **values)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
+from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
 from dynamics_campaign_sync.sync.service import GuardError, PlanNotApprovedError
+
+#: Margin when asking Airflow for asset events since a time our clock took (the metadata DB stamps them).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class EnsureOwnedListsOperator(CampaignSyncBaseOperator):
@@ -117,18 +122,26 @@ class PublishMembershipEventsOperator(CampaignSyncBaseOperator):
 
     ui_color = "#f3e8fd"
 
-    def __init__(self, *, action: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, action: str, asset: Asset, **kwargs: Any) -> None:
+        # The asset is an inlet too: its past events in Airflow tell a re-run what was already emitted.
+        super().__init__(outlets=[asset], inlets=[asset], **kwargs)
         if action not in {"add", "remove"}:
             raise ValueError(f"{self.task_id}: action must be 'add' or 'remove', got {action!r}")
         self.action = action
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from datetime import UTC, datetime
+        asset = self.outlets[0]
 
-        batches = self.sync.batches_to_publish(self.action, context["run_id"])
+        def delivered_since(since: datetime) -> set[str]:
+            # Airflow's own record of the asset's events is the truth about what downstream DAGs were given.
+            events = context["inlet_events"][asset].after((since - CLOCK_SKEW).isoformat())
+            return {batch for event in events for batch in (event.extra or {}).get("batch_ids", [])}
+
+        batches = self.sync.batches_to_publish(self.action, context["run_id"], delivered_since=delivered_since,
+                                               republish=self.param(context, "republish_events"))
         if not batches:
-            raise AirflowSkipException(f"Nobody was {self.action}ed: no asset event")
+            raise AirflowSkipException(f"Nobody was {self.action}ed, or the asset event was already emitted: "
+                                       "no asset event")
         extra = {
             "campaign_key": self.spec.key,
             "campaign_id": batches[-1].campaign_id,
@@ -137,9 +150,7 @@ class PublishMembershipEventsOperator(CampaignSyncBaseOperator):
             "run_id": context["run_id"],
             "batch_ids": [b.batch_id for b in batches],
         }
-        for asset in self.outlets:
-            context["outlet_events"][asset].extra = extra
-        self.ledger.mark_published([b.batch_id for b in batches], datetime.now(UTC))
+        context["outlet_events"][asset].extra = extra
         self.log.info("Asset event for %d %sed people (batches %s)", extra["count"], self.action, extra["batch_ids"])
         return extra
 
@@ -175,6 +186,10 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
             "throttle_wait_seconds": round(sum(s.get("dataverse", {}).get("throttle_wait_seconds", 0)
                                                for s in stages.values()), 1),
         }
+        published = [batch for name in ("published_added", "published_removed")
+                     for batch in stages.get(name, {}).get("batch_ids", [])]
+        if published:  # their publish tasks succeeded: Airflow holds those asset events
+            self.sync.confirm_published(published)
         if plan:
             self.ledger.update_plan_status(self.spec.key, context["run_id"], plan.status, {
                 "added": summary["added"], "removed": summary["removed"], "failed": summary["failed"],

@@ -14,7 +14,7 @@ from typing import Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.dataverse.models import NewLead
-from dynamics_campaign_sync.ledger import CampaignClaimedError
+from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
@@ -345,13 +345,41 @@ class CampaignSync:
 
     # -- publication ----------------------------------------------------------------------------------------
 
-    def batches_to_publish(self, action: str, run_id: str) -> list[Any]:
-        """This run's event batches (also when a failed attempt already marked them) plus any older ones
-        that never got published, so each change reaches downstream DAGs exactly once."""
-        mine = self.ledger.event_batches(campaign_key=self.key, run_id=run_id, action=action)
-        older = [b for b in self.ledger.event_batches(campaign_key=self.key, action=action, unpublished_only=True)
-                 if b.run_id != run_id]
-        return older + mine
+    def batches_to_publish(self, action: str, run_id: str, *, delivered_since: Callable[[dt.datetime], set[str]],
+                           republish: bool = False) -> list[EventBatch]:
+        """The event batches to emit now, marked as handed over: every batch of the campaign whose asset event
+        is not known to be in Airflow (this run's and any an earlier run left), so each change reaches
+        downstream DAGs exactly once however often a run is re-executed.
+
+        A batch an earlier attempt handed over but never confirmed (a crash after the event, before the ledger
+        heard of it) is looked up in Airflow's own asset events — ``delivered_since(t)`` returns the batch ids
+        named by the events since ``t`` — and confirmed instead of emitted again. ``republish`` (the DAG param
+        ``republish_events``) emits this run's batches again on purpose."""
+        batches = self.ledger.event_batches(campaign_key=self.key, action=action, unconfirmed_only=True)
+        handed_over = [b for b in batches if b.published_at is not None]
+        if handed_over:
+            in_airflow = delivered_since(min(b.published_at for b in handed_over if b.published_at))
+            delivered = [b.batch_id for b in handed_over if b.batch_id in in_airflow]
+            if delivered:
+                log.info("Asset events for batches %s are already in Airflow: confirmed, not emitted again",
+                         delivered)
+                self.ledger.confirm_published(delivered, dt.datetime.now(dt.UTC))
+            batches = [b for b in batches if b.batch_id not in delivered]
+        if republish:
+            pending = {b.batch_id for b in batches}
+            again = [b for b in self.ledger.event_batches(campaign_key=self.key, run_id=run_id, action=action)
+                     if b.batch_id not in pending]
+            if again:
+                log.warning("republish_events: emitting batches %s again; downstream DAGs will see them twice",
+                            [b.batch_id for b in again])
+            batches += again
+        if batches:
+            self.ledger.mark_published([b.batch_id for b in batches], dt.datetime.now(dt.UTC))
+        return batches
+
+    def confirm_published(self, batch_ids: list[str]) -> None:
+        """The publish task that emitted these batches succeeded, so Airflow holds their asset events."""
+        self.ledger.confirm_published(batch_ids, dt.datetime.now(dt.UTC))
 
     # -- housekeeping ---------------------------------------------------------------------------------------
 
