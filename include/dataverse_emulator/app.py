@@ -28,6 +28,14 @@ _DISCOVERY = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration/?$")
 _KEYS = re.compile(r"^/([^/]+)/discovery/v2\.0/keys/?$")
 
 
+def _json_or_none(response: Response) -> Any:
+    """The answer's JSON, or None when it has none (an injected broken body, say)."""
+    try:
+        return response.json() if response.body.startswith(b"{") else None
+    except ValueError:
+        return None
+
+
 class Emulator:
     def __init__(self, settings: Settings, tls: TlsFiles, config: RuntimeConfig,
                  initial_seed: dict[str, Any] | None) -> None:
@@ -105,10 +113,11 @@ class Emulator:
             entry["status"] = 0
         else:
             entry["status"] = result.status
+            entry["request_id"] = request_id  # what a client's error should quote
             result.headers["REQ_ID"] = request_id
             result.headers["x-ms-service-request-id"] = request_id
             if result.status >= 400:
-                body = result.json() if result.body.startswith(b"{") else None
+                body = _json_or_none(result)
                 if isinstance(body, dict):
                     error = body.get("error")
                     entry["error"] = error.get("code") if isinstance(error, dict) else error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -124,6 +125,8 @@ def test_broken_bodies_keep_the_status_and_the_effect(emu: RunningEmulator, api:
     assert api.get(emu.api_url + "campaigns?$select=name").json()["value"]  # the rule is spent
     page = api.get(emu.api_url + "contacts?$top=1")
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    missing = api.get(emu.api_url + f"contacts({uuid.uuid4()})")  # an error answer breaks the same way
+    assert missing.status_code == 404 and missing.text.startswith("<!DOCTYPE html>")
     token_answer = emu.session().post(emu.token_url(), data={
         "grant_type": "client_credentials", "client_id": emu.client_id, "client_secret": emu.client_secret,
         "scope": f"{emu.org_url}/.default"})
@@ -131,8 +134,8 @@ def test_broken_bodies_keep_the_status_and_the_effect(emu: RunningEmulator, api:
     with pytest.raises(ValueError):
         token_answer.json()
     faults = [(e["path"].split("?")[0].rsplit("/", 1)[-1], e["fault"]) for e in emu.requests_log()]
-    assert faults[-4:] == [("campaigns", "broken_body"), ("campaigns", None), ("contacts", "broken_body"),
-                           ("token", "broken_body")]
+    assert [fault for _, fault in faults[-5:]] == ["broken_body", None, "broken_body", "broken_body", "broken_body"]
+    assert faults[-1][0] == "token"
 
 
 def test_fault_rule_fields_are_checked(emu: RunningEmulator) -> None:

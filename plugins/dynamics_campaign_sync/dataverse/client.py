@@ -34,7 +34,8 @@ from dynamics_campaign_sync.dataverse.models import (
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, iter_records, string_literal
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 from dynamics_campaign_sync.dataverse.session import VerifyingSession
-from dynamics_campaign_sync.dataverse.transport import Transport, http_error
+from dynamics_campaign_sync.dataverse.responses import http_error
+from dynamics_campaign_sync.dataverse.transport import Transport
 
 log = logging.getLogger(__name__)
 
