@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 #: OAuth error codes (RFC 6749 §5.2 and §4.1.2.1) that mean "not now" rather than "no".
 TRANSIENT_OAUTH_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
-SOURCE = "The token endpoint"
+#: Who answered, in error messages: the discovery document and the token endpoint are both the authority's.
+SOURCE = "The authority"
 
 
 class TokenHttpClient:

@@ -32,9 +32,9 @@ from dynamics_campaign_sync.dataverse.models import (
     Person,
 )
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, iter_records, string_literal
+from dynamics_campaign_sync.dataverse.responses import http_error, unreadable_response
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 from dynamics_campaign_sync.dataverse.session import VerifyingSession
-from dynamics_campaign_sync.dataverse.responses import http_error, unreadable_response
 from dynamics_campaign_sync.dataverse.transport import Transport
 
 log = logging.getLogger(__name__)

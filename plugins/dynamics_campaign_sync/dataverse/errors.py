@@ -135,8 +135,10 @@ class UnreadableResponseError(HttpError):
     the body: a token answer holds a token, a page of records holds personal data.
 
     Transient when the status is a success or itself transient. A 200 whose body breaks off was cut short on the
-    way (a dropped connection, a gateway), not refused, and asking again usually reads fine; only reads and token
-    requests are read as JSON, and both are safe to repeat. An unreadable 4xx stays permanent, as its status says.
+    way (a dropped connection, a gateway), not refused, and asking again usually reads fine. Only answers to
+    requests that are safe to repeat are read this way: reads, token requests, and ``$batch`` requests, whose
+    callers send only repeatable operations (as for a lost answer). An unreadable 4xx stays permanent, as its
+    status says.
     """
 
     def _text(self) -> str:

@@ -7,7 +7,6 @@ transport and the token provider share one reading of every answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
