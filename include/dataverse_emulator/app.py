@@ -13,7 +13,7 @@ from . import __version__, admin, webapi
 from .auth import TokenService, load_signing_key
 from .batch import execute_batch
 from .errors import UNEXPECTED, ODataError, method_not_allowed
-from .faults import FaultDecision, FaultInjector
+from .faults import FaultDecision, FaultInjector, break_body
 from .httputil import DROP, Drop, Headers, Request, Response, json_response, new_request_id
 from .limits import Limiter, Rejection
 from .requestlog import RequestLog
@@ -26,6 +26,14 @@ _API = re.compile(r"^/api/data/(v9\.[0-2])(?:/(.*))?$")
 _TOKEN = re.compile(r"^/([^/]+)/oauth2/v2\.0/token/?$")
 _DISCOVERY = re.compile(r"^/([^/]+)/v2\.0/\.well-known/openid-configuration/?$")
 _KEYS = re.compile(r"^/([^/]+)/discovery/v2\.0/keys/?$")
+
+
+def _json_or_none(response: Response) -> Any:
+    """The answer's JSON, or None when it has none (an injected broken body, say)."""
+    try:
+        return response.json() if response.body.startswith(b"{") else None
+    except ValueError:
+        return None
 
 
 class Emulator:
@@ -105,10 +113,11 @@ class Emulator:
             entry["status"] = 0
         else:
             entry["status"] = result.status
+            entry["request_id"] = request_id  # what a client's error should quote
             result.headers["REQ_ID"] = request_id
             result.headers["x-ms-service-request-id"] = request_id
             if result.status >= 400:
-                body = result.json() if result.body.startswith(b"{") else None
+                body = _json_or_none(result)
                 if isinstance(body, dict):
                     error = body.get("error")
                     entry["error"] = error.get("code") if isinstance(error, dict) else error
@@ -130,12 +139,12 @@ class Emulator:
                     return json_response(405, {"error": "invalid_request",
                                                "error_description": "The token endpoint only accepts POST."})
                 decision = self.faults.decide(request.method, request.target, token_endpoint=True)
-                faulted = self._apply_fault(decision, entry)
+                faulted = self._apply_fault(decision, entry, token_endpoint=True)
                 if faulted is not None:
                     return faulted
                 response, client_id = self.tokens.token(request, tenant)
                 entry["client"] = client_id
-                return response
+                return break_body(response, decision.broken_body) if decision.broken_body else response
             if request.method != "GET":
                 return json_response(405, {"error": "invalid_request", "error_description": "Use GET."})
             if kind == "discovery":
@@ -144,22 +153,27 @@ class Emulator:
         message = f"No resource at '{path}'. The Web API is under /api/data/v9.2/."
         return json_response(404, {"error": {"code": "0x80060888", "message": message}})
 
-    def _apply_fault(self, decision: FaultDecision, entry: dict[str, Any]) -> Response | Drop | None:
+    def _apply_fault(self, decision: FaultDecision, entry: dict[str, Any], *,
+                     token_endpoint: bool = False) -> Response | Drop | None:
+        """Sleep, drop or answer with an injected error as ``decision`` says; None lets the request through.
+        Injected errors have the shape of the endpoint they stand in for: Entra's or the Web API's."""
         entry["fault"] = decision.kind
         if decision.delay:
             time.sleep(decision.delay)
         if decision.drop:
             return DROP
-        if decision.status:
-            message = ("An unexpected error occurred." if decision.status == 500
-                       else "The service is temporarily unavailable. Try again later.")
-            headers = Headers()
-            if decision.retry_after is not None:
-                headers["Retry-After"] = str(decision.retry_after)
-            response = ODataError(decision.status, UNEXPECTED, message, headers).to_response()
+        if not decision.status:
+            return None
+        message = ("An unexpected error occurred." if decision.status == 500
+                   else "The service is temporarily unavailable. Try again later.")
+        if token_endpoint:
+            response = self.tokens.unavailable(decision.status, message)
+        else:
+            response = ODataError(decision.status, UNEXPECTED, message).to_response()
             response.headers["OData-Version"] = "4.0"
-            return response
-        return None
+        if decision.retry_after is not None:
+            response.headers["Retry-After"] = str(decision.retry_after)
+        return response
 
     def _api(self, request: Request, version: str, resource: str, entry: dict[str, Any]) -> Response | Drop:
         try:
@@ -199,6 +213,8 @@ class Emulator:
             self.limiter.release(ticket)
         if decision.lose_response:
             return DROP  # carried out; the client never hears about it
+        if decision.broken_body:
+            response = break_body(response, decision.broken_body)  # carried out; the answer arrives mangled
         requests_left, time_left = self.limiter.remaining(principal)
         response.headers["x-ms-ratelimit-burst-remaining-xrm-requests"] = str(requests_left)
         response.headers["x-ms-ratelimit-time-remaining-xrm-requests"] = f"{time_left:,.2f}"

@@ -235,6 +235,11 @@ class TokenService:
             raise AuthError(401, "invalid_client", 700023, "The 'iss' and 'sub' claims of the client assertion must "
                             "both be the client id of the application.")
 
+    def unavailable(self, status: int, message: str) -> Response:
+        """An injected token-service failure as Entra words one (``temporarily_unavailable`` for a 503)."""
+        error = "temporarily_unavailable" if status == 503 else "server_error"
+        return self._error_response(self.settings.org_url, AuthError(status, error, 90033, message))
+
     def _error_response(self, origin: str, err: AuthError) -> Response:
         trace, correlation = str(uuid.uuid4()), str(uuid.uuid4())
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%SZ")

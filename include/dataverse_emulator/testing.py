@@ -14,7 +14,8 @@ Stable API (other test suites build on it, typically through a session-scoped py
                       token_lifetime_seconds=60)   # PATCH /_emulator/config; returns the new config
         emu.config(), emu.reset_config()   # GET the configuration / back to the start-up configuration
         emu.status()                   # GET /_emulator/info: details, record counts, configuration
-        emu.requests_log(since=None)   # [{"id", "method", "path", "status", "duration_ms", "time", "client", ...}]
+        emu.requests_log(since=None)   # [{"id", "method", "path", "status", "request_id", "duration_ms", "time",
+                                       #   "client", "fault", ...}]
         emu.clear_requests_log()
         emu.session()                  # requests.Session that verifies TLS against the emulator's CA only
         emu.access_token()             # a bearer token from the token endpoint (client secret)

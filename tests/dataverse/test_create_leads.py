@@ -164,3 +164,18 @@ def test_calling_again_after_a_crash_returns_the_same_leads(fresh_emulator):
         again = client.create_leads(leads)  # a retried task does not know the first call succeeded
         stored = leads_by_id(client, "again.example")
     assert again[:2] == first and len(stored) == 3 and set(stored) == set(again)
+
+
+def test_a_batch_answer_cut_short_is_sent_again_and_creates_each_lead_once(fresh_emulator):
+    # The batch ran; its 200 answer arrives truncated, so which leads it created cannot be read from it.
+    fresh_emulator.configure(faults=[{"path": r"\$batch", "broken_body_rate": 1, "times": 1}])
+    emails = [f"cut-{i:02d}@cut-short.example" for i in range(4)]
+    with client_for(fresh_emulator) as client:
+        ids = client.create_leads([NewLead(email=e) for e in emails])
+        assert client.stats.retries == 1
+        fresh_emulator.reset_config()
+        stored = leads_by_id(client, "cut-short.example")
+    batches = batch_requests(fresh_emulator)
+    assert [(b["status"], b["fault"]) for b in batches] == [(200, "broken_body"), (200, None)]
+    assert [op["status"] for op in batches[1]["operations"]] == [412] * 4  # found, not created twice
+    assert stored == dict(zip(ids, emails, strict=True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 
 import pytest
 import requests
@@ -96,3 +97,49 @@ def test_bad_configuration_is_refused(emu: RunningEmulator) -> None:
         with pytest.raises(Exception, match="400"):
             emu.configure(**patch)
     assert emu.config()["limits"]["requests_per_window"] == 6000
+
+
+def test_a_rule_with_times_fails_exactly_that_many_token_requests(emu: RunningEmulator) -> None:
+    emu.configure(faults=[{"path": "oauth2", "error_rate": 1, "error_statuses": [503], "retry_after": 3,
+                           "times": 2, "token_endpoint": True}])
+    session = emu.session()
+    form = {"grant_type": "client_credentials", "client_id": emu.client_id, "client_secret": emu.client_secret,
+            "scope": f"{emu.org_url}/.default"}
+    answers = [session.post(emu.token_url(), data=form) for _ in range(3)]
+    assert [a.status_code for a in answers] == [503, 503, 200]
+    assert answers[0].headers["Retry-After"] == "3"
+    assert answers[0].json()["error"] == "temporarily_unavailable"  # Entra's shape at Entra's endpoint
+    assert emu.client_secret not in answers[0].text
+    assert "access_token" in answers[2].json()
+    assert [e["fault"] for e in emu.requests_log()] == ["error", "error", None]
+
+
+def test_broken_bodies_keep_the_status_and_the_effect(emu: RunningEmulator, api: VerifyingSession) -> None:
+    emu.configure(faults=[{"path": "campaigns", "broken_body_rate": 1, "times": 1},
+                          {"path": "contacts", "broken_body_rate": 1, "broken_body": "html"},
+                          {"path": "oauth2", "broken_body_rate": 1, "times": 1, "token_endpoint": True}])
+    truncated = api.get(emu.api_url + "campaigns?$select=name")
+    assert truncated.status_code == 200 and truncated.headers["Content-Type"].startswith("application/json")
+    with pytest.raises(ValueError):
+        truncated.json()
+    assert api.get(emu.api_url + "campaigns?$select=name").json()["value"]  # the rule is spent
+    page = api.get(emu.api_url + "contacts?$top=1")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    missing = api.get(emu.api_url + f"contacts({uuid.uuid4()})")  # an error answer breaks the same way
+    assert missing.status_code == 404 and missing.text.startswith("<!DOCTYPE html>")
+    token_answer = emu.session().post(emu.token_url(), data={
+        "grant_type": "client_credentials", "client_id": emu.client_id, "client_secret": emu.client_secret,
+        "scope": f"{emu.org_url}/.default"})
+    assert token_answer.status_code == 200 and token_answer.text.startswith('{"token_type"')
+    with pytest.raises(ValueError):
+        token_answer.json()
+    faults = [(e["path"].split("?")[0].rsplit("/", 1)[-1], e["fault"]) for e in emu.requests_log()]
+    assert [fault for _, fault in faults[-5:]] == ["broken_body", None, "broken_body", "broken_body", "broken_body"]
+    assert faults[-1][0] == "token"
+
+
+def test_fault_rule_fields_are_checked(emu: RunningEmulator) -> None:
+    for rule in ({"times": 0}, {"times": "2"}, {"broken_body": "gzip"}, {"broken_body_rate": 1.5}):
+        with pytest.raises(Exception, match="400") as refused:
+            emu.configure(faults=[rule])
+        assert next(iter(rule)) in str(refused.value)

@@ -11,6 +11,7 @@ from dynamics_campaign_sync.dataverse.errors import (
     DataverseConnectionError,
     DataverseError,
     HttpError,
+    UnreadableResponseError,
 )
 from dynamics_campaign_sync.dataverse.models import (
     Campaign,
@@ -40,5 +41,6 @@ __all__ = [
     "Person",
     "RequestStats",
     "RetryPolicy",
+    "UnreadableResponseError",
     "is_retryable",
 ]

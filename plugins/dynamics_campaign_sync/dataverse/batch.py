@@ -127,10 +127,13 @@ def _decode_http_part(part: str) -> BatchItemResult:
 
 
 def decode_batch_response(content_type: str, body: str) -> list[BatchItemResult]:
-    """Flatten the response into one result per executed operation (change sets expanded)."""
+    """Flatten the response into one result per executed operation (change sets expanded); ``ValueError`` when
+    the body is not a complete multipart answer."""
     match = _BOUNDARY.search(content_type)
     if not match:
         raise ValueError(f"$batch response has no multipart boundary: {content_type!r}")
+    if f"--{match.group(1)}--" not in body:  # cut short: the parts there are may not be all that ran
+        raise ValueError("$batch response ends before its closing boundary")
     results: list[BatchItemResult] = []
     for part in _split_multipart(body, match.group(1)):
         headers, inner = _split_headers(part)

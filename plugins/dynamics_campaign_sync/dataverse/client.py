@@ -32,9 +32,10 @@ from dynamics_campaign_sync.dataverse.models import (
     Person,
 )
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, iter_records, string_literal
+from dynamics_campaign_sync.dataverse.responses import http_error, unreadable_response
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 from dynamics_campaign_sync.dataverse.session import VerifyingSession
-from dynamics_campaign_sync.dataverse.transport import Transport, http_error
+from dynamics_campaign_sync.dataverse.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -320,14 +321,23 @@ class DataverseClient:
     def execute_batch(
         self, items: Sequence[BatchOperation | ChangeSet], *, continue_on_error: bool = False
     ) -> list[BatchItemResult]:
-        """Run operations in one ``$batch`` request; returns one result per executed operation."""
+        """Run operations in one ``$batch`` request; returns one result per executed operation.
+
+        The answer is decoded inside the retry policy's attempt, so a 200 whose multipart body is cut short is
+        sent again, like a lost answer: callers send only operations that are safe to repeat."""
         content_type, body = encode_batch(items, self.config.api_url)
         headers = {"Content-Type": content_type}
         if continue_on_error:
             headers["Prefer"] = "odata.continue-on-error"
-        response = self.transport.request("POST", "$batch", data=body, headers=headers,
-                                          accept_error=_is_batch_item_failure)
-        return decode_batch_response(response.headers.get("Content-Type", ""), response.text)
+        return self.transport.exchange("POST", "$batch", self._read_batch, data=body, headers=headers,
+                                       accept_error=_is_batch_item_failure)
+
+    def _read_batch(self, response: requests.Response) -> list[BatchItemResult]:
+        try:
+            return decode_batch_response(response.headers.get("Content-Type", ""), response.text)
+        except ValueError as error:
+            raise unreadable_response(response, str(error), method="POST",
+                                      url=self.transport.url_for("$batch")) from None
 
 
 def _is_batch_item_failure(response: requests.Response) -> bool:

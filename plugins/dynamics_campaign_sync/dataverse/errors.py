@@ -23,7 +23,14 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
 
 
 class DataverseError(Exception):
-    """Base class of every error the client raises."""
+    """Base class of every error the client raises.
+
+    ``is_transient`` answers the retry policy's one question — may the same request succeed later? — and
+    ``retry_after`` carries the wait the service asked for, when it named one.
+    """
+
+    is_transient: bool = False
+    retry_after: float | None = None
 
 
 class DataverseConfigError(DataverseError, ValueError):
@@ -31,7 +38,13 @@ class DataverseConfigError(DataverseError, ValueError):
 
 
 class AuthenticationError(DataverseError):
-    """Entra ID (or the emulator's authority) refused to issue a token."""
+    """Entra ID (or the emulator's authority) refused to issue a token, or the credential settings are unusable.
+
+    A refusal (``invalid_client``, ``unauthorized_client``, ``invalid_scope``, an unknown tenant...) is permanent:
+    asking again with the same credential gets the same answer, so it is never retried. A token service that is
+    down or overloaded is not a refusal; that surfaces as a transient :class:`HttpError` or
+    :class:`DataverseConnectionError` naming the token endpoint.
+    """
 
     def __init__(self, error: str, description: str, *, correlation_id: str | None = None) -> None:
         self.error = error
@@ -41,10 +54,14 @@ class AuthenticationError(DataverseError):
 
 
 class DataverseConnectionError(DataverseError):
-    """The request never got an HTTP response (DNS, TLS, refused or dropped connection, timeout)."""
+    """The request never got an HTTP response (DNS, TLS, refused or dropped connection, timeout).
 
-    is_transient = True
-    retry_after: float | None = None
+    Transient unless ``transient=False`` says otherwise: a server certificate we do not trust stays untrusted.
+    """
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.is_transient = transient
 
 
 class HttpError(DataverseError):
@@ -66,6 +83,7 @@ class HttpError(DataverseError):
         request_id: str | None = None,
         correlation_id: str | None = None,
         retry_after: float | None = None,
+        source: str = "Dataverse",
     ) -> None:
         self.status = status
         self.message = message
@@ -75,12 +93,16 @@ class HttpError(DataverseError):
         self.request_id = request_id
         self.correlation_id = correlation_id
         self.retry_after = retry_after
-        where = f" ({method} {url})" if method else ""
-        code_part = f" [{code}]" if code else ""
-        super().__init__(f"Dataverse returned HTTP {status}{code_part}{where}: {message}")
+        self.source = source
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        where = f" ({self.method} {self.url})" if self.method else ""
+        code_part = f" [{self.code}]" if self.code else ""
+        return f"{self.source} returned HTTP {self.status}{code_part}{where}: {self.message}"
 
     @property
-    def is_transient(self) -> bool:
+    def is_transient(self) -> bool:  # type: ignore[override]
         return self.status in TRANSIENT_STATUSES
 
     @property
@@ -103,3 +125,26 @@ class BatchOperationError(HttpError):
             correlation_id=error.correlation_id,
             retry_after=error.retry_after,
         )
+
+
+class UnreadableResponseError(HttpError):
+    """An answer whose body is not the JSON it should be: invalid or truncated JSON, or an HTML page (a proxy's or
+    gateway's) where JSON was due.
+
+    The message names the method, the URL (without its query), the status and the request id, and never quotes
+    the body: a token answer holds a token, a page of records holds personal data.
+
+    Transient when the status is a success or itself transient. A 200 whose body breaks off was cut short on the
+    way (a dropped connection, a gateway), not refused, and asking again usually reads fine. Only answers to
+    requests that are safe to repeat are read this way: reads, token requests, and ``$batch`` requests, whose
+    callers send only repeatable operations (as for a lost answer). An unreadable 4xx stays permanent, as its
+    status says.
+    """
+
+    def _text(self) -> str:
+        return (f"{self.source} answered {self.method} {self.url} with HTTP {self.status} and an unreadable body "
+                f"({self.message}); request id {self.request_id or 'not given'}")
+
+    @property
+    def is_transient(self) -> bool:  # type: ignore[override]
+        return self.status < 300 or self.status in TRANSIENT_STATUSES

@@ -1,6 +1,7 @@
-"""The one retry policy for every Dataverse call.
+"""The one retry policy for every Dataverse call, token acquisition included.
 
-Transient failures (no response, timeouts, 429, 5xx) are retried; everything else is raised at once.
+Transient failures (no response, timeouts, 429, 5xx, an unreadable body, a token service that is down) are
+retried; everything else — a refused credential, a bad request — is raised at once.
 A ``Retry-After`` from the service wins over our own backoff, because service protection limits
 extend the penalty for callers that come back early. Retries are bounded both by attempts and by
 total time, and a wait that would overrun the time budget is not started.
@@ -17,17 +18,16 @@ from typing import TypeVar
 
 import tenacity
 
-from dynamics_campaign_sync.dataverse.errors import DataverseConnectionError, HttpError
+from dynamics_campaign_sync.dataverse.errors import DataverseError, HttpError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether an identical request may succeed later. Pure, so it can be tested on its own."""
-    if isinstance(exc, DataverseConnectionError):
-        return True
-    return isinstance(exc, HttpError) and exc.is_transient
+    """Whether an identical request may succeed later: each typed error knows (see ``is_transient``); anything
+    else is a bug, not a bad moment. Pure, so it can be tested on its own."""
+    return isinstance(exc, DataverseError) and exc.is_transient
 
 
 @dataclass

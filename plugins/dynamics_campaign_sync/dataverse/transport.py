@@ -5,60 +5,29 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.config import DataverseConfig
-from dynamics_campaign_sync.dataverse.errors import DataverseConnectionError, HttpError, scrub
+from dynamics_campaign_sync.dataverse.responses import (  # http_error is imported from here by callers too
+    connection_error,
+    http_error,
+    http_error_from_response,
+    parse_retry_after,
+    read_json,
+)
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
+
+__all__ = ["ODATA_HEADERS", "Transport", "http_error", "http_error_from_response", "parse_retry_after"]
+T = TypeVar("T")
 
 ODATA_HEADERS = {
     "OData-MaxVersion": "4.0",
     "OData-Version": "4.0",
     "Accept": "application/json",
 }
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (Dataverse sends integer seconds)."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
-
-
-def http_error(status: int, headers: Mapping[str, str], body: Any, *, method: str, url: str,
-               reason: str = "error") -> HttpError:
-    """A typed error from an error answer — a response, or one operation of a ``$batch`` — reading Dataverse's
-    ``{"error": {...}}`` body (``body`` parsed JSON, or text). Headers are looked up by lower-case name, which
-    both requests' headers and decoded batch parts allow."""
-    error = body.get("error") if isinstance(body, dict) else None
-    error = error if isinstance(error, dict) else {}
-    text = body.strip()[:500] if isinstance(body, str) else ""
-    return HttpError(
-        status,
-        error.get("message") or text or reason,
-        method=method,
-        url=url.split("?", 1)[0],
-        code=error.get("code") or None,
-        request_id=headers.get("x-ms-service-request-id") or headers.get("req_id"),
-        correlation_id=headers.get("x-ms-correlation-request-id"),
-        retry_after=parse_retry_after(headers.get("retry-after")),
-    )
-
-
-def http_error_from_response(response: requests.Response, *, method: str, url: str) -> HttpError:
-    """Build a typed error from an error response."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
-    return http_error(response.status_code, response.headers, body, method=method, url=url,
-                      reason=response.reason or "error")
 
 
 class Transport:
@@ -95,39 +64,52 @@ class Transport:
         accept_error: Callable[[requests.Response], bool] | None = None,
     ) -> requests.Response:
         """Send a request; an error status raises :class:`HttpError` unless ``accept_error`` takes it."""
+        return self.exchange(method, path, lambda response: response, params=params, json_body=json_body,
+                             data=data, headers=headers, accept_error=accept_error)
+
+    def get_json(
+        self, path: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """GET a JSON object. The body is read inside the attempt, so an unreadable one is retried."""
+        url = self.url_for(path)
+        return self.exchange("GET", path, lambda response: read_json(response, method="GET", url=url),
+                             params=params, headers=headers)
+
+    def exchange(
+        self,
+        method: str,
+        path: str,
+        read: Callable[[requests.Response], T],
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        data: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        accept_error: Callable[[requests.Response], bool] | None = None,
+    ) -> T:
+        """Get a token, send the request and ``read`` the answer, all as one attempt of the retry policy: a token
+        service that is down, a dropped connection, a transient status and an unreadable body (``read`` raising
+        a transient error) are all retried alike, within the same bounds."""
         url = self.url_for(path)
         describe = f"{method} {url.split('?', 1)[0]}"
+        body = json.dumps(json_body).encode() if json_body is not None else data
 
-        def send() -> requests.Response:
+        def attempt() -> T:
             all_headers = {**ODATA_HEADERS, "Authorization": f"Bearer {self._tokens.get_token()}"}
-            body = data
             if json_body is not None:
                 all_headers["Content-Type"] = "application/json; charset=utf-8"
-                body = json.dumps(json_body).encode()
             all_headers.update(headers or {})
             with self._slots:
                 self._stats.count_request()
                 try:
                     response = self._session.request(
-                        method,
-                        url,
-                        params=params,
-                        data=body,
-                        headers=all_headers,
+                        method, url, params=params, data=body, headers=all_headers,
                         timeout=self._config.timeout_seconds,
                     )
                 except requests.RequestException as exc:
-                    raise DataverseConnectionError(
-                        f"{describe} got no response: {type(exc).__name__}: "
-                        + scrub(str(exc), self._config.secrets)[:300]
-                    ) from None
+                    raise connection_error(describe, exc, self._config.secrets) from None
             if response.status_code >= 400 and not (accept_error and accept_error(response)):
                 raise http_error_from_response(response, method=method, url=url)
-            return response
+            return read(response)
 
-        return self._policy.call(send, describe=describe, stats=self._stats)
-
-    def get_json(
-        self, path: str, *, params: Mapping[str, str] | None = None, headers: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        return self.request("GET", path, params=params, headers=headers).json()
+        return self._policy.call(attempt, describe=describe, stats=self._stats)
