@@ -7,7 +7,7 @@ and commit atomically) and delegates to one module per concern.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -19,6 +19,7 @@ from dynamics_campaign_sync.ledger import (
     history,
     intents,
     lists,
+    locks,
     membership,
     migrations,
     owners,
@@ -38,6 +39,7 @@ from dynamics_campaign_sync.ledger.checks import (
 from dynamics_campaign_sync.ledger.engine import configure_engine, create_ledger_engine, writer
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.models import (
+    CampaignLock,
     CampaignOwner,
     EventBatch,
     Intent,
@@ -182,6 +184,24 @@ class Ledger:
         """Whatever we know about these people in the campaign, members or removed; unknown people are absent."""
         with self._engine.connect() as connection:
             return membership.membership(connection, campaign_id, ids(person_ids, "person_id"))
+
+    # -- per-campaign write lock -------------------------------------------------------------------------------
+
+    def acquire_campaign_lock(self, campaign_key: str, holder: str, lease: timedelta) -> CampaignLock | None:
+        """Take (or renew) the campaign's write lock for ``holder`` (a run id) for ``lease``; return None when it
+        is ours, else the lock another holder has."""
+        key, who = text(campaign_key, "campaign_key"), text(holder, "holder")
+        with self._writer.begin() as connection:
+            return locks.acquire(connection, key, who, self._now(), lease)
+
+    def renew_campaign_lock(self, campaign_key: str, holder: str, lease: timedelta) -> bool:
+        """Extend the lease; False when ``holder`` lost the lock (it expired and another run took it)."""
+        with self._writer.begin() as connection:
+            return locks.renew(connection, campaign_key, holder, self._now(), lease)
+
+    def release_campaign_lock(self, campaign_key: str, holder: str) -> None:
+        with self._writer.begin() as connection:
+            locks.release(connection, campaign_key, holder)
 
     # -- intents -----------------------------------------------------------------------------------------------
 

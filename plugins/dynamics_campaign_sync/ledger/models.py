@@ -206,3 +206,17 @@ class PlanItem:
     @classmethod
     def from_row(cls, row: Row[Any]) -> PlanItem:
         return cls(**_fields(row, ("person_id", "member_type", "action", "reason")))
+
+
+@dataclass(frozen=True)
+class CampaignLock:
+    """Who is writing to a campaign, since when, and until when their lease lasts unless renewed."""
+
+    campaign_key: str
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> CampaignLock:
+        return cls(**_fields(row, ("campaign_key", "holder", "acquired_at", "expires_at")))
