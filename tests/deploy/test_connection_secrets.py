@@ -10,6 +10,7 @@ given as a file path signs in through the same button.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 
 from deploy.airflow_processes import AirflowStack, airflow_environment, free_port
 from deploy.sync_helpers import prepare_metadata
+from dynamics_campaign_sync.hooks.dynamics import SECRET_EXTRAS
 from support import emulator_connection, encrypted_client_key
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -87,9 +89,11 @@ def certificate_connection(emulator: Any, **extra: str) -> dict[str, Any]:
 def test_no_secret_field_comes_back_in_clear_from_the_connections_endpoints(
     stack: AirflowStack, emulator: Any, key: tuple[Path, str]
 ) -> None:
-    connection = certificate_connection(emulator, certificate_private_key=key[1], certificate_passphrase=PASSPHRASE)
-    secrets = {"password (client secret)": emulator.client_secret, "certificate_private_key": key[1],
-               "certificate_passphrase": PASSPHRASE}
+    # Every extra the hook treats as secret, then the documented ones with real values (the same names, today).
+    secret_extras = {**{name: f"{name}-value-{uuid.uuid4().hex}" for name in SECRET_EXTRAS},
+                     "certificate_private_key": key[1], "certificate_passphrase": PASSPHRASE}
+    connection = certificate_connection(emulator, **secret_extras)
+    secrets = {"password (client secret)": emulator.client_secret, **secret_extras}
     created = {"dynamics_plain_names": "", "dynamics_form_names": FORM_PREFIX}
     for conn_id, prefix in created.items():
         stack.api.call("POST", "connections", json=rest_body(conn_id, connection, prefix))
@@ -103,7 +107,7 @@ def test_no_secret_field_comes_back_in_clear_from_the_connections_endpoints(
             assert leaked(response, secrets) == [], f"{conn_id}: in clear from the REST API"
             extra = json.loads(response["extra"])
             assert response["password"] == "***"
-            assert extra[f"{prefix}certificate_private_key"] == extra[f"{prefix}certificate_passphrase"] == "***"
+            assert {extra[f"{prefix}{name}"] for name in secret_extras} == {"***"}
             assert extra[f"{prefix}tenant_id"] == emulator.tenant_id, "only secrets are redacted"
 
 

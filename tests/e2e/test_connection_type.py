@@ -103,7 +103,7 @@ def test_a_key_given_twice_or_unreadable_is_a_clear_error(monkeypatch, extra, ex
         "conn_type": "dynamics", "host": "https://contoso.crm.dynamics.com", "login": "app",
         "extra": {"tenant_id": "tenant", **extra}})
     with pytest.raises(DataverseConfigError, match="connection 'dynamics_bad_key'") as raised:
-        DynamicsHook("dynamics_bad_key").config
+        _ = DynamicsHook("dynamics_bad_key").config
     assert expected in str(raised.value)
 
 
