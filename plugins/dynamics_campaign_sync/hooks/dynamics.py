@@ -71,8 +71,8 @@ def unmasked_extras_advice(extra: dict[str, Any]) -> str | None:
         return None
     renames = ", ".join(f"{name!r} to {RENAMED_SECRET_EXTRAS[name]!r}" for name in old)
     return (
-        f"connection extra {', '.join(map(repr, old))} is not masked by Airflow (UI, REST API, "
-        f"`airflow connections get`): rename {renames}, or give the key as a file ({KEY_PATH_EXTRA!r}) "
+        f"connection extra {', '.join(map(repr, old))} is not masked by Airflow (UI and REST API): "
+        f"rename {renames}, or give the key as a file ({KEY_PATH_EXTRA!r}) "
         "or keep the connection in a secrets backend"
     )
 
