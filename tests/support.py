@@ -31,3 +31,26 @@ def client_for(emulator, policy=None, **overrides):
     policy = policy or RetryPolicy(max_attempts=6, max_total_seconds=60, base_delay_seconds=0.01,
                                    max_delay_seconds=0.05)
     return DataverseClient(DataverseConfig(**settings), policy=policy)
+
+
+def encrypted_client_key(emulator, path, passphrase: str) -> str:
+    """The emulator's registered client key, encrypted with ``passphrase`` into the PEM file ``path``.
+
+    Returns the PEM text: what a secret field would hold, and what must never come back in clear.
+    """
+    from pathlib import Path
+
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(Path(emulator.client_key_path).read_bytes(), password=None)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.BestAvailableEncryption(passphrase.encode())).decode()
+    Path(path).write_text(pem)
+    return pem
+
+
+def token_claims(token: str) -> dict:
+    """The claims of an access token the emulator issued (``appidacr`` "2" means a certificate signed in)."""
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})

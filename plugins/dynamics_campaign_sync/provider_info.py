@@ -31,7 +31,14 @@ def get_provider_info() -> dict[str, Any]:
                                "description": "true, false, or the path of a CA bundle"},
                     "api_version": {"label": "Web API version", "schema": {**_TEXT, "default": "9.2"}},
                     "max_page_size": {"label": "Page size", "schema": {"type": ["integer", "null"], "default": 5000}},
-                    "certificate_key_path": {"label": "Certificate private key (PEM file path)", "schema": _TEXT},
+                    # Secret extras are named so that Airflow's own masking (by name) redacts them everywhere.
+                    "certificate_key_path": {"label": "Certificate private key (PEM file path)", "schema": _TEXT,
+                                             "description": "Preferred: a mounted secret; the key stays out of "
+                                                            "the connection"},
+                    "certificate_private_key": {"label": "Certificate private key (PEM)",
+                                                "schema": {**_TEXT, "format": "multiline"},
+                                                "description": "Only if no file path is given; Airflow "
+                                                               "redacts it by name"},
                     "certificate_path": {"label": "Certificate (PEM file path)", "schema": _TEXT},
                     "certificate_thumbprint": {"label": "Certificate thumbprint (SHA-1)", "schema": _TEXT},
                     "certificate_passphrase": {"label": "Certificate key passphrase",

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from dataverse_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from dynamics_campaign_sync.dag_factory import DATAVERSE_POOL
+from dynamics_campaign_sync.hooks.dynamics import RENAMED_SECRET_EXTRAS, SECRET_EXTRAS
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_PATH = REPO / "docker-compose.yaml"
@@ -41,7 +42,7 @@ CONNECTIONS_NEEDED = {
 #: Values that may appear in the file as secrets: development defaults its header documents.
 DEV_DEFAULTS = ("airflow", "airflow_jwt_secret", "local-emulator-secret")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|PRIVATE|_KEY$", re.IGNORECASE)
-SECRET_FIELDS = ("password", "client_secret", "certificate_key", "certificate_passphrase")
+SECRET_FIELDS = ("password", "client_secret", *SECRET_EXTRAS, *RENAMED_SECRET_EXTRAS)
 
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^${}]*))?\}")
 

@@ -13,6 +13,15 @@ MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 MAX_PAGE_SIZE = 5000
 
 
+def read_pem(path: str | Path, what: str) -> str:
+    """The text of a PEM file; an unreadable file is a config error naming what and where (never the content)."""
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise DataverseConfigError(f"cannot read the {what} file {str(path)!r}: {reason}") from None
+
+
 @dataclass(frozen=True)
 class CertificateCredential:
     """An app registration's certificate: a PEM private key plus its public certificate.
@@ -30,9 +39,12 @@ class CertificateCredential:
     def from_files(
         cls, private_key_path: str | Path, certificate_path: str | Path | None = None, **kwargs: str | None
     ) -> CertificateCredential:
-        certificate = Path(certificate_path).read_text() if certificate_path else None
+        """The key (and certificate) read from PEM files, e.g. a mounted secret, so no PEM sits in settings."""
+        certificate = read_pem(certificate_path, "certificate") if certificate_path else None
         return cls(
-            private_key_pem=Path(private_key_path).read_text(), public_certificate_pem=certificate, **kwargs
+            private_key_pem=read_pem(private_key_path, "certificate private key"),
+            public_certificate_pem=certificate,
+            **kwargs,
         )
 
     def as_msal_credential(self) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import cached_property
 from typing import Any
 
@@ -15,9 +16,19 @@ from dynamics_campaign_sync.dataverse import (
     DataverseConfigError,
     DataverseError,
 )
+from dynamics_campaign_sync.dataverse.config import read_pem
 
-#: Connection extras that hold secrets: masked in every log line as soon as they are read.
-SECRET_EXTRAS = ("certificate_key", "certificate_passphrase")
+log = logging.getLogger(__name__)
+
+#: The certificate's private key as PEM text, and as the path of a PEM file (a mounted secret, say).
+KEY_EXTRA = "certificate_private_key"
+KEY_PATH_EXTRA = "certificate_key_path"
+#: Connection extras that hold secrets. Each name contains a word Airflow's own secrets masker matches
+#: (``private_key``, ``passphrase``; see ``[core] sensitive_var_conn_names``), so the UI, the REST API
+#: and task logs redact them by name; the hook masks their values in logs as well.
+SECRET_EXTRAS = (KEY_EXTRA, "certificate_passphrase")
+#: Old names of secret extras → their new names. Still read, but Airflow does not mask the old names.
+RENAMED_SECRET_EXTRAS = {"certificate_key": KEY_EXTRA}
 
 
 def _as_bool_or_path(value: Any) -> bool | str:
@@ -53,33 +64,69 @@ def org_url_from(host: str | None, port: int | None) -> str:
     return url
 
 
+def unmasked_extras_advice(extra: dict[str, Any]) -> str | None:
+    """What to rename when secrets sit under old extra names that Airflow does not mask (None if none do)."""
+    old = [name for name in RENAMED_SECRET_EXTRAS if extra.get(name)]
+    if not old:
+        return None
+    renames = ", ".join(f"{name!r} to {RENAMED_SECRET_EXTRAS[name]!r}" for name in old)
+    return (
+        f"connection extra {', '.join(map(repr, old))} is not masked by Airflow (UI and REST API): "
+        f"rename {renames}, or give the key as a file ({KEY_PATH_EXTRA!r}) "
+        "or keep the connection in a secrets backend"
+    )
+
+
+def _mask(*secrets: str | None) -> None:
+    """Mask each value in every log line of this process, whatever name it was read under."""
+    for secret in secrets:
+        if secret:
+            mask_secret(secret)
+
+
+def certificate_from_extras(extra: dict[str, Any]) -> CertificateCredential | None:
+    """The certificate credential the extras describe, or None when they give no private key.
+
+    The key comes from exactly one place: ``certificate_private_key`` (PEM), its old name
+    ``certificate_key``, or ``certificate_key_path`` (a PEM file, so the key need not be in the connection).
+    """
+    sources = [name for name in (KEY_EXTRA, *RENAMED_SECRET_EXTRAS, KEY_PATH_EXTRA) if extra.get(name)]
+    if not sources:
+        return None
+    if len(sources) > 1:
+        raise DataverseConfigError(
+            f"the connection gives the certificate's private key more than once ({', '.join(map(repr, sources))}): "
+            f"keep only {KEY_EXTRA!r} (PEM) or {KEY_PATH_EXTRA!r} (file path)"
+        )
+    if sources == [KEY_PATH_EXTRA]:
+        key_pem = read_pem(extra[KEY_PATH_EXTRA], "certificate private key")
+        _mask(key_pem)  # read from disk, so Airflow has never seen it
+    else:
+        key_pem = extra[sources[0]]
+    public = read_pem(extra["certificate_path"], "certificate") if extra.get("certificate_path") else None
+    return CertificateCredential(
+        private_key_pem=key_pem,
+        public_certificate_pem=public,
+        thumbprint=extra.get("certificate_thumbprint") or None,
+        passphrase=extra.get("certificate_passphrase") or None,
+    )
+
+
 def config_from_connection(conn: Any) -> DataverseConfig:
-    """Map an Airflow connection onto client settings.
+    """Map an Airflow connection onto client settings, masking every secret it holds in this process's logs.
 
     host = organisation URL, login = application (client) id, password = client secret; extras:
     ``tenant_id`` (required), ``authority`` (only for a non-Microsoft authority such as the local
     emulator), ``api_version``, ``verify`` (true/false or a CA bundle path), ``max_page_size``,
     ``timeout``, ``max_concurrency``, ``max_attempts``, and for certificate credentials
-    ``certificate_key_path`` or ``certificate_key`` (PEM), ``certificate_path`` (public certificate
-    PEM), ``certificate_thumbprint``, ``certificate_passphrase``.
+    ``certificate_key_path`` (PEM file) or ``certificate_private_key`` (PEM), ``certificate_path``
+    (public certificate PEM file), ``certificate_thumbprint``, ``certificate_passphrase``.
     """
     extra = unprefixed_extras(conn.extra_dejson or {})
-    certificate = None
-    key_pem = extra.get("certificate_key")
-    if extra.get("certificate_key_path"):
-        with open(extra["certificate_key_path"]) as handle:
-            key_pem = handle.read()
-    if key_pem:
-        public = None
-        if extra.get("certificate_path"):
-            with open(extra["certificate_path"]) as handle:
-                public = handle.read()
-        certificate = CertificateCredential(
-            private_key_pem=key_pem,
-            public_certificate_pem=public,
-            thumbprint=extra.get("certificate_thumbprint") or None,
-            passphrase=extra.get("certificate_passphrase") or None,
-        )
+    _mask(conn.password, *(extra.get(name) for name in (*SECRET_EXTRAS, *RENAMED_SECRET_EXTRAS)))
+    if advice := unmasked_extras_advice(extra):
+        log.warning("%s", advice)
+    certificate = certificate_from_extras(extra)
     options: dict[str, Any] = {}
     for name, cast in (
         ("api_version", str),
@@ -123,15 +170,14 @@ class DynamicsHook(BaseHook):
         self.dynamics_conn_id = dynamics_conn_id
 
     @cached_property
+    def connection(self) -> Any:
+        return self.get_connection(self.dynamics_conn_id)
+
+    @cached_property
     def config(self) -> DataverseConfig:
-        conn = self.get_connection(self.dynamics_conn_id)
-        extra = unprefixed_extras(conn.extra_dejson or {})
-        for secret in [conn.password, *(extra.get(name) for name in SECRET_EXTRAS)]:
-            if secret:
-                mask_secret(secret)
         try:
-            return config_from_connection(conn)
-        except (DataverseConfigError, OSError) as exc:
+            return config_from_connection(self.connection)
+        except DataverseConfigError as exc:
             raise DataverseConfigError(f"connection {self.dynamics_conn_id!r}: {exc}") from None
 
     @cached_property
@@ -142,9 +188,15 @@ class DynamicsHook(BaseHook):
         return self.client
 
     def test_connection(self) -> tuple[bool, str]:
-        """Fetch a token and read one campaign: proves URL, credential and privileges in one go."""
+        """Fetch a token and read one campaign: proves URL, credential and privileges in one go.
+
+        The UI shows the message, so it also carries the advice to rename secret extras Airflow does not mask.
+        """
         try:
             self.client.check_access()
         except DataverseError as exc:
-            return False, str(exc)
-        return True, f"Connected to {self.config.org_url} as application {self.config.client_id}"
+            ok, message = False, str(exc)
+        else:
+            ok, message = True, f"Connected to {self.config.org_url} as application {self.config.client_id}"
+        advice = unmasked_extras_advice(unprefixed_extras(self.connection.extra_dejson or {}))
+        return ok, f"{message.rstrip('.')}. Warning: {advice}." if advice else message
