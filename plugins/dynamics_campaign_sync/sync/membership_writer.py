@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +36,8 @@ class WriteOutcome:
 
 class MembershipWriter:
     def __init__(self, client: DataverseClient, ledger: Any, *, campaign_key: str, campaign_id: str,
-                 chunk_size: int = DEFAULT_MEMBER_CHUNK) -> None:
+                 chunk_size: int = DEFAULT_MEMBER_CHUNK, after_chunk: Callable[[], None] = lambda: None) -> None:
+        self.after_chunk = after_chunk  # renews the campaign's write lock between chunks
         self.client = client
         self.ledger = ledger
         self.campaign_key = campaign_key
@@ -52,6 +53,7 @@ class MembershipWriter:
             result = self.client.change_members(intent.action, intent.list_id, MemberType(intent.member_type), people,
                                                 chunk_size=self.chunk_size)
             batch = self.ledger.complete_intent(intent.intent_id, succeeded=result.succeeded, failed=result.failed)
+            self.after_chunk()
             outcome.healed += len(result.succeeded)
             if batch:
                 outcome.batches.add(batch)
@@ -73,6 +75,7 @@ class MembershipWriter:
             )
             result = self.client.change_members(action, list_id, member_type, chunk, chunk_size=self.chunk_size)
             batch = self.ledger.complete_intent(intent_id, succeeded=result.succeeded, failed=result.failed)
+            self.after_chunk()
             if batch:
                 outcome.batches.add(batch)
             outcome.succeeded += len(result.succeeded)

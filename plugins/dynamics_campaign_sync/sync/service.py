@@ -26,6 +26,7 @@ from dynamics_campaign_sync.sync.planner import (
     SyncPlan,
     build_plan,
 )
+from dynamics_campaign_sync.sync.write_lock import DEFAULT_LOCK_WAIT, CampaignWriteLock
 
 log = logging.getLogger(__name__)
 PLAN_PREVIEW = 20
@@ -59,11 +60,13 @@ class RunContext:
 
 class CampaignSync:
     def __init__(self, spec: CampaignSpec, *, client: DataverseClient, ledger: Any,
-                 source_factory: Callable[[], Any] | None = None) -> None:
+                 source_factory: Callable[[], Any] | None = None,
+                 lock_wait: dt.timedelta = DEFAULT_LOCK_WAIT) -> None:
         self.spec = spec
         self.client = client
         self.ledger = ledger
         self._source_factory = source_factory
+        self.write_lock = CampaignWriteLock(ledger, spec.key, wait=lock_wait)
 
     @property
     def key(self) -> str:
@@ -274,17 +277,23 @@ class CampaignSync:
         guard approved; anything else raises :class:`PlanNotApprovedError` before any request."""
         self.check_campaign_owner(campaign_id)  # ensure_lists claimed it
         self.check_approved(run)
-        writer = MembershipWriter(self.client, self.ledger, campaign_key=self.key, campaign_id=campaign_id)
+        with self.write_lock.held(run.run_id) as keep_alive:
+            return self._apply_locked(action, campaign_id, run, keep_alive)
+
+    def _apply_locked(self, action: str, campaign_id: str, run: RunContext,
+                      keep_alive: Callable[[], None]) -> WriteOutcome:
+        writer = MembershipWriter(self.client, self.ledger, campaign_key=self.key, campaign_id=campaign_id,
+                                  after_chunk=keep_alive)
         outcome = WriteOutcome()
         writer.heal_pending(outcome)
         items = self.ledger.plan_items(self.key, run.run_id, action=action)
         done = self.ledger.membership(campaign_id, [i.person_id for i in items
                                                     if not i.person_id.startswith(NEW_PERSON_PREFIX)])
+        _log_overlapping_changes(items, done, action, run.run_id)
         owned = self._owned_list_ids(campaign_id)
         for member_type in self.member_types:
             people = {i.person_id: dict(i.reason or {}) for i in items
-                      if i.member_type == member_type.value and not _already_done(done.get(i.person_id), action,
-                                                                                   run.run_id)}
+                      if i.member_type == member_type.value and not _already_done(done.get(i.person_id), action)}
             if action == "add" and member_type is MemberType.LEAD:
                 people = self._create_missing_leads(people, run.run_id, outcome)
             if not people:
@@ -398,10 +407,22 @@ def _present(value: Any) -> bool:
     return value is not None and value == value and str(value).strip() != ""  # value == value: not NaN
 
 
-def _already_done(membership: Any, action: str, run_id: str) -> bool:
-    """A retried task skips people an earlier attempt of the same run already changed."""
-    if membership is None:
-        return False
+def _already_done(membership: Any, action: str) -> bool:
+    """Skip people already in the state the plan wants: changed by an earlier attempt of this run, or by another
+    run that overlapped this one (its plan was made from the same ledger state and applied first)."""
     if action == "add":
-        return membership.is_member and membership.added_by_run == run_id
-    return not membership.is_member and membership.removed_by_run == run_id
+        return membership is not None and membership.is_member
+    return membership is None or not membership.is_member
+
+
+def _log_overlapping_changes(items: list[Any], done: dict[str, Any], action: str, run_id: str) -> None:
+    """Say, in words, when another run already made some of this plan's changes (no error: nothing to do)."""
+    by_other = [(item.person_id, done[item.person_id]) for item in items if item.person_id in done
+                and _already_done(done[item.person_id], action)
+                and (done[item.person_id].added_by_run if action == "add"
+                     else done[item.person_id].removed_by_run) not in (run_id, None)]
+    if by_other:
+        runs = sorted({(m.added_by_run if action == "add" else m.removed_by_run) for _, m in by_other})
+        log.warning("%d people of this plan were already %s by run(s) %s, which wrote to this campaign after this "
+                    "plan was made: they are skipped, nothing to do for them", len(by_other),
+                    "added" if action == "add" else "removed", ", ".join(runs))
