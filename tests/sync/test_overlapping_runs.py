@@ -89,7 +89,7 @@ def test_two_overlapping_runs_write_one_after_the_other_and_both_succeed(world, 
     second = start_writer(fresh_emulator, ledger_url, campaign_id, "run-b", wait_seconds=60)
     outputs = [process.communicate(timeout=180) for process in (first, second)]
 
-    for process, (out, err) in zip((first, second), outputs, strict=True):
+    for process, (_out, err) in zip((first, second), outputs, strict=True):
         assert process.returncode == 0, err[-3000:]
     result_a, result_b = (json.loads(out) for out, _ in outputs)
     assert result_a["add"]["succeeded"] == 5 and result_a["remove"]["succeeded"] == 1
