@@ -62,9 +62,10 @@ def seed_document() -> dict:
     }
 
 
-def write_source(path: Path, countries: dict[str, str] | None = None, people: set[str] | None = None) -> str:
+def write_source(path: Path, countries: dict[str, str] | None = None, people: set[str] | None = None,
+                 extra_rows: list[dict] = ()) -> str:
     """(Re)write the source database; ``countries`` overrides people's country, ``people`` keeps only
-    those people. Returns its URL."""
+    those people, ``extra_rows`` are more people rows as they are. Returns its URL."""
     url = f"sqlite:///{path}"
     engine = sa.create_engine(url)
     metadata = sa.MetaData()
@@ -80,6 +81,7 @@ def write_source(path: Path, countries: dict[str, str] | None = None, people: se
         rows.append({"person_id": person, "member_type": member_type, "dynamics_id": dynamics, "email": email,
                      "last_name": person, "country": (countries or {}).get(person, country),
                      "created_at": when, "updated_at": when})
+    rows.extend({"created_at": when, "updated_at": when, **row} for row in extra_rows)
     if rows:
         with engine.begin() as connection:
             connection.execute(people_rows.insert(), rows)
@@ -120,11 +122,13 @@ def write_specs(folder: Path) -> None:
     (folder / "e2e_retired.yaml").write_text(SPEC.format(key="e2e_retired", campaign_id=INACTIVE_CAMPAIGN_ID))
 
 
-def connections(emulator, ledger_path: Path, source_url: str) -> dict[str, str]:
+def connections(emulator, ledger: Path | str, source_url: str) -> dict[str, str]:
+    """Airflow connections for the emulator, the ledger (a SQLite file's path, or any ledger URL) and the source."""
     from support import emulator_connection
 
+    ledger_url = f"sqlite:///{ledger}" if isinstance(ledger, Path) else ledger
     return {
         "AIRFLOW_CONN_DYNAMICS_DEFAULT": json.dumps(emulator_connection(emulator)),
-        "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(ledger_path)}),
+        "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "generic", "extra": {"url": ledger_url}}),
         "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "generic", "extra": {"url": source_url}}),
     }

@@ -20,16 +20,17 @@ WRITE_METHODS = {"POST", "PATCH", "DELETE", "PUT"}
 
 
 class SyncWorld:
-    def __init__(self, emulator, tmp: Path, monkeypatch) -> None:
+    def __init__(self, emulator, tmp: Path, monkeypatch, ledger_url: str | None = None) -> None:
         self.emulator = emulator
         self.source_path = tmp / "source.db"
         self.ledger_path = tmp / "ledger.db"
+        self.ledger_url = ledger_url or f"sqlite:///{self.ledger_path}"
         self.source_url = world.write_source(self.source_path)
         self.events_before = newest_asset_event_id()
         emulator.reset(world.seed_document())
         world.write_specs(tmp / "specs")
         monkeypatch.setenv("CAMPAIGN_SYNC_SPECS_DIR", str(tmp / "specs"))
-        for name, value in world.connections(emulator, self.ledger_path, self.source_url).items():
+        for name, value in world.connections(emulator, self.ledger_url, self.source_url).items():
             monkeypatch.setenv(name, value)
 
     def dag(self, key: str, module: str = "campaign_sync.py", dag_id: str | None = None):
@@ -53,7 +54,7 @@ class SyncWorld:
         return asset_events(name, self.events_before)
 
     def ledger(self) -> Ledger:
-        return Ledger.from_url(f"sqlite:///{self.ledger_path}")
+        return Ledger.from_url(self.ledger_url)
 
     def client(self):
         from support import client_for
@@ -82,8 +83,9 @@ class SyncWorld:
 
 
 @pytest.fixture
-def sync_world(airflow_db, fresh_emulator, tmp_path, monkeypatch) -> SyncWorld:
-    return SyncWorld(fresh_emulator, tmp_path, monkeypatch)
+def sync_world(airflow_db, fresh_emulator, tmp_path, monkeypatch, ledger_url) -> SyncWorld:
+    """The world on each ledger database of the suite (SQLite, PostgreSQL)."""
+    return SyncWorld(fresh_emulator, tmp_path, monkeypatch, ledger_url)
 
 
 def task_states(run) -> dict[str, str]:
@@ -168,7 +170,7 @@ def test_data_change_adds_and_removes_the_right_people_and_never_touches_others(
     follow_ups = sync_world.dag("", "campaign_member_follow_ups.py", "campaign_member_follow_ups")
     run = follow_ups.test(run_conf={"batch_ids": added["extra"]["batch_ids"]})
     assert run.state == "success", task_states(run)
-    engine = sa.create_engine(f"sqlite:///{sync_world.ledger_path}")
+    engine = sa.create_engine(sync_world.ledger_url)
     with engine.connect() as connection:
         rows = connection.execute(sa.text("select person_id, assigned_to from campaign_follow_ups")).all()
     assert rows == [(p3, "e2e-tests")]
@@ -278,6 +280,31 @@ def test_a_crash_after_the_ledger_record_before_the_event_emits_it_once(sync_wor
     assert crashes and run.get_task_instance("publish_added").try_number == 2
     events = sync_world.events(ADDED)
     assert len(events) == 1 and events[0]["extra"]["batch_ids"] == crashes[0]
+
+
+def test_source_ids_up_to_the_contract_limit_sync_and_longer_or_malformed_ids_fail_alone(sync_world):
+    email_like = "someone.with.a.rather.long.name@subsidiary.example-group.com"  # longer than a GUID
+    too_long, not_a_guid = "x" * 401, "L-not-a-guid"
+    sync_world.source_url = world.write_source(sync_world.source_path, extra_rows=[
+        {"person_id": email_like, "member_type": "lead", "dynamics_id": world.dynamics_id("P5"),
+         "email": "p5@example.com", "last_name": "Long", "country": "DE"},
+        {"person_id": too_long, "member_type": "lead", "dynamics_id": None, "email": "too-long@example.com",
+         "last_name": "X",
+         "country": "DE"},
+        {"person_id": not_a_guid, "member_type": "lead", "dynamics_id": "12345", "email": None, "last_name": "Y",
+         "country": "DE"},
+    ])
+    run = sync_world.run(day=0)
+    assert run.state == "success", task_states(run)
+
+    members = sync_world.owned_members()
+    assert world.dynamics_id("P5") in members["lead"]  # qualified through the email-like source id
+    with sync_world.client() as client:
+        assert client.find_people_by_email(MemberType.LEAD, ["too-long@example.com"]) == {}
+    ledger = sync_world.ledger()
+    assert email_like in ledger.last_qualified("e2e_germany", [email_like])
+    counts = ledger.plan("e2e_germany", run.run_id).counts
+    assert counts.get("unresolved", 0) + counts.get("invalid_rows", 0) >= 2
 
 
 def test_an_older_interval_is_superseded_and_writes_nothing(sync_world):

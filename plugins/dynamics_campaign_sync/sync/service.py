@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.dataverse.models import NewLead
 from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
+from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
@@ -29,6 +31,7 @@ from dynamics_campaign_sync.sync.planner import (
 from dynamics_campaign_sync.sync.write_lock import DEFAULT_LOCK_WAIT, CampaignWriteLock
 
 log = logging.getLogger(__name__)
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 PLAN_PREVIEW = 20
 #: Days of full qualification history kept (audit, rules changed later); older rows are thinned per person.
 HISTORY_KEPT_DAYS = 400
@@ -193,6 +196,9 @@ class CampaignSync:
             source_id, member_type = str(row["person_id"]), row["member_type"]
             dynamics_id = row.get("dynamics_id") if _present(row.get("dynamics_id")) else None
             email = row.get("email") if _present(row.get("email")) else None
+            if problem := _unsyncable_ids(source_id, dynamics_id):
+                unresolved[_shortened(source_id)] = problem
+                continue
             if dynamics_id is None and email:
                 match = found.get(member_type, {}).get(email.lower())
                 dynamics_id = match.id if match else None
@@ -401,6 +407,20 @@ class CampaignSync:
             log.info("Qualification history: %d rows older than %d days thinned (each person's first is kept)",
                      thinned, days)
         return thinned
+
+
+def _unsyncable_ids(source_id: str, dynamics_id: Any) -> str | None:
+    """Why a person's ids cannot go into the ledger (a per-person failure, never a failed run), or None."""
+    if len(source_id) > SOURCE_ID_MAX:
+        return (f"source person id is {len(source_id)} characters long; the table contract allows at most "
+                f"{SOURCE_ID_MAX}")
+    if dynamics_id is not None and not _GUID.fullmatch(str(dynamics_id)):
+        return f"dynamics_id {_shortened(str(dynamics_id))!r} is not a Dynamics id (a GUID)"
+    return None
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _present(value: Any) -> bool:
