@@ -6,7 +6,8 @@ connection closes before the answer is sent — what a client sees when its time
 Each rule matches a path regex (``re.search`` on path and query) and optionally a method. Rules apply to the
 Web API only, unless a rule sets ``token_endpoint``. Every rule draws from its own random generator seeded from
 ``fault_seed`` and the rule's position, so the same sequence of matching requests meets the same faults on every
-run, whatever other traffic does.
+run, whatever other traffic does. ``max_faults`` spends a rule after that many faults: with a rate of 1 it
+hits exactly the first matching request(s), as a test of "the first answer is lost, the retry gets through" needs.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class FaultRule:
     drop_rate: float = 0.0
     lost_response_rate: float = 0.0  # carried out, then the connection closes without an answer
     token_endpoint: bool = False
+    max_faults: int | None = None  # the rule is spent after injecting this many faults (None: never)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultRule:
@@ -44,6 +46,9 @@ class FaultRule:
         for name in ("error_rate", "slow_rate", "drop_rate", "lost_response_rate"):
             if not 0.0 <= float(getattr(rule, name)) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
+        if rule.max_faults is not None and (isinstance(rule.max_faults, bool) or not isinstance(rule.max_faults, int)
+                                            or rule.max_faults < 1):
+            raise ValueError(f"max_faults must be a whole number of at least 1, got {rule.max_faults!r}")
         if not rule.error_statuses or any(s not in (500, 502, 503, 504) for s in rule.error_statuses):
             raise ValueError("error_statuses must list some of 500, 502, 503, 504")
         return rule
@@ -84,6 +89,7 @@ class FaultInjector:
             self.seed = seed
             self._patterns = [re.compile(r.path) for r in rules]
             self._rngs = [random.Random(f"{seed}:{i}") for i in range(len(rules))]
+            self._faults_left = [r.max_faults for r in rules]
 
     def reseed(self) -> None:
         self.configure(self.rules, self.seed)
@@ -91,7 +97,7 @@ class FaultInjector:
     def decide(self, method: str, target: str, *, token_endpoint: bool) -> FaultDecision:
         decision = FaultDecision()
         with self._lock:
-            for rule, pattern, rng in zip(self.rules, self._patterns, self._rngs, strict=True):
+            for index, (rule, pattern, rng) in enumerate(zip(self.rules, self._patterns, self._rngs, strict=True)):
                 if token_endpoint and not rule.token_endpoint:
                     continue
                 if rule.method and rule.method.upper() != method.upper():
@@ -100,15 +106,30 @@ class FaultInjector:
                     continue
                 # Always draw the same numbers per match, so outcomes depend only on the match sequence.
                 drop, error, slow, pick = rng.random(), rng.random(), rng.random(), rng.random()
-                if slow < rule.slow_rate:
-                    decision.delay += float(rule.slow_seconds)
-                if drop < rule.drop_rate:
-                    decision.drop = True
-                elif error < rule.error_rate and decision.status is None:
-                    decision.status = rule.error_statuses[int(pick * len(rule.error_statuses))]
-                    if decision.status == 503:
-                        decision.retry_after = rule.retry_after
                 # Drawn only by rules that use it, so older seeded rules keep their sequences.
-                if rule.lost_response_rate and rng.random() < rule.lost_response_rate:
-                    decision.lose_response = True
+                lose = bool(rule.lost_response_rate) and rng.random() < rule.lost_response_rate
+                if self._faults_left[index] == 0:
+                    continue  # spent: it still draws, so a spent rule leaves the others' sequences alone
+                if self._apply(rule, decision, drop=drop, error=error, slow=slow, pick=pick, lose=lose):
+                    if self._faults_left[index] is not None:
+                        self._faults_left[index] -= 1
         return decision
+
+    @staticmethod
+    def _apply(rule: FaultRule, decision: FaultDecision, *, drop: float, error: float, slow: float, pick: float,
+               lose: bool) -> bool:
+        """Add the rule's faults for these draws to ``decision``; True when it added any."""
+        faulted = False
+        if slow < rule.slow_rate:
+            decision.delay += float(rule.slow_seconds)
+            faulted = True
+        if drop < rule.drop_rate:
+            decision.drop = faulted = True
+        elif error < rule.error_rate and decision.status is None:
+            decision.status = rule.error_statuses[int(pick * len(rule.error_statuses))]
+            if decision.status == 503:
+                decision.retry_after = rule.retry_after
+            faulted = True
+        if lose:
+            decision.lose_response = faulted = True
+        return faulted
