@@ -73,7 +73,9 @@ def test_a_lost_answer_to_the_creation_leaves_one_list_and_repeating_creates_not
 
     lost = [r for r in fresh_emulator.requests_log() if r["fault"] == "lost_response"]
     assert len(lost) == 1, "the creation's answer must have been lost for this test to mean anything"
-    assert lists_named(client, name) == [owned_list_id(campaign_id, member_type)]
+    named = lists_named(client, name)
+    assert len(named) == 1, f"{len(named)} lists named {name} in Dynamics"
+    assert named == [owned_list_id(campaign_id, member_type)]
     assert first.marketing_list.id == owned_list_id(campaign_id, member_type) and first.created
     assert first.marketing_list.member_type is member_type and first.repairs == []
     assert links(client, campaign_id) == [first.marketing_list.id]
@@ -98,6 +100,22 @@ def test_a_lost_answer_to_the_association_leaves_one_link(fresh_emulator, client
     assert check.repairs == [] and check.created
     assert ensure_owned_list(client, ledger, campaign_id, MemberType.LEAD).marketing_list == check.marketing_list
     assert links(client, campaign_id) == [check.marketing_list.id]
+
+
+def test_a_deleted_list_is_replaced_once_under_a_lost_answer_and_its_id_is_not_brought_back(
+        fresh_emulator, client, ledger, campaign_id):
+    name = owned_list_name(campaign_id, MemberType.LEAD)
+    deleted = ensure_owned_list(client, ledger, campaign_id, MemberType.LEAD).marketing_list.id
+    client.transport.request("DELETE", f"lists({deleted})")
+    fresh_emulator.configure(faults=LOST_CREATION)
+
+    check = ensure_owned_list(client, ledger, campaign_id, MemberType.LEAD)
+
+    replacement = owned_list_id(campaign_id, MemberType.LEAD, replacing=deleted)
+    assert replacement != deleted and check.created
+    assert lists_named(client, name) == [replacement] and links(client, campaign_id) == [replacement]
+    assert [deleted in repair and "deleted" in repair for repair in check.repairs] == [True]
+    assert ledger.owned_list(campaign_id, "lead").list_id == replacement
 
 
 def test_a_list_an_earlier_run_created_under_our_name_is_reused(fresh_emulator, client, ledger, campaign_id):

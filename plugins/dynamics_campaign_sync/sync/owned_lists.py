@@ -32,10 +32,12 @@ def owned_list_name(campaign_id: str, member_type: MemberType) -> str:
     return f"{LIST_PREFIX}-{member_type.value}s-{campaign_id}"
 
 
-def owned_list_id(campaign_id: str, member_type: MemberType) -> str:
+def owned_list_id(campaign_id: str, member_type: MemberType, *, replacing: str | None = None) -> str:
     """The id the owned list is created with: every run, retry and resent request for this campaign and member
-    type names the same list, so none of them can make a second one."""
-    return derived_id(OWNED_LIST_ID_NAMESPACE, f"{campaign_id.strip().lower()}/{member_type.value}")
+    type names the same list, so none of them can make a second one. The list that replaces one someone deleted
+    in Dynamics gets an id of its own (derived from the deleted one's), so a deleted id is never brought back."""
+    key = f"{campaign_id.strip().lower()}/{member_type.value}"
+    return derived_id(OWNED_LIST_ID_NAMESPACE, f"{key}/replacing/{replacing.lower()}" if replacing else key)
 
 
 class OwnedListStore(Protocol):
@@ -77,7 +79,8 @@ def ensure_owned_list(
     if marketing_list is None:
         marketing_list = _adopt(client, campaign_id, member_type, same_name)
     if marketing_list is None:
-        marketing_list = client.create_static_list(name, member_type, list_id=owned_list_id(campaign_id, member_type))
+        list_id = owned_list_id(campaign_id, member_type, replacing=known.list_id if known and deleted else None)
+        marketing_list = client.create_static_list(name, member_type, list_id=list_id)
         created = True
     _check_writable(marketing_list, name, member_type)
     if client.associate_list(campaign_id, marketing_list.id) and known is not None and not deleted:
