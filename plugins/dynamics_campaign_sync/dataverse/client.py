@@ -282,7 +282,9 @@ class DataverseClient:
             answer.status, answer.headers, answer.body, method="PATCH",
             url=self.transport.url_for(f"leads({lead.lead_id})"), reason=f"HTTP {answer.status}"))
 
-    def create_static_list(self, name: str, member_type: MemberType, *, list_id: str | None = None) -> MarketingList:
+    def create_static_list(
+        self, name: str, member_type: MemberType, *, list_id: str | None = None
+    ) -> MarketingList:
         """Create a static list of ``member_type``. With ``list_id`` it is created under that id by a create-only
         upsert: sending it again after a lost answer, or calling again, finds that list (whatever its name by
         then) instead of making a second one."""
