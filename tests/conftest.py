@@ -14,6 +14,9 @@ from pathlib import Path
 
 import pytest
 
+#: Suite-wide fixtures: ``ledger_url`` / ``ledger_factory`` on SQLite and PostgreSQL.
+pytest_plugins = ["ledger_databases"]
+
 REPO = Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="campaign-sync-airflow-"))
 

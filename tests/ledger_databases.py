@@ -1,8 +1,8 @@
-"""Ledger databases for tests anywhere: a real SQLite file per test, and the same test on PostgreSQL when it is
-reachable (``ledger_factory``; a conftest imports it to offer it to its tests).
+"""Ledger databases for any test: a real SQLite file, and the same test on PostgreSQL when it is reachable.
 
-Each PostgreSQL test gets its own schema (put first on the connection's ``search_path``) and drops it after,
-so concurrent test runs on one server never see each other's tables.
+Registered for the whole suite by the root conftest, so ledger, sync and end-to-end tests share one parametrized
+fixture. Each PostgreSQL test gets its own schema (named in the URL's ``options``, so the URL alone — as an
+Airflow connection would carry it — reaches it) and drops it after; concurrent runs on one server never meet.
 """
 
 from __future__ import annotations
@@ -42,34 +42,37 @@ def postgres_unavailable() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def ledger_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, empty ledger database: SQLite, then PostgreSQL (skipped with the reason if absent)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}"
+        return
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    schema = f"ledger_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def ledger_factory(ledger_url: str) -> Iterator[Callable[[], Ledger]]:
     """Builds ledgers on one fresh, unmigrated database (call it more than once for concurrent users)."""
     made: list[Ledger] = []
-    if request.param == "sqlite":
-        url, options = f"sqlite:///{tmp_path / 'ledger.db'}", {}
-        cleanup = None
-    else:
-        reason = postgres_unavailable()
-        if reason:
-            pytest.skip(reason)
-        schema = f"ledger_test_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url, options = POSTGRES_URL, {"connect_args": {"options": f"-csearch_path={schema}"}}
-
-        def cleanup() -> None:
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
 
     def factory() -> Ledger:
-        ledger = Ledger.from_url(url, **options)
+        ledger = Ledger.from_url(ledger_url)
         made.append(ledger)
         return ledger
 
     yield factory
     for ledger in made:
         ledger.close()
-    if cleanup:
-        cleanup()

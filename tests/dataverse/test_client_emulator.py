@@ -216,7 +216,7 @@ def lists_named(client: DataverseClient, name: str) -> list[str]:
 def test_a_list_created_under_our_id_is_made_once_when_the_answer_is_lost(fresh_emulator):
     """The creation is carried out, its answer lost; the retry policy resends it and finds the list (412)."""
     fresh_emulator.configure(faults=[{"path": r"/lists\(", "method": "PATCH", "lost_response_rate": 1,
-                                      "max_faults": 1}])
+                                      "times": 1}])
     name, list_id = f"Owned {uuid.uuid4().hex[:6]}", str(uuid.uuid4())
     with make_client(fresh_emulator) as client:
         created = client.create_static_list(name, MemberType.CONTACT, list_id=list_id)
@@ -234,7 +234,7 @@ def test_a_list_created_under_our_id_is_made_once_when_the_answer_is_lost(fresh_
 def test_an_association_whose_answer_is_lost_is_taken_as_made(fresh_emulator):
     """The link is made, its answer lost; Dataverse refuses the resent link as a duplicate, which means done."""
     fresh_emulator.configure(faults=[{"path": r"campaignlist_association/\$ref", "method": "POST",
-                                      "lost_response_rate": 1, "max_faults": 1}])
+                                      "lost_response_rate": 1, "times": 1}])
     with make_client(fresh_emulator) as client:
         campaign = next(c for c in client.list_campaigns() if c.is_active)
         list_id = new_list(client)

@@ -16,10 +16,10 @@ from support import client_for
 
 #: The first creation of a list is carried out and its answer lost, whether it is sent as a POST (a list with
 #: an id Dataverse chooses) or as a create-only PATCH (a list with our id).
-LOST_CREATION = [{"path": r"/lists$", "method": "POST", "lost_response_rate": 1, "max_faults": 1},
-                 {"path": r"/lists\(", "method": "PATCH", "lost_response_rate": 1, "max_faults": 1}]
+LOST_CREATION = [{"path": r"/lists$", "method": "POST", "lost_response_rate": 1, "times": 1},
+                 {"path": r"/lists\(", "method": "PATCH", "lost_response_rate": 1, "times": 1}]
 LOST_ASSOCIATION = [{"path": r"campaignlist_association/\$ref", "method": "POST", "lost_response_rate": 1,
-                     "max_faults": 1}]
+                     "times": 1}]
 
 
 @pytest.fixture
