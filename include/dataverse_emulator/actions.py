@@ -12,7 +12,7 @@ import re
 import uuid
 from typing import Any
 
-from .errors import bad_request, invalid_argument, not_found, not_implemented
+from .errors import bad_request, duplicate_record, invalid_argument, not_found, not_implemented
 from .records import now_iso, parse_guid, refresh_membercount
 from .schema import BY_SET, CAMPAIGN, LIST, MEMBER_ENTITIES, MEMBER_TYPE_CODES, MEMBER_TYPE_NAMES, EntityDef
 from .store import Store
@@ -202,7 +202,9 @@ def delete_listmember(store: Store, listmember_id: str) -> None:
 # -- N:N associations ---------------------------------------------------------------------------------------
 def associate(store: Store, source: EntityDef, source_id: str, nav_name: str, target: EntityDef,
               target_id: str) -> None:
-    """``POST <set>(<id>)/<nav>/$ref``. Associating twice keeps one link."""
+    """``POST <set>(<id>)/<nav>/$ref``. Linking a campaign and a list that are linked already is refused as
+    Dataverse refuses it (412, duplicate record); a list member added again stays one member, as with
+    ``AddMemberList``."""
     nav = source.navigations[nav_name]
     if target.logical_name != nav.target:
         raise bad_request(f"The navigation property '{nav_name}' relates {source.logical_name} to {nav.target}, "
@@ -214,8 +216,9 @@ def associate(store: Store, source: EntityDef, source_id: str, nav_name: str, ta
             raise not_found(target.logical_name, target_id)
         if nav.kind == "campaignitem":
             campaign_id, list_id = (source_id, target_id) if source is CAMPAIGN else (target_id, source_id)
-            store.execute("INSERT OR IGNORE INTO campaignitem (campaignid, listid) VALUES (?, ?)",
-                          (campaign_id, list_id))
+            if store.query("SELECT 1 FROM campaignitem WHERE campaignid = ? AND listid = ?", (campaign_id, list_id)):
+                raise duplicate_record()
+            store.execute("INSERT INTO campaignitem (campaignid, listid) VALUES (?, ?)", (campaign_id, list_id))
         else:  # list <-> lead/contact: the same as AddMemberList
             list_id, member_id = (source_id, target_id) if source is LIST else (target_id, source_id)
             list_row = writable_list(store, list_id)

@@ -40,6 +40,12 @@ def not_found(logical_name: str, record_id: str) -> ODataError:
     return ODataError(404, OBJECT_DOES_NOT_EXIST, f"{logical_name} With Id = {record_id} Does Not Exist")
 
 
+def duplicate_record() -> ODataError:
+    """What Dataverse answers when a write would make a second record with the same key: a create (``POST`` with
+    a key, ``PATCH`` with ``If-None-Match: *``) of an existing id, or an association that already exists."""
+    return ODataError(412, DUPLICATE_RECORD, "A record with matching key values already exists.")
+
+
 def invalid_argument(message: str) -> ODataError:
     return ODataError(400, INVALID_ARGUMENT, message)
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .errors import DUPLICATE_RECORD, ODataError, bad_request, invalid_argument, not_found
+from .errors import ODataError, bad_request, duplicate_record, invalid_argument, not_found
 from .schema import BOOL, DATETIME, DECIMAL, GUID, INT, LIST, STRING, EntityDef
 from .store import Store, q
 
@@ -161,7 +161,7 @@ def create(store: Store, entity: EntityDef, body: Any, *, system: bool = False,
     with store.transaction():
         if store.get(entity, new_id) is not None:
             if not system:
-                raise ODataError(412, DUPLICATE_RECORD, "A record with matching key values already exists.")
+                raise duplicate_record()
             store.delete(entity, new_id)
         store.insert(entity, row)
     return row

@@ -19,6 +19,7 @@ from .errors import (
     UNEXPECTED,
     ODataError,
     bad_request,
+    duplicate_record,
     method_not_allowed,
     not_found,
     not_implemented,
@@ -201,7 +202,7 @@ def _record(ctx: ApiContext, request: Request, entity: EntityDef, record_id: str
                 row = records.create(store, entity, request.json(), record_id=record_id)
                 return _written(ctx, request, entity, row, created=False)
             if if_none_match and if_none_match.strip() == "*":
-                raise ODataError(412, "0x80040237", "A record with matching key values already exists.")
+                raise duplicate_record()
             records.check_if_match(current, if_match)
             row = records.update(store, entity, record_id, request.json())
         return _written(ctx, request, entity, row, created=False)

@@ -208,6 +208,47 @@ def test_static_list_is_associated_with_a_campaign_once(fresh_emulator):
     assert linked.count(marketing_list.id) == 1
 
 
+def lists_named(client: DataverseClient, name: str) -> list[str]:
+    return [r["listid"] for r in client.iter_records("lists", **{"$select": "listid",
+                                                                 "$filter": f"listname eq '{name}'"})]
+
+
+def test_a_list_created_under_our_id_is_made_once_when_the_answer_is_lost(fresh_emulator):
+    """The creation is carried out, its answer lost; the retry policy resends it and finds the list (412)."""
+    fresh_emulator.configure(faults=[{"path": r"/lists\(", "method": "PATCH", "lost_response_rate": 1,
+                                      "times": 1}])
+    name, list_id = f"Owned {uuid.uuid4().hex[:6]}", str(uuid.uuid4())
+    with make_client(fresh_emulator) as client:
+        created = client.create_static_list(name, MemberType.CONTACT, list_id=list_id)
+        again = client.create_static_list(name, MemberType.CONTACT, list_id=list_id)  # a retried task
+        assert client.stats.retries == 1
+        stored = lists_named(client, name)
+    assert created == again and (created.id, created.name, created.member_type) == (list_id, name,
+                                                                                     MemberType.CONTACT)
+    assert stored == [list_id]
+    sent = [(r["method"], r["status"], r["fault"]) for r in api_requests(fresh_emulator) if "/lists(" in r["path"]
+            and r["method"] == "PATCH"]
+    assert sent == [("PATCH", 0, "lost_response"), ("PATCH", 412, None), ("PATCH", 412, None)]
+
+
+def test_an_association_whose_answer_is_lost_is_taken_as_made(fresh_emulator):
+    """The link is made, its answer lost; Dataverse refuses the resent link as a duplicate, which means done."""
+    fresh_emulator.configure(faults=[{"path": r"campaignlist_association/\$ref", "method": "POST",
+                                      "lost_response_rate": 1, "times": 1}])
+    with make_client(fresh_emulator) as client:
+        campaign = next(c for c in client.list_campaigns() if c.is_active)
+        list_id = new_list(client)
+        assert client.associate_list(campaign.id, list_id) is True
+        assert client.associate_list(campaign.id, list_id) is False
+        linked = [lst.id for lst in client.campaign_lists(campaign.id)]
+        with pytest.raises(HttpError) as raised:  # only "linked already" counts as done
+            client.associate_list(campaign.id, str(uuid.uuid4()))  # no such list
+    assert raised.value.status == 404
+    assert linked.count(list_id) == 1
+    posts = [(r["status"], r["fault"]) for r in api_requests(fresh_emulator) if r["path"].endswith("/$ref")]
+    assert posts == [(0, "lost_response"), (412, None), (404, None)]
+
+
 def test_batch_with_one_failing_operation_continues_on_error(fresh_emulator):
     missing = str(uuid.uuid4())
     with make_client(fresh_emulator) as client:

@@ -10,6 +10,8 @@ import pytest
 
 from dataverse_emulator.testing import RunningEmulator, VerifyingSession, demo_record
 
+DUPLICATE_RECORD = "0x80040237"  # Dataverse's code for a second record (or link) with the same key
+
 
 def _create(api: VerifyingSession, emu: RunningEmulator, entity_set: str, body: dict[str, Any]) -> str:
     response = api.post(emu.api_url + entity_set, json=body)
@@ -113,14 +115,32 @@ def test_patch_upserts_and_delete(emu: RunningEmulator, api: VerifyingSession, d
     assert immutable.status_code == 400 and "createdfromcode" in immutable.json()["error"]["message"]
 
 
+def test_a_create_only_upsert_makes_a_list_once_and_refuses_the_second(emu: RunningEmulator,
+                                                                      api: VerifyingSession) -> None:
+    list_id = str(uuid.uuid4())
+    url = emu.api_url + f"lists({list_id})"
+    body = {"listname": "CampaignSync-leads-x", "type": False, "createdfromcode": 4}
+    created = api.patch(url, json=body, headers={"If-None-Match": "*"})
+    assert created.status_code == 204 and created.headers["OData-EntityId"] == url
+    again = api.patch(url, json={**body, "listname": "changed"}, headers={"If-None-Match": "*"})
+    assert again.status_code == 412 and again.json()["error"] == {
+        "code": DUPLICATE_RECORD, "message": "A record with matching key values already exists."}
+    named = _get(api, emu, "lists", **{"$select": "listname", "$filter": "listname eq 'CampaignSync-leads-x'"})
+    assert [r["listid"] for r in named["value"]] == [list_id]  # one list, not updated by the refused upsert
+
+
 # -- associations --------------------------------------------------------------------------------------------
-def test_associating_a_list_is_idempotent_and_can_be_undone(emu: RunningEmulator, api: VerifyingSession,
-                                                           demo: dict[str, Any]) -> None:
+def test_a_list_is_associated_once_and_can_be_undone(emu: RunningEmulator, api: VerifyingSession,
+                                                     demo: dict[str, Any]) -> None:
     campaign = demo_record("campaigns", statuscode=1)["campaignid"]
     list_id = _static_list(api, emu)
     ref_url = emu.api_url + f"campaigns({campaign})/campaignlist_association/$ref"
+    assert api.post(ref_url, json={"@odata.id": f"{emu.api_url}lists({list_id})"}).status_code == 204
+    # Linking it again, by either form of reference, is refused as Dataverse refuses a duplicate link.
     for target in (f"{emu.api_url}lists({list_id})", f"lists({list_id})"):
-        assert api.post(ref_url, json={"@odata.id": target}).status_code == 204
+        again = api.post(ref_url, json={"@odata.id": target})
+        assert again.status_code == 412 and again.json()["error"] == {
+            "code": DUPLICATE_RECORD, "message": "A record with matching key values already exists."}
     linked = _get(api, emu, f"campaigns({campaign})/campaignlist_association", **{"$select": "listname"})["value"]
     assert [r["listid"] for r in linked].count(list_id) == 1
     missing = str(uuid.uuid4())

@@ -52,6 +52,22 @@ def chunked(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
         yield items[start : start + size]
 
 
+#: Makes a ``PATCH <set>(<id>)`` create-only: Dataverse answers 412 instead of updating a record that exists.
+CREATE_ONLY = {"If-None-Match": "*"}
+
+
+def create_only(entity_set: str, record_id: str, record: dict[str, Any]) -> BatchOperation:
+    """The create-only upsert of ``record`` under the id we chose: ``PATCH <set>(<id>)`` with ``If-None-Match: *``.
+    Sending it again never makes a second record: Dataverse creates the record, or answers 412 because it exists."""
+    return BatchOperation("PATCH", f"{entity_set}({record_id})", record, dict(CREATE_ONLY))
+
+
+def exists_already(status: int) -> bool:
+    """Whether Dataverse refused a write because its result is there already: a create-only upsert of an existing
+    id, or an association that exists (412, "A record with matching key values already exists")."""
+    return status == 412
+
+
 def _entity_id(entity_url: str | None) -> str | None:
     """The record id in an ``OData-EntityId`` value (``.../leads(<id>)``), lower-cased; None if there is none."""
     match = _GUID_IN_TEXT.search((entity_url or "").rsplit("(", 1)[-1])
@@ -123,8 +139,10 @@ class DataverseClient:
         return MarketingList.from_record(record)
 
     def find_lists_by_name(self, name: str) -> list[MarketingList]:
+        """Lists with exactly this name (case-insensitive, as Dataverse compares), the oldest first."""
         records = self.iter_records(
-            "lists", **{"$select": LIST_COLUMNS, "$filter": f"listname eq {string_literal(name)}"}
+            "lists", **{"$select": LIST_COLUMNS, "$filter": f"listname eq {string_literal(name)}",
+                        "$orderby": "createdon,listid"}
         )
         return [MarketingList.from_record(r) for r in records]
 
@@ -188,6 +206,20 @@ class DataverseClient:
             )
         return entity_id
 
+    def create_once(self, entity_set: str, record_id: str, record: dict[str, Any]) -> bool:
+        """Create a record under the id we chose, as a create-only upsert (:func:`create_only`), so the retry policy
+        may resend it and a retried task may call this again. True when Dataverse created it; False when a record
+        with that id was there already — made by an attempt whose answer was lost, or by another run."""
+        operation = create_only(entity_set, guid(record_id, what=f"id of the new {entity_set} record"), record)
+        try:
+            self.transport.request(operation.method, operation.path, json_body=operation.body,
+                                   headers=operation.headers)
+        except HttpError as error:
+            if not exists_already(error.status):
+                raise
+            return False
+        return True
+
     def create_lead(
         self,
         *,
@@ -231,8 +263,7 @@ class DataverseClient:
         for start in range(0, len(leads), chunk_size):
             chunk = leads[start : start + chunk_size]
             answers = self.execute_batch(
-                [BatchOperation("PATCH", f"leads({lead.lead_id})", lead.to_record(), {"If-None-Match": "*"})
-                 for lead in chunk],
+                [create_only("leads", lead.lead_id, lead.to_record()) for lead in chunk],
                 continue_on_error=True,
             )
             if len(answers) != len(chunk):
@@ -246,28 +277,44 @@ class DataverseClient:
 
     def _created_lead(self, lead: NewLead, answer: BatchItemResult, index: int) -> str | HttpError:
         """The lead's id when the create-only upsert created it or found it there (412), else its error."""
-        if answer.ok or answer.status == 412:
+        if answer.ok or exists_already(answer.status):
             return lead.lead_id
         return BatchOperationError(index, http_error(
             answer.status, answer.headers, answer.body, method="PATCH",
             url=self.transport.url_for(f"leads({lead.lead_id})"), reason=f"HTTP {answer.status}"))
 
-    def create_static_list(self, name: str, member_type: MemberType) -> MarketingList:
-        list_id = self.create(
-            "lists", {"listname": name, "type": False, "createdfromcode": member_type.createdfromcode}
-        )
+    def create_static_list(
+        self, name: str, member_type: MemberType, *, list_id: str | None = None
+    ) -> MarketingList:
+        """Create a static list of ``member_type``. With ``list_id`` it is created under that id by a create-only
+        upsert: sending it again after a lost answer, or calling again, finds that list (whatever its name by
+        then) instead of making a second one."""
+        record = {"listname": name, "type": False, "createdfromcode": member_type.createdfromcode}
+        if list_id is None:
+            list_id = self.create("lists", record)
+        else:
+            self.create_once("lists", list_id, record)
         return self.get_list(list_id)
 
     def associate_list(self, campaign_id: str, list_id: str) -> bool:
-        """Associate a list with a campaign unless it already is; True when a link was made."""
+        """Associate a list with a campaign unless it already is; True when it was not associated when we looked.
+
+        Safe to resend: when the answer to the association is lost, the retry finds the link there and Dataverse
+        refuses it as a duplicate (412), which means the list is associated — what we asked for."""
         campaign_id, list_id = guid(campaign_id, what="campaign id"), guid(list_id, what="list id")
         if any(existing.id == list_id for existing in self.campaign_lists(campaign_id)):
             return False
-        self.transport.request(
-            "POST",
-            f"campaigns({campaign_id})/campaignlist_association/$ref",
-            json_body={"@odata.id": f"{self.config.api_url}lists({list_id})"},
-        )
+        try:
+            self.transport.request(
+                "POST",
+                f"campaigns({campaign_id})/campaignlist_association/$ref",
+                json_body={"@odata.id": f"{self.config.api_url}lists({list_id})"},
+            )
+        except HttpError as error:
+            if not exists_already(error.status):
+                raise
+            log.info("List %s was associated with campaign %s already (an earlier attempt's answer was lost, "
+                     "or another run linked it)", list_id, campaign_id)
         return True
 
     #: The Dataverse action behind each kind of membership change.

@@ -161,6 +161,14 @@ class Person:
 
 #: Namespace of the ids we give the leads we create: one email maps to one id, whoever creates it, however often.
 LEAD_ID_NAMESPACE = uuid.UUID("6f1c2b8e-93a4-4d0e-9b7c-2f5e8a1d4c37")
+#: Namespace of the ids of our owned marketing lists: one per campaign and member type.
+OWNED_LIST_ID_NAMESPACE = uuid.UUID("0b8f4c1e-5d27-4a96-8e3b-7c2a9f61d5e4")
+
+
+def derived_id(namespace: uuid.UUID, key: str) -> str:
+    """The record id ``key`` determines (uuid5 in ``namespace``). Records we create get such ids and are created
+    with create-only upserts, so a resent request or a re-run task finds the record instead of making a second."""
+    return str(uuid.uuid5(namespace, key))
 
 
 @dataclass(frozen=True)
@@ -178,7 +186,7 @@ class NewLead:
     def lead_id(self) -> str:
         """The id this lead is created with, derived from the email (case-insensitive): sending the creation
         again — after a lost response or a crashed task — finds the lead instead of making a second one."""
-        return str(uuid.uuid5(LEAD_ID_NAMESPACE, self.email.strip().lower()))
+        return derived_id(LEAD_ID_NAMESPACE, self.email.strip().lower())
 
     def to_record(self) -> dict[str, Any]:
         """The Web API body that creates the lead (columns without a value are left out)."""
