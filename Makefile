@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install browser run demo test emulator lint lint-specs sample-data bench-qualify bench-leads clean
+.PHONY: install browser run demo test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults clean
 PEOPLE ?= 5000
 
 $(PY):
@@ -64,6 +64,10 @@ bench-qualify: install
 ## Lead creation for email-only people: one POST each vs $batch (prints a table).
 bench-leads: install
 	$(PY) include/benchmarks/bench_create_leads.py
+
+## Member writes under injected faults and a SIGKILL, on a PostgreSQL ledger (prints figures).
+bench-faults: install
+	$(PY) include/benchmarks/bench_faults.py
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache
