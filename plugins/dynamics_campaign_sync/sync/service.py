@@ -126,13 +126,15 @@ class CampaignSync:
         history = self.ledger.last_qualified(self.key, source_ids, before=run.interval_end)
         eligible = set(apply_qualification_rule(self.spec.qualification, source_ids, history, run.interval_end))
 
-        owned = self._owned_list_ids(campaign_id)
-        in_owned = {mt: set(self.client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
-        in_other = self._other_list_members(campaign_id, set(owned.values()))
+        # The ledger before the lists: someone another run adds in between is then not taken for drift (and
+        # someone it removes in between is no member any more when drift is recorded).
         members = {
             person_id: CurrentMember(person_id, m.member_type, m.source_person_id, m.added_at)
             for person_id, m in self.ledger.members(campaign_id).items()
         }
+        owned = self._owned_list_ids(campaign_id)
+        in_owned = {mt: set(self.client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
+        in_other = self._other_list_members(campaign_id, set(owned.values()))
         drift = self._drift_facts(campaign_id, run, members, in_owned)
         member_sources = [m.source_person_id for m in [*members.values(), *drift.drifted.values()]
                           if m.source_person_id]
