@@ -6,11 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import test_dashboard_api as dashboard_api
 from dashboard.conftest import _run
 from dashboard_world import DAY, KEY, SyncedLedger
-from test_dashboard_api import LIST, Airflow, airflow, analyst  # noqa: F401 (fixtures, built on synced_ledger below)
+from test_dashboard_api import LIST, Airflow
 
 pytestmark = pytest.mark.e2e
+# The API tests' fixtures, built on this module's synced_ledger below.
+airflow, analyst = dashboard_api.airflow, dashboard_api.analyst
 
 
 @pytest.fixture(scope="module")

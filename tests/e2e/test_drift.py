@@ -8,11 +8,13 @@ from urllib.parse import unquote
 
 import pytest
 import sync_world as world
-from test_campaign_sync_dag import ADDED, REMOVED, SyncWorld, sync_world, task_states  # noqa: F401 (fixture)
+import test_campaign_sync_dag as sync_dag_tests
+from test_campaign_sync_dag import ADDED, REMOVED, SyncWorld, task_states
 
 from dynamics_campaign_sync.dataverse import MemberType
 
 pytestmark = pytest.mark.e2e
+sync_world = sync_dag_tests.sync_world  # the fixture: its emulator, ledger, source and specs
 KEY = "e2e_germany"
 P1, P4 = world.dynamics_id("P1"), world.dynamics_id("P4")
 
