@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, union
 
-from dynamics_campaign_sync.ledger.checks import MEMBER, REMOVED
+from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, MEMBER, REMOVED
 from dynamics_campaign_sync.ledger.models import Plan
 from dynamics_campaign_sync.ledger.schema import event_batches, events, intents, memberships, run_plans
 
@@ -28,6 +28,26 @@ def member_counts(connection: Connection, campaign_id: str) -> dict[str, dict[st
     for status, member_type, number in rows:
         counts.setdefault(status, {})[member_type] = number
     return counts
+
+
+def drifted_people(connection: Connection, campaign_id: str, limit: int) -> list[dict[str, Any]]:
+    """People we added who drifted (deleted in Dynamics, or taken out of our list there), newest first."""
+    rows = connection.execute(
+        select(
+            memberships.c.person_id,
+            memberships.c.member_type,
+            memberships.c.source_person_id,
+            memberships.c.status,
+            memberships.c.added_at,
+            memberships.c.removed_at,
+            memberships.c.removed_by_run,
+            memberships.c.reason,
+        )
+        .where(memberships.c.campaign_id == campaign_id, memberships.c.status.in_(sorted(DRIFT_STATES)))
+        .order_by(memberships.c.removed_at.desc(), memberships.c.person_id)
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]
 
 
 def event_totals(connection: Connection, campaign_key: str) -> dict[str, int]:

@@ -14,7 +14,7 @@ from dynamics_campaign_sync.dag_factory import DAG_ID_PREFIX
 from dynamics_campaign_sync.dashboard import queries
 from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
-from dynamics_campaign_sync.ledger.checks import DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
+from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
 from dynamics_campaign_sync.qualification import CampaignSpec
 from dynamics_campaign_sync.qualification.describe import describe_filter
 from dynamics_campaign_sync.qualification.logic import render
@@ -30,6 +30,7 @@ class Limits:
 
     events: int = 50
     plan_items: int = 50
+    drift: int = 200
 
 
 def dag_id(campaign_key: str) -> str:
@@ -112,7 +113,9 @@ def plan_document(plan: Plan | None) -> dict[str, Any] | None:
 def _members(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     current = {member_type: counts.get(MEMBER, {}).get(member_type, 0) for member_type in sorted(MEMBER_TYPES)}
     removed = {member_type: counts.get(REMOVED, {}).get(member_type, 0) for member_type in sorted(MEMBER_TYPES)}
-    return {**current, "total": sum(current.values()), "removed": removed, "removed_total": sum(removed.values())}
+    drifted = {state: sum(counts.get(state, {}).values()) for state in sorted(DRIFT_STATES)}
+    return {**current, "total": sum(current.values()), "removed": removed, "removed_total": sum(removed.values()),
+            "drifted": drifted}
 
 
 def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str, Any]:
@@ -149,19 +152,21 @@ def detail(snapshot: Snapshot, key: str, spec: CampaignSpec | None, limits: Limi
     campaign_id = document["campaign"]["id"]
     rules = _rules(spec)
     document.update(description=spec.description.strip() if spec else "", rules=rules, owned_lists=[], runs=[],
-                    timeline=[], recent_events=[], latest_dry_run=None)
+                    timeline=[], recent_events=[], latest_dry_run=None, drift=[])
     if ledger is None:
         return document
     with ledger.engine.connect() as connection:
         runs = queries.recent_plans(connection, key, RUN_HISTORY)
         timeline = queries.timeline(connection, key)
         events = queries.recent_events(connection, key, limits.events)
+        drifted = queries.drifted_people(connection, campaign_id, limits.drift) if campaign_id else []
     document.update(
         owned_lists=[_owned_list(item) for item in ledger.owned_lists(campaign_id)] if campaign_id else [],
         runs=[plan_document(plan) for plan in runs],
         timeline=timeline,
         recent_events=[_event(row, rules) for row in events],
         latest_dry_run=_dry_run(ledger, key, ledger.latest_plan(key, DRY_RUN), rules, limits.plan_items),
+        drift=[_drifted(row) for row in drifted],
     )
     return document
 
@@ -209,6 +214,20 @@ def _person(person_id: str, reason: Mapping[str, Any] | None) -> dict[str, Any]:
         "source_person_id": reason.get("source_person_id"),
         "email": reason.get("email"),
         "matched": list(reason.get("matched") or []),
+    }
+
+
+def _drifted(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A drifted person: state, when and by which run it was noticed, and why."""
+    reason = row["reason"] or {}
+    return {
+        **_person(row["person_id"], {"source_person_id": row["source_person_id"], **reason}),
+        "member_type": row["member_type"],
+        "state": row["status"],
+        "added_at": row["added_at"],
+        "noticed_at": row["removed_at"],
+        "noticed_by_run": row["removed_by_run"],
+        "why": str(reason.get("drift") or ""),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,12 @@ def guid(value: str, *, what: str = "id") -> str:
 def any_of(prop: str, values: Sequence[str], *, literal=string_literal) -> str:
     """``prop eq v1 or prop eq v2 ...``; callers keep ``values`` short (URLs have limits)."""
     return " or ".join(f"{prop} eq {literal(v)}" for v in values)
+
+
+def in_values(prop: str, values: Sequence[str]) -> str:
+    """Dataverse's ``Microsoft.Dynamics.CRM.In`` query function: ``prop`` is one of ``values`` (a JSON array, so
+    every value is quoted and escaped by the encoder). Shorter than ``any_of`` for long id lists."""
+    return f"Microsoft.Dynamics.CRM.In(PropertyName={string_literal(prop)},PropertyValues={json.dumps(list(values))})"
 
 
 def iter_pages(

@@ -18,6 +18,11 @@ MEMBER_TYPES = frozenset({"lead", "contact"})
 
 MEMBER = "member"
 REMOVED = "removed"
+#: Drift: a member we added whose lead/contact was deleted in Dynamics (final: never written to again).
+DELETED_IN_DYNAMICS = "deleted_in_dynamics"
+#: Drift: a member someone else took out of our owned list (the spec's ``drift`` option says what follows).
+REMOVED_IN_DYNAMICS = "removed_in_dynamics"
+DRIFT_STATES = frozenset({DELETED_IN_DYNAMICS, REMOVED_IN_DYNAMICS})
 
 PLANNED = "planned"
 APPLIED = "applied"

@@ -27,6 +27,7 @@ from dynamics_campaign_sync.ledger import (
 )
 from dynamics_campaign_sync.ledger.checks import (
     ACTIONS,
+    DRIFT_STATES,
     MEMBER_TYPES,
     PLAN_STATUSES,
     as_interval,
@@ -34,6 +35,7 @@ from dynamics_campaign_sync.ledger.checks import (
     checked_counts,
     choice,
     ids,
+    preview,
     text,
 )
 from dynamics_campaign_sync.ledger.engine import configure_engine, create_ledger_engine, writer
@@ -202,6 +204,39 @@ class Ledger:
     def release_campaign_lock(self, campaign_key: str, holder: str) -> None:
         with self._writer.begin() as connection:
             locks.release(connection, campaign_key, holder)
+
+    def drifted(self, campaign_id: str) -> dict[str, Membership]:
+        """People we added whose lead/contact was deleted in Dynamics or who were taken out of our owned list
+        by someone else (status ``deleted_in_dynamics`` / ``removed_in_dynamics``), by person id."""
+        with self._engine.connect() as connection:
+            return membership.drifted(connection, text(campaign_id, "campaign_id"))
+
+    def record_drift(
+        self,
+        campaign_id: str,
+        run_id: str,
+        *,
+        noticed: Mapping[str, tuple[str, Mapping[str, Any]]],
+        cleared: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> list[str]:
+        """Record the drift a run noticed (member id → (drift state, why)) and the ``removed_in_dynamics``
+        states it cleared (id → why: they stopped qualifying); return the ids whose state changed.
+
+        Drift is not our action: no event is recorded for it, so no "removed" asset event fires. Only members
+        move to a drift state, and only ``removed_in_dynamics`` rows are cleared (to ``removed``).
+        """
+        arguments = {"campaign_id": text(campaign_id, "campaign_id"), "run_id": text(run_id, "run_id")}
+        states = {}
+        for person_id, (state, reason) in noticed.items():
+            states[text(person_id, "person_id")] = (choice(state, DRIFT_STATES, f"drift state of {person_id}"),
+                                                    _reason(reason, f"drift of {person_id}"))
+        ended = {text(p, "person_id"): _reason(r, f"cleared drift of {p}") for p, r in (cleared or {}).items()}
+        both = sorted(set(states) & set(ended))
+        if both:
+            raise LedgerError(f"drift of campaign {campaign_id}, run {run_id}: people both noticed and cleared: "
+                              f"{preview(both)}")
+        with self._writer.begin() as connection:
+            return membership.record_drift(connection, **arguments, noticed=states, cleared=ended, now=self._now())
 
     # -- intents -----------------------------------------------------------------------------------------------
 
@@ -441,6 +476,13 @@ class Ledger:
         key, limit = text(campaign_key, "campaign_key"), as_utc(older_than, "older_than")
         with self._writer.begin() as connection:
             return history.thin(connection, key, limit)
+
+
+def _reason(reason: object, what: str) -> dict[str, Any]:
+    """A JSON object saying why (drift reasons are shown on the dashboard)."""
+    if not isinstance(reason, Mapping):
+        raise LedgerError(f"{what}: the reason must be a mapping, got {reason!r}")
+    return dict(reason)
 
 
 def _plan_items(

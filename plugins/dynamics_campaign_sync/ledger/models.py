@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from dynamics_campaign_sync.ledger.checks import MEMBER
+from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, MEMBER
 
 
 def _fields(row: Row[Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -62,7 +62,9 @@ class CampaignOwner:
 
 @dataclass(frozen=True)
 class Membership:
-    """What we did to one person in one campaign: added (``member``) or later taken out (``removed``)."""
+    """What we did to one person in one campaign: added (``member``) or later taken out (``removed``) — or what
+    happened to them in Dynamics since (``deleted_in_dynamics``, ``removed_in_dynamics``: drift, noticed by the
+    run ``removed_by_run`` at ``removed_at``, the reason saying why)."""
 
     campaign_id: str
     person_id: str
@@ -79,6 +81,10 @@ class Membership:
     @property
     def is_member(self) -> bool:
         return self.status == MEMBER
+
+    @property
+    def is_drifted(self) -> bool:
+        return self.status in DRIFT_STATES
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Membership:

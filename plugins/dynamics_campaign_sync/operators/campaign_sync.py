@@ -181,6 +181,11 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
             "failed": stages.get("add", {}).get("failed", 0) + stages.get("remove", {}).get("failed", 0),
             "not_ours": counts.get("not_ours", 0),
             "already_gone": counts.get("already_gone", 0),
+            # Drift noticed this run (Dynamics-side changes to our lists), and what followed from it.
+            "deleted_in_dynamics": counts.get("deleted_in_dynamics", 0),
+            "removed_in_dynamics": counts.get("removed_in_dynamics", 0),
+            "restored": counts.get("restored", 0),
+            "drift_cleared": counts.get("drift_cleared", 0),
             "unresolved": counts.get("unresolved", 0),
             "requests": sum(s.get("dataverse", {}).get("requests", 0) for s in stages.values()),
             "throttle_wait_seconds": round(sum(s.get("dataverse", {}).get("throttle_wait_seconds", 0)

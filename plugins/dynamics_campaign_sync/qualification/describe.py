@@ -102,6 +102,12 @@ def _removal_text(spec: CampaignSpec) -> str:
     return f"removed after {removal.days} days without qualifying"
 
 
+def _drift_text(spec: CampaignSpec) -> str:
+    if spec.drift.removed_in_dynamics == "restore":
+        return "re-added while they qualify"
+    return "left out until they stop qualifying and qualify again"
+
+
 def render_doc_md(spec: CampaignSpec) -> str:
     """The Markdown shown as the DAG's documentation."""
     campaign = (
@@ -137,6 +143,8 @@ def render_doc_md(spec: CampaignSpec) -> str:
         f"max removes {guard.max_removes if guard.max_removes is not None else 'unlimited'}, "
         f"empty source {'allowed' if guard.allow_empty_source else 'stops the run'}",
         f"- **Writes blocked when the campaign is:** {blocked or 'never'}",
+        f"- **Drift:** members someone takes out of our list in Dynamics are {_drift_text(spec)}; members "
+        "whose lead or contact is deleted are recorded and never written to again",
         "",
         "Windows start inclusive and end exclusive at the run's data interval end; "
         "activities after the interval end are not seen, so backfills give the same answer at any time.",

@@ -348,6 +348,14 @@ class RemovalPolicy(_Model):
         return self
 
 
+class DriftPolicy(_Model):
+    """What follows drift, Dynamics-side changes to our owned lists. ``removed_in_dynamics`` is for members
+    someone else took out of our list: ``respect`` (default) leaves them out until they stop qualifying and
+    qualify again; ``restore`` re-adds them while they qualify. (Deleted leads/contacts are never written to.)"""
+
+    removed_in_dynamics: Literal["respect", "restore"] = "respect"
+
+
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
@@ -413,6 +421,7 @@ class CampaignSpec(_Model):
     rules: Rules
     qualification: QualificationRule = QualificationRule()
     removal: RemovalPolicy = RemovalPolicy()
+    drift: DriftPolicy = DriftPolicy()
     guard: Guard = Guard()
     blocked_statuses: tuple[int, ...] = (CAMPAIGN_STATUS_CODES["inactive"],)
 

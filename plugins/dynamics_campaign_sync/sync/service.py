@@ -10,12 +10,13 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.dataverse.models import NewLead
 from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
+from dynamics_campaign_sync.ledger.checks import MEMBER
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
@@ -25,8 +26,10 @@ from dynamics_campaign_sync.sync.planner import (
     NEW_PERSON_PREFIX,
     Candidate,
     CurrentMember,
+    DriftFacts,
     SyncPlan,
     build_plan,
+    missing_members,
 )
 from dynamics_campaign_sync.sync.write_lock import DEFAULT_LOCK_WAIT, CampaignWriteLock
 
@@ -139,20 +142,24 @@ class CampaignSync:
         source_ids = [c.source_person_id for c in candidates]
         eligible = self.apply_qualification_rule(source_ids, run, record=not dry_run)
 
-        owned = self._owned_list_ids(campaign_id)
-        in_owned = {mt: set(self.client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
-        in_other = self._other_list_members(campaign_id, set(owned.values()))
+        # The ledger before the lists: someone another run adds in between is then not taken for drift (and
+        # someone it removes in between is no member any more when drift is recorded).
         members = {
             person_id: CurrentMember(person_id, m.member_type, m.source_person_id, m.added_at)
             for person_id, m in self.ledger.members(campaign_id).items()
         }
-        member_sources = [m.source_person_id for m in members.values() if m.source_person_id]
+        owned = self._owned_list_ids(campaign_id)
+        in_owned = {mt: set(self.client.iter_list_member_ids(list_id)) for mt, list_id in owned.items()}
+        in_other = self._other_list_members(campaign_id, set(owned.values()))
+        drift = self._drift_facts(campaign_id, run, members, in_owned)
+        member_sources = [m.source_person_id for m in [*members.values(), *drift.drifted.values()]
+                          if m.source_person_id]
         plan = build_plan(
             candidates=candidates, eligible_source_ids=eligible, unresolved=unresolved,
             our_members=members, in_owned_lists=in_owned, in_other_lists=in_other,
             removal_policy=self.spec.removal.policy, removal_days=self.spec.removal.days,
             last_qualified=self.ledger.last_qualified(self.key, member_sources, before=run.interval_end),
-            as_of=run.interval_end,
+            as_of=run.interval_end, drift=drift, drift_policy=self.spec.drift.removed_in_dynamics,
         )
         plan.counts["source_empty"] = int(result.source_empty)
         plan.counts["people_scanned"] = result.people_scanned
@@ -162,6 +169,8 @@ class CampaignSync:
             interval_end=run.interval_end, status="dry_run" if dry_run else "planned", counts=plan.counts,
             items=[(e.person_id, e.member_type, e.action, e.reason) for e in plan.entries],
         )
+        if not dry_run:
+            self._record_drift(campaign_id, run, plan)
         self._log_plan(plan, dry_run)
         return {"counts": plan.counts,
                 "preview": {"add": [e.person_id for e in plan.adds[:PLAN_PREVIEW]],
@@ -180,6 +189,44 @@ class CampaignSync:
             self.ledger.record(self.key, [s for s in source_ids if s not in eligible], run.interval_end,
                                run.run_id, counted=False)
         return eligible
+
+    def _drift_facts(self, campaign_id: str, run: RunContext, members: dict[str, CurrentMember],
+                     in_owned: dict[str, set[str]]) -> DriftFacts:
+        """What drift needs besides the lists' members: earlier drift, writes in flight, when our lists were
+        recorded, and which missing members' records still exist (one request per chunk of ids).
+
+        Drift this run recorded already (a retried plan task) counts as seen now: ``members`` gets those people
+        back as members, so the retry plans and counts what the first attempt did."""
+        drifted = {}
+        for person_id, m in self.ledger.drifted(campaign_id).items():
+            entry = CurrentMember(person_id, m.member_type, m.source_person_id, m.added_at, m.status)
+            if m.removed_by_run == run.run_id:
+                members[person_id] = replace(entry, status=MEMBER)
+            else:
+                drifted[person_id] = entry
+        newest = self.ledger.newest_applied_interval(self.key)
+        facts = DriftFacts(
+            drifted=drifted,
+            in_flight=frozenset(p for intent in self.ledger.pending_intents(self.key) for p in intent.people),
+            list_since={o.member_type: o.created_at for o in self.ledger.owned_lists(campaign_id)},
+            may_clear=newest is None or run.interval_end >= newest[1],
+        )
+        by_type: dict[str, list[str]] = {}
+        for member in missing_members(members, in_owned, facts).values():
+            by_type.setdefault(member.member_type, []).append(member.person_id)
+        deleted = set()
+        for member_type, person_ids in by_type.items():
+            deleted |= set(person_ids) - self.client.existing_ids(MemberType(member_type), person_ids)
+        return replace(facts, deleted=frozenset(deleted))
+
+    def _record_drift(self, campaign_id: str, run: RunContext, plan: SyncPlan) -> None:
+        """Record the drift the plan noticed and the drift states it cleared (not our action: no asset event)."""
+        if not plan.drift and not plan.cleared:
+            return
+        changed = self.ledger.record_drift(
+            campaign_id, run.run_id, noticed={e.person_id: (e.action, e.reason) for e in plan.drift},
+            cleared={e.person_id: {**e.reason, "cleared_by_run": run.run_id} for e in plan.cleared})
+        log.info("Drift recorded: %d people changed state in the ledger", len(changed))
 
     def _resolve(self, qualified: Any) -> tuple[list[Candidate], dict[str, str]]:
         """Attach Dynamics ids to people the source knows only by email (matching by email, as Marketo
@@ -227,6 +274,12 @@ class CampaignSync:
             log.info("  %-6s %-7s %s  %s", entry.action, entry.member_type, entry.person_id, entry.reason)
         if len(plan.entries) > PLAN_PREVIEW:
             log.info("  ... and %d more (all in the ledger's plan items)", len(plan.entries) - PLAN_PREVIEW)
+        verb = "would record" if dry_run else "recorded"
+        for entry in (plan.drift + plan.cleared)[:PLAN_PREVIEW]:
+            log.warning("Drift %s: %s %s %s: %s", verb, entry.action, entry.member_type, entry.person_id,
+                        entry.reason.get("drift") or entry.reason.get("drift_cleared"))
+        if len(plan.drift) + len(plan.cleared) > PLAN_PREVIEW:
+            log.warning("  ... and %d more drift changes", len(plan.drift) + len(plan.cleared) - PLAN_PREVIEW)
 
     # -- guard ----------------------------------------------------------------------------------------------
 

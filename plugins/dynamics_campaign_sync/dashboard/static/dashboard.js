@@ -4,7 +4,7 @@
 
 const API = "api/campaigns";
 const RUN_COUNTS = ["qualified", "to_add", "to_remove", "added", "removed", "failed", "not_ours", "already_gone",
-                    "unresolved", "requests"];
+                    "unresolved", "deleted_in_dynamics", "removed_in_dynamics", "restored", "requests"];
 
 function h(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -142,7 +142,7 @@ function runCounts(plan) {
   const counts = plan.counts || {};
   return h("dl", { class: "stats" },
     RUN_COUNTS.filter((name) => name in counts).map((name) =>
-      stat(name.replace("_", " "), counts[name], `last_run.counts.${name}`)));
+      stat(name.replaceAll("_", " "), counts[name], `last_run.counts.${name}`)));
 }
 
 function table(headers, rows, attrs) {
@@ -195,6 +195,12 @@ function detailView(d) {
     h("section", { class: "card" }, h("h3", {}, "Recent events"),
       events.length ? table([["Recorded"], ["Action"], ["Type"], ["Person"], ["Why (smart list rules)"]], events,
         { "data-testid": "events" }) : empty("No membership changes yet.")),
+    h("section", { class: "card", "data-testid": "drift" }, h("h3", {}, "Drift: changed in Dynamics"),
+      d.drift.length ? table([["Noticed"], ["State"], ["Type"], ["Person"], ["Why"]], d.drift.map((p) =>
+        h("tr", { "data-person-id": p.person_id }, h("td", { class: "small" }, when(p.noticed_at)),
+          h("td", {}, badge(p.state.replaceAll("_", " "), p.state)), h("td", {}, p.member_type),
+          h("td", {}, person(p)), h("td", { class: "small" }, p.why || "–"))))
+        : empty("Nobody we added was deleted in Dynamics or taken out of our lists there.")),
     h("section", { class: "card", "data-testid": "dry-run" }, h("h3", {}, "Latest dry run"),
       dry ? [h("p", {}, h("span", { class: "mono small" }, dry.run_id), " ",
         h("span", { class: "small muted" }, `interval end ${when(dry.interval_end)}`)),
