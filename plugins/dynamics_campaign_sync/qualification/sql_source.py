@@ -207,20 +207,27 @@ class SqlSource:
     def activities_without_person(
         self, activity_types: tuple[str, ...], start: dt.datetime | None, end: dt.datetime
     ) -> MissingPersonIds:
-        """Counted through the ``(person_id)`` index: only the rows without an id are read."""
+        """First a count over the whole table, two seeks in the ``(person_id)`` index (a planner given the
+        type and window too, or the two tests in one ``OR``, may read a whole index instead); only when it
+        finds rows, the exact count and examples."""
         table = self._activities
         person = table.c[PERSON_ID]
-        where = [
-            sa.or_(person.is_(None), person == ""),
-            table.c[ACTIVITY_TYPE].in_(list(activity_types)),
-            *self._time_window(start, end),
-        ]
-        rows = int(self._frame(sa.select(sa.func.count().label("n")).where(*where))["n"].iloc[0])
+        counts = [self._count_query(person.is_(None)), self._count_query(person == "")]
+        anywhere = sa.select((counts[0].scalar_subquery() + counts[1].scalar_subquery()).label("n"))
+        if not int(self._frame(anywhere)["n"].iloc[0]):
+            return MissingPersonIds()
+        where = [sa.or_(person.is_(None), person == ""), table.c[ACTIVITY_TYPE].in_(list(activity_types)),
+                 *self._time_window(start, end)]
+        rows = int(self._frame(self._count_query(*where))["n"].iloc[0])
         if not rows or ACTIVITY_ID not in table.columns:
             return MissingPersonIds(rows)
         activity_id = table.c[ACTIVITY_ID]
         found = self._frame(sa.select(activity_id).where(*where).order_by(activity_id).limit(MAX_EXAMPLES))
         return MissingPersonIds(rows, tuple(str(value) for value in found[ACTIVITY_ID]))
+
+    def _count_query(self, *where: ColumnElement[bool]) -> sa.Select[Any]:
+        """The number of activity rows matching every clause, as column ``n``."""
+        return sa.select(sa.func.count().label("n")).select_from(self._activities).where(*where)
 
     # -- activities ----------------------------------------------------------
 
