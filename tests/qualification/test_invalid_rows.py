@@ -129,3 +129,14 @@ def test_max_invalid_rows_is_a_number_or_a_percentage_of_the_rows_read(tmp_path)
     )
     with pytest.raises(SpecError, match=r"bad_guard.yaml: guard.max_invalid_rows: 'a few' is neither a whole"):
         load_spec(spec_file)
+
+
+def test_rows_without_an_id_are_reported_when_the_filters_narrow_the_people_read(sql_engine):
+    """On a history table the SQL source reads every version of the people the filters select by id;
+    a row without an id must still be read (and reported), not silently skipped."""
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "de"},
+                      {"type": "demographic", "field": "employees", "operator": "gte", "value": 10}])
+    for source in both_sources(sql_engine).values():
+        result = evaluate(spec, source, START, END)
+        assert result.invalid_rows.counts["null_person_id"] == 2
+        assert "V1" in result.qualified_ids and "D1" not in result.qualified_ids

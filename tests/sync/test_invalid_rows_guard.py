@@ -10,11 +10,11 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, write_tables
-from support import client_for
 
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.qualification import CampaignSpec, SqlSource
 from dynamics_campaign_sync.sync.service import CampaignSync, GuardError, RunContext
+from support import client_for
 
 END = dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC)
 RUN = RunContext("scheduled__2026-03-02", END - dt.timedelta(days=1), END)

@@ -168,7 +168,10 @@ class SqlSource:
             if clause is not None and self._people_is_snapshot:
                 query = query.where(clause)
             elif clause is not None:  # keep every version of a candidate; the as-of version is chosen later
-                query = query.where(table.c[PERSON_ID].in_(sa.select(table.c[PERSON_ID]).where(clause)))
+                person = table.c[PERSON_ID]
+                candidate = person.in_(sa.select(person).where(clause))
+                # and the matching rows without an id, which IN never selects, to be reported
+                query = query.where(sa.or_(candidate, sa.and_(person.is_(None), clause)))
         return query
 
     def _readable(self, column: sa.Column[Any]) -> ColumnElement[Any]:
