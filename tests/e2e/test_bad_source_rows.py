@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import sync_world as world
 from bad_source_rows import LONG_ID, person, write_tables
-from test_campaign_sync_dag import DAY, sync_world, task_states  # noqa: F401 - sync_world is a fixture
+from test_campaign_sync_dag import SyncWorld, task_states
 
 pytestmark = pytest.mark.e2e
 
@@ -56,29 +56,35 @@ def bad_source(path: Path) -> None:
     engine.dispose()
 
 
-def write_spec(sync_world, guard: str = "") -> None:
-    folder = Path(sync_world.source_path).parent / "specs"
-    (folder / "e2e_germany.yaml").write_text(SPEC + guard)
+@pytest.fixture
+def bad_world(airflow_db, fresh_emulator, tmp_path, monkeypatch) -> SyncWorld:
+    """The end-to-end world with the source replaced by :func:`bad_source` and the spec by :data:`SPEC`."""
+    synced = SyncWorld(fresh_emulator, tmp_path, monkeypatch)
+    bad_source(synced.source_path)
+    write_spec(tmp_path)
+    return synced
 
 
-def test_bad_rows_are_left_out_and_counted_in_the_summary_and_the_guard_stops_on_too_many(sync_world):
-    bad_source(sync_world.source_path)
-    write_spec(sync_world)
-    first = sync_world.run(day=0)
+def write_spec(tmp_path: Path, guard: str = "") -> None:
+    (tmp_path / "specs" / "e2e_germany.yaml").write_text(SPEC + guard)
+
+
+def test_bad_rows_are_left_out_and_counted_in_the_summary_and_the_guard_stops_on_too_many(bad_world, tmp_path):
+    first = bad_world.run(day=0)
     assert first.state == "success", task_states(first)
 
-    assert sync_world.owned_members() == {"lead": {world.dynamics_id("P1"), world.dynamics_id("P2")},
+    assert bad_world.owned_members() == {"lead": {world.dynamics_id("P1"), world.dynamics_id("P2")},
                                           "contact": {world.dynamics_id("P6")}}
     summary = first.get_task_instance("summary").xcom_pull(task_ids="summary")
     assert summary["invalid_rows"] == 6 and summary["invalid_rows_by_kind"] == INVALID_BY_KIND
     assert summary["qualified"] == 3 and summary["added"] == 3
-    plan = sync_world.ledger().plan("e2e_germany", first.run_id)
+    plan = bad_world.ledger().plan("e2e_germany", first.run_id)
     assert plan.details["invalid_rows"]["duplicate_person_id"] == {"count": 2, "examples": ["P5"]}
     assert plan.details["invalid_rows"]["null_person_id"]["examples"] == [f"dynamics_id={world.dynamics_id('P4')}"]
 
-    write_spec(sync_world, guard="guard: {max_invalid_rows: 5}\n")
-    mark = sync_world.last_request_id()
-    stopped = sync_world.run(day=1)
+    write_spec(tmp_path, guard="guard: {max_invalid_rows: 5}\n")
+    mark = bad_world.last_request_id()
+    stopped = bad_world.run(day=1)
     assert stopped.state == "failed" and task_states(stopped)["guard"] == "failed"
-    assert sync_world.write_requests(since=mark) == []
-    assert sync_world.ledger().plan("e2e_germany", stopped.run_id).status == "blocked"
+    assert bad_world.write_requests(since=mark) == []
+    assert bad_world.ledger().plan("e2e_germany", stopped.run_id).status == "blocked"

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from bad_source_rows import EXPECTED_KINDS, LONG_ID, bad_activities, bad_people, write_tables
 from ledger_samples import END, KEY, START
-from support import client_for
 
 from dynamics_campaign_sync.ledger import Ledger, LedgerError
 from dynamics_campaign_sync.qualification import CampaignSpec, SqlSource
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
+from support import client_for
 
 DETAILS = {"invalid_rows": {"null_person_id": {"count": 3, "examples": ["dynamics_id=a", "dynamics_id=b"]},
                             "not_numeric:employees": {"count": 1, "examples": ["P7"]}}}
