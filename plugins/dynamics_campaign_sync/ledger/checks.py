@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -79,6 +80,19 @@ def checked_counts(values: Mapping[str, Any], what: str) -> dict[str, int]:
             raise LedgerError(f"{what}: count {name!r} must be an integer, got {number!r}")
         checked[text(name, f"{what} count name")] = number
     return checked
+
+
+def checked_details(values: Mapping[str, Any] | None, what: str) -> dict[str, Any] | None:
+    """A plan's details: a JSON object (None or empty: no details)."""
+    if not values:
+        return None
+    if not isinstance(values, Mapping):
+        raise LedgerError(f"{what}: details must be a mapping, got {type(values).__name__}")
+    try:
+        json.dumps(values, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise LedgerError(f"{what}: details are not JSON: {error}") from None
+    return dict(values)
 
 
 def preview(values: Iterable[str], limit: int = 5) -> str:

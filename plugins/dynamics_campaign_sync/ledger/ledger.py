@@ -33,6 +33,7 @@ from dynamics_campaign_sync.ledger.checks import (
     as_interval,
     as_utc,
     checked_counts,
+    checked_details,
     choice,
     ids,
     preview,
@@ -358,14 +359,17 @@ class Ledger:
         status: str,
         counts: Mapping[str, int],
         items: Iterable[tuple[str, str, str, Mapping[str, Any] | None]] = (),
+        details: Mapping[str, Any] | None = None,
     ) -> None:
-        """Create or overwrite a run's plan; ``items`` are ``(person_id, member_type, action, reason)``."""
+        """Create or overwrite a run's plan; ``items`` are ``(person_id, member_type, action, reason)``,
+        ``details`` small JSON kept beside the counts (the invalid source rows by kind, with example ids)."""
         start, end = as_interval(interval_start, interval_end, f"plan of campaign {campaign_key}")
         key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
         arguments = {
             "status": choice(status, PLAN_STATUSES, "status"),
             "counts": checked_counts(counts, f"plan of campaign {key}, run {run}"),
             "items": _plan_items(items, f"plan of campaign {key}, run {run}"),
+            "details": checked_details(details, f"plan of campaign {key}, run {run}"),
         }
         with self._writer.begin() as connection:
             plans.record(

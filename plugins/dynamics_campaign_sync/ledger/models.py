@@ -180,6 +180,8 @@ class Plan:
     created_at: datetime
     finished_at: datetime | None
     counts: Mapping[str, int] = field(default_factory=dict, hash=False)
+    #: Small JSON beside the counts, e.g. ``{"invalid_rows": {kind: {"count": n, "examples": [...]}}}``.
+    details: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Plan:
@@ -196,7 +198,8 @@ class Plan:
                     "finished_at",
                     "counts",
                 ),
-            )
+            ),
+            details=row._mapping["details"] or {},
         )
 
 

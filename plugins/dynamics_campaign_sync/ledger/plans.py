@@ -31,14 +31,17 @@ def record(
     counts: Mapping[str, int],
     items: Sequence[dict[str, Any]],
     now: datetime,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
-    """Create or overwrite the plan of ``(campaign_key, run_id)``; its items are replaced by ``items``."""
+    """Create or overwrite the plan of ``(campaign_key, run_id)``; its items are replaced by ``items`` and its
+    details by ``details``."""
     sql.lock(connection, "plans", campaign_key)
     values = {
         "interval_start": interval_start,
         "interval_end": interval_end,
         "status": status,
         "counts": dict(counts),
+        "details": dict(details) if details else None,
         "finished_at": None if status == PLANNED else now,
     }
     plan_id = _plan_id(connection, campaign_key, run_id)

@@ -10,6 +10,8 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
+from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
+from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
 from dynamics_campaign_sync.sync.service import GuardError, PlanNotApprovedError
 
 #: Margin when asking Airflow for asset events since a time our clock took (the metadata DB stamps them).
@@ -156,7 +158,8 @@ class PublishMembershipEventsOperator(CampaignSyncBaseOperator):
 
 
 class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
-    """One table at the end of the run: qualified, added, removed, not ours, failures, requests made."""
+    """One table at the end of the run: qualified, added, removed, not ours, failures, invalid source rows
+    (by kind; the task log names example ids), requests made."""
 
     ui_color = "#f1f3f4"
 
@@ -187,6 +190,8 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
             "restored": counts.get("restored", 0),
             "drift_cleared": counts.get("drift_cleared", 0),
             "unresolved": counts.get("unresolved", 0),
+            "invalid_rows": counts.get(INVALID_ROWS, 0),
+            "invalid_rows_by_kind": kinds_in_counts(counts),
             "requests": sum(s.get("dataverse", {}).get("requests", 0) for s in stages.values()),
             "throttle_wait_seconds": round(sum(s.get("dataverse", {}).get("throttle_wait_seconds", 0)
                                                for s in stages.values()), 1),
@@ -203,6 +208,9 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
                 self.sync.thin_history(plan.interval_end)
         width = max(len(k) for k in summary)
         self.log.info("Campaign sync summary\n%s", "\n".join(f"  {k:<{width}}  {v}" for k, v in summary.items()))
+        for kind, entry in (plan.details.get("invalid_rows", {}) if plan else {}).items():
+            self.log.warning("invalid source rows left out: %s: %d (e.g. %s)", kind, entry["count"],
+                             ", ".join(entry["examples"]) or "no id to show")
         failures = self.ledger.failures(self.spec.key, context["run_id"])
         for person, error in list(failures.items())[:20]:
             self.log.warning("failed: %s: %s", person, error)

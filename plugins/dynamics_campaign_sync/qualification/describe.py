@@ -141,6 +141,7 @@ def render_doc_md(spec: CampaignSpec) -> str:
         f"- **Removal:** members are {_removal_text(spec)}",
         f"- **Guard:** max adds {guard.max_adds if guard.max_adds is not None else 'unlimited'}, "
         f"max removes {guard.max_removes if guard.max_removes is not None else 'unlimited'}, "
+        f"max invalid source rows {guard.max_invalid_rows if guard.max_invalid_rows is not None else 'unlimited'}, "
         f"empty source {'allowed' if guard.allow_empty_source else 'stops the run'}",
         f"- **Writes blocked when the campaign is:** {blocked or 'never'}",
         f"- **Drift:** members someone takes out of our list in Dynamics are {_drift_text(spec)}; members "

@@ -11,6 +11,10 @@ today and next year.
 The work is vectorized: each activity filter becomes a count per person
 (computed by the source, in SQL where possible), each demographic filter a
 boolean mask over the people frame, and the logic combines the masks.
+
+Invalid source rows (no person id, duplicates, text where a filter compares
+numbers or dates …) are left out and reported, never absorbed: see
+``invalid_rows``.
 """
 
 from __future__ import annotations
@@ -23,8 +27,17 @@ import numpy as np
 import pandas as pd
 
 from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.invalid_rows import (
+    ACTIVITY_NULL_PERSON_ID,
+    NOT_A_DATE,
+    NOT_NUMERIC,
+    InvalidRows,
+    missing_ids,
+    screen_people,
+)
 from dynamics_campaign_sync.qualification.logic import Node, evaluate_logic, possibly_true
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
+from dynamics_campaign_sync.qualification.operators import ValueKind
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
@@ -44,6 +57,9 @@ from dynamics_campaign_sync.qualification.spec import (
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
 _MAX_ENUMERATED_FILTERS = 12
+#: The invalid-row kind of a value that a filter of this comparison kind cannot read.
+_UNREADABLE = {ValueKind.NUMBER: NOT_NUMERIC, ValueKind.DAY: NOT_A_DATE, ValueKind.INSTANT: NOT_A_DATE,
+               ValueKind.DAYS: NOT_A_DATE}
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,8 @@ class QualificationResult:
     ``people_scanned`` counts the people rows read; sources read only people
     who can still qualify, so it may be 0 for a full source. The empty-source
     guard must use ``source_empty``: no person of the spec's member types
-    existed before the interval end.
+    existed before the interval end. ``invalid_rows`` reports the rows left
+    out (see ``invalid_rows``).
     """
 
     campaign_key: str
@@ -68,6 +85,7 @@ class QualificationResult:
     activity_rows_read: int
     source_empty: bool
     filter_matches: dict[int, int] = field(default_factory=dict)
+    invalid_rows: InvalidRows = field(default_factory=InvalidRows)
 
     @property
     def qualified_ids(self) -> list[str]:
@@ -91,6 +109,7 @@ class QualificationResult:
             "activity_rows_read": self.activity_rows_read,
             "source_empty": self.source_empty,
             "filter_matches": {str(number): count for number, count in self.filter_matches.items()},
+            "invalid_rows": self.invalid_rows.rows,
         }
 
 
@@ -192,6 +211,85 @@ def _activity_counts(
     return dict(zip(requests, source.count_activities_many(list(requests.values())), strict=True))
 
 
+def _without_missing_ids(
+    spec: CampaignSpec,
+    source: Source,
+    bounds: tuple[dt.datetime, dt.datetime],
+    activity: dict[int, ActivityCounts],
+    report: InvalidRows,
+) -> dict[int, ActivityCounts]:
+    """The counts without activity rows that name no person (counted in ``report``): left in, they would all
+    count for one made-up person. The source is asked once, through its person id index, so the counts
+    are only scanned when such rows exist."""
+    filters = [flt for _, flt in spec.rules.numbered() if isinstance(flt, BehaviourFilter | InactivityFilter)]
+    if not filters:
+        return activity
+    starts = [flt.bounds(*bounds)[0] for flt in filters]
+    earliest = None if None in starts else min(start for start in starts if start is not None)
+    types = tuple(dict.fromkeys(flt.activity for flt in filters))
+    found = source.activities_without_person(types, earliest, bounds[1])
+    if not found.rows:
+        return activity
+    report.add(ACTIVITY_NULL_PERSON_ID, found.rows, (f"activity_id={i}" for i in found.activity_ids))
+    kept = {}
+    for number, counts in activity.items():
+        named = ~missing_ids(counts.counts.index)
+        kept[number] = ActivityCounts(counts.counts[named], counts.rows)
+    return kept
+
+
+def _unreadable(column: ColumnValues, kind: str) -> np.ndarray | None:
+    """Distinct values that are not blank and yet no number (``kind`` not_numeric) or no date; None when the
+    column's type rules that out."""
+    dtype_kind = column.uniques.dtype.kind
+    if kind == NOT_NUMERIC:
+        if dtype_kind in "iufb":
+            return None
+        unparsed = np.isnan(column.numbers)
+    else:
+        if dtype_kind == "M":
+            return None
+        unparsed = np.asarray(column.instants.isna(), dtype=bool)
+    return unparsed & ~column.empty
+
+
+def _unreadable_values(
+    demographic: dict[int, DemographicFilter], columns: dict[str, ColumnValues], person_ids: pd.Series,
+    report: InvalidRows,
+) -> np.ndarray | None:
+    """People whose value in a column that a number or date filter compares is neither (say ``'n/a'`` in
+    ``company_size``), counted per column in ``report``; None when there are none."""
+    excluded: np.ndarray | None = None
+    for field_name, kind in dict.fromkeys(
+        (flt.field, _UNREADABLE[flt.kind]) for flt in demographic.values() if flt.kind in _UNREADABLE
+    ):
+        column = columns[field_name]
+        unreadable = _unreadable(column, kind)
+        if unreadable is None or not unreadable.any():
+            continue
+        rows = column.broadcast(unreadable, null_value=False)
+        report.add(f"{kind}:{field_name}", int(rows.sum()), person_ids[rows], rows=0)
+        excluded = rows if excluded is None else excluded | rows
+    if excluded is not None:
+        report.rows += int(excluded.sum())  # a person with two unreadable values is one row left out
+    return excluded
+
+
+def _screened_people(
+    request: PeopleRequest, source: Source, demographic: dict[int, DemographicFilter], report: InvalidRows
+) -> tuple[pd.DataFrame, dict[str, ColumnValues], int]:
+    """The valid people (one row each), their demographic columns factorized, and how many people were
+    scanned: the valid ones and the rows left out as invalid."""
+    invalid_before = report.rows
+    people = screen_people(source.read_people(request), request.as_of, report)
+    columns = {name: ColumnValues(people[name]) for name in request.fields}
+    unreadable = _unreadable_values(demographic, columns, people[PERSON_ID], report)
+    if unreadable is not None:
+        people = people.loc[~unreadable]
+        columns = {name: ColumnValues(people[name]) for name in request.fields}
+    return people.reset_index(drop=True), columns, len(people) + report.rows - invalid_before
+
+
 def _counts_for(people_ids: pd.Index, counts: ActivityCounts) -> np.ndarray:
     """Counts aligned with the people rows (0 for people without activity)."""
     aligned = np.zeros(len(people_ids), dtype=np.int64)
@@ -221,7 +319,9 @@ def evaluate(
     _check_fields(spec, source)
     tree = spec.rules.tree
     numbered = spec.rules.numbered()
+    invalid = InvalidRows()
     activity = _activity_counts(spec, source, start, end)
+    activity = _without_missing_ids(spec, source, (start, end), activity, invalid)
 
     candidates, activity = _candidates(spec, tree, activity)
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
@@ -233,16 +333,14 @@ def evaluate(
         person_ids=candidates,
         hint=PeopleHint(tree, demographic),
     )
-    people = source.read_people(request)
-    person_ids = pd.Index(people[PERSON_ID].astype("str"))
+    people, columns, people_scanned = _screened_people(request, source, demographic, invalid)
+    person_ids = pd.Index(people[PERSON_ID])
 
-    columns: dict[str, ColumnValues] = {}
     matched: dict[int, np.ndarray] = {}
     aligned_counts: dict[int, np.ndarray] = {}
     for number, flt in numbered:
         if isinstance(flt, DemographicFilter):
-            column = columns.setdefault(flt.field, ColumnValues(people[flt.field]))
-            matched[number] = condition_mask(column, flt.operator, flt.value, end)
+            matched[number] = condition_mask(columns[flt.field], flt.operator, flt.value, end)
         else:
             count = _counts_for(person_ids, activity[number])
             aligned_counts[number] = count
@@ -262,8 +360,9 @@ def evaluate(
         interval_start=start,
         interval_end=end,
         qualified=qualified,
-        people_scanned=len(people),
+        people_scanned=people_scanned,
         activity_rows_read=sum(counts.rows for counts in activity.values()),
         source_empty=not source.has_people(spec.member_types, end),
         filter_matches={number: int(mask.sum()) for number, mask in matched.items()},
+        invalid_rows=invalid,
     )

@@ -89,8 +89,12 @@ def _packed(counts: ActivityCounts) -> Packed:
     """Counts as plain values: a joined text and an array cross the process boundary several
     times faster than a Series or an array of strings (one pickled object per id)."""
     ids = counts.counts.index.tolist()
-    joined = SEPARATOR.join(ids)
-    packed: PackedIds = joined if joined.count(SEPARATOR) == len(ids) - 1 else np.array(ids, dtype=object)
+    try:
+        joined: str | None = SEPARATOR.join(ids)
+    except TypeError:  # a NULL id (rows without a person id): sent as is, the evaluator leaves it out
+        joined = None
+    fits = joined is not None and joined.count(SEPARATOR) == len(ids) - 1
+    packed: PackedIds = joined if fits else np.array(ids, dtype=object)
     return packed, counts.counts.to_numpy(dtype=np.int64), counts.rows
 
 

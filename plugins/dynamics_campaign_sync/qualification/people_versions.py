@@ -6,6 +6,9 @@ person we keep the latest version valid before the as-of time; a person whose
 every version is newer (a snapshot row updated since) keeps their earliest
 version. That is the documented limitation: a snapshot can only tell today's
 demographics, so backfills over a snapshot see today's job title or country.
+
+Two rows of one person with the same ``updated_at`` make the version ambiguous:
+the caller is told which ids, and leaves them out (see ``invalid_rows``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,15 @@ def utc_timestamps(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
 
 
-def versions_as_of(people: pd.DataFrame, as_of: dt.datetime) -> pd.DataFrame:
-    """One row per person: the version valid at ``as_of`` (see the module docstring)."""
-    if UPDATED_AT not in people.columns or not people[PERSON_ID].duplicated().any():
-        return people
+def versions_as_of(people: pd.DataFrame, as_of: dt.datetime) -> tuple[pd.DataFrame, pd.Index]:
+    """One row per person: the version valid at ``as_of`` (see the module docstring); and the ids whose
+    version is ambiguous: two rows with the same ``updated_at`` (or, without that column, the same id)."""
+    duplicated = people[PERSON_ID].duplicated()
+    if not duplicated.any():
+        return people, pd.Index([], dtype="str")
+    if UPDATED_AT not in people.columns:  # a snapshot: every row of an id is the same version
+        tied = pd.Index(people.loc[duplicated, PERSON_ID].unique())
+        return people.drop_duplicates(PERSON_ID, keep="last"), tied
     updated = utc_timestamps(people[UPDATED_AT])
     valid = (updated < as_of) | updated.isna()  # a version without a time has always been valid
     ticks = np.array(updated.array.asi8, dtype="int64")  # NaT is the smallest int64
@@ -36,5 +44,8 @@ def versions_as_of(people: pd.DataFrame, as_of: dt.datetime) -> pd.DataFrame:
     ordered = people.assign(_valid=valid.to_numpy(), _order=order_key).sort_values(
         [PERSON_ID, "_valid", "_order"], kind="stable"
     )
-    latest = ordered.drop_duplicates(PERSON_ID, keep="last")
-    return latest.drop(columns=["_valid", "_order"]).sort_index()
+    chosen = ~ordered[PERSON_ID].duplicated(keep="last")
+    same_version = ordered.duplicated([PERSON_ID, "_valid", "_order"], keep=False)
+    tied = pd.Index(ordered.loc[chosen & same_version, PERSON_ID])
+    latest = ordered.loc[chosen]
+    return latest.drop(columns=["_valid", "_order"]).sort_index(), tied

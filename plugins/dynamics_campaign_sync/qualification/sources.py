@@ -20,18 +20,22 @@ import numpy as np
 import pandas as pd
 
 from dynamics_campaign_sync.qualification.contract import (
+    ACTIVITY_ID,
     ACTIVITY_TYPE,
     ATTRIBUTES,
     CREATED_AT,
     IDENTITY_COLUMNS,
     MEMBER_TYPE,
+    MEMBER_TYPES,
     OCCURRED_AT,
     PERSON_ID,
+    UPDATED_AT,
 )
+from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES, missing_ids
 from dynamics_campaign_sync.qualification.json_attributes import extract_attribute
 from dynamics_campaign_sync.qualification.logic import Node
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
-from dynamics_campaign_sync.qualification.people_versions import utc_timestamps, versions_as_of
+from dynamics_campaign_sync.qualification.people_versions import utc_timestamps
 from dynamics_campaign_sync.qualification.spec import Condition
 
 
@@ -55,13 +59,30 @@ class PeopleHint:
 
 @dataclass(frozen=True)
 class PeopleRequest:
-    """People of ``member_types`` who existed before ``as_of``, with the columns ``fields``."""
+    """People of ``member_types`` who existed before ``as_of``, with the columns ``fields``.
+
+    Rows whose member type is no known type at all (NULL, a typo) are read too, so that the evaluator
+    reports them instead of losing them silently.
+    """
 
     fields: tuple[str, ...]
     member_types: tuple[str, ...]
     as_of: dt.datetime
     person_ids: pd.Index | None = None  # only these people (None: everyone)
     hint: PeopleHint | None = None
+
+    @property
+    def other_member_types(self) -> tuple[str, ...]:
+        """The known member types not asked for: the only ones a read leaves out."""
+        return tuple(t for t in MEMBER_TYPES if t not in self.member_types)
+
+
+@dataclass(frozen=True)
+class MissingPersonIds:
+    """Activity rows without a person id: how many, and a few of their activity ids."""
+
+    rows: int = 0
+    activity_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,7 +122,14 @@ class Source(Protocol):
         ...
 
     def read_people(self, request: PeopleRequest) -> pd.DataFrame:
-        """One row per person: the identity columns, then ``request.fields``."""
+        """The people rows as stored: every version, unchecked (the evaluator screens them), with the
+        identity columns, ``request.fields`` and ``updated_at`` where the table has it."""
+        ...
+
+    def activities_without_person(
+        self, activity_types: tuple[str, ...], start: dt.datetime | None, end: dt.datetime
+    ) -> MissingPersonIds:
+        """Activity rows of these types in ``[start, end)`` whose person id is NULL or empty."""
         ...
 
     def count_activities(self, request: ActivityRequest) -> ActivityCounts:
@@ -133,6 +161,12 @@ def conditions_mask(
     return mask
 
 
+def people_columns_read(columns: pd.Index | frozenset[str], request: PeopleRequest) -> list[str]:
+    """The columns ``read_people`` returns: identity columns, the requested fields, ``updated_at``."""
+    versioned = (UPDATED_AT,) if UPDATED_AT in columns else ()
+    return list(dict.fromkeys((*IDENTITY_COLUMNS, *request.fields, *versioned)))
+
+
 def count_by_person(person_ids: pd.Series) -> pd.Series:
     """Occurrences of each person id, as an int64 Series indexed by person id."""
     counts = person_ids.value_counts(sort=False)
@@ -156,37 +190,51 @@ class DataFrameSource:
     def people_columns(self) -> frozenset[str]:
         return frozenset(self._people.columns)
 
-    def _existing(self, member_types: tuple[str, ...], as_of: dt.datetime) -> np.ndarray:
+    def _created_before(self, as_of: dt.datetime) -> np.ndarray:
         people = self._people
-        keep = np.array(people[MEMBER_TYPE].isin(member_types), dtype=bool)
-        if CREATED_AT in people.columns:
-            created = utc_timestamps(people[CREATED_AT])
-            keep &= (created.isna() | (created < as_of)).to_numpy(dtype=bool)
-        return keep
+        if CREATED_AT not in people.columns:
+            return np.ones(len(people), dtype=bool)
+        created = utc_timestamps(people[CREATED_AT])
+        return np.array(created.isna() | (created < as_of), dtype=bool)
 
     def has_people(self, member_types: tuple[str, ...], as_of: dt.datetime) -> bool:
-        return bool(self._existing(member_types, as_of).any())
+        of_types = self._people[MEMBER_TYPE].isin(member_types).to_numpy(dtype=bool)
+        return bool((of_types & self._created_before(as_of)).any())
 
     def read_people(self, request: PeopleRequest) -> pd.DataFrame:
         people = self._people
         missing = [c for c in (*IDENTITY_COLUMNS, *request.fields) if c not in people.columns]
         if missing:
             raise SourceError(f"people frame has no column {', '.join(map(repr, missing))}")
-        keep = self._existing(request.member_types, request.as_of)
+        keep = self._created_before(request.as_of)
+        keep &= ~people[MEMBER_TYPE].isin(request.other_member_types).to_numpy(dtype=bool)
         if request.person_ids is not None:
             keep &= people[PERSON_ID].isin(request.person_ids).to_numpy(dtype=bool)
-        selected = versions_as_of(people.loc[keep], request.as_of)
-        columns = list(dict.fromkeys((*IDENTITY_COLUMNS, *request.fields)))
-        return selected[columns].reset_index(drop=True)
+        return people.loc[keep, people_columns_read(people.columns, request)].reset_index(drop=True)
+
+    def activities_without_person(
+        self, activity_types: tuple[str, ...], start: dt.datetime | None, end: dt.datetime
+    ) -> MissingPersonIds:
+        activities = self._activities
+        if activities.empty:
+            return MissingPersonIds()
+        found = missing_ids(activities[PERSON_ID]) & self._in_window(start, end)
+        found &= activities[ACTIVITY_TYPE].isin(activity_types).to_numpy(dtype=bool)
+        ids = activities.loc[found, ACTIVITY_ID] if ACTIVITY_ID in activities.columns else pd.Series([])
+        return MissingPersonIds(int(found.sum()), tuple(str(i) for i in ids.head(MAX_EXAMPLES)))
+
+    def _in_window(self, start: dt.datetime | None, end: dt.datetime) -> np.ndarray:
+        inside = np.array(self._occurred < end, dtype=bool)
+        if start is not None:
+            inside &= (self._occurred >= start).to_numpy(dtype=bool)
+        return inside
 
     def count_activities(self, request: ActivityRequest) -> ActivityCounts:
         activities = self._activities
         if activities.empty:
             return ActivityCounts()
         in_window = np.array(activities[ACTIVITY_TYPE] == request.activity_type, dtype=bool)
-        in_window &= (self._occurred < request.end).to_numpy(dtype=bool)
-        if request.start is not None:
-            in_window &= (self._occurred >= request.start).to_numpy(dtype=bool)
+        in_window &= self._in_window(request.start, request.end)
         candidates = activities.loc[in_window]
         matched = conditions_mask(candidates, request.conditions, request.reference_time)
         counts = count_by_person(candidates[PERSON_ID][matched])

@@ -359,32 +359,33 @@ class DriftPolicy(_Model):
 _PERCENT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
 
-def resolve_limit(limit: int | str | None, current_members: int) -> int | None:
-    """The absolute number a limit allows for a campaign with ``current_members`` (None: unlimited).
-
-    ``"10%"`` is 10 % of the current members, rounded down.
-    """
+def resolve_limit(limit: int | str | None, base: int) -> int | None:
+    """The absolute number a limit allows (None: unlimited); ``"10%"`` is 10 % of ``base`` (the campaign's
+    current members, or the rows read), rounded down."""
     if limit is None:
         return None
     if isinstance(limit, int):
         return limit
     match = _PERCENT.match(limit)
     assert match is not None, "validated by Guard"
-    return int(current_members * float(match.group(1)) // 100)
+    return int(base * float(match.group(1)) // 100)
 
 
 class Guard(_Model):
     """Safety limits per run; a run that would exceed them stops before writing.
 
     ``max_adds``/``max_removes`` are a whole number or a percentage of the
-    campaign's current members (``"10%"``); absent means unlimited.
+    campaign's current members (``"10%"``); ``max_invalid_rows`` a whole number
+    or a percentage of the source rows the evaluation read (see
+    ``invalid_rows``); absent means unlimited.
     """
 
     max_adds: int | str | None = None
     max_removes: int | str | None = None
+    max_invalid_rows: int | str | None = None
     allow_empty_source: bool = False
 
-    @field_validator("max_adds", "max_removes", mode="before")
+    @field_validator("max_adds", "max_removes", "max_invalid_rows", mode="before")
     @classmethod
     def _number_or_percent(cls, value: Any) -> int | str | None:
         if value is None:
@@ -401,6 +402,9 @@ class Guard(_Model):
 
     def max_removes_for(self, current_members: int) -> int | None:
         return resolve_limit(self.max_removes, current_members)
+
+    def max_invalid_rows_for(self, rows_read: int) -> int | None:
+        return resolve_limit(self.max_invalid_rows, rows_read)
 
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from dynamics_campaign_sync.qualification.contract import (
+    ACTIVITY_ID,
     ACTIVITY_TYPE,
     ATTRIBUTES,
     CREATED_AT,
@@ -39,8 +40,8 @@ from dynamics_campaign_sync.qualification.contract import (
     MEMBER_TYPE,
     OCCURRED_AT,
     PERSON_ID,
-    UPDATED_AT,
 )
+from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
 from dynamics_campaign_sync.qualification.joined_ids import count_joined, joined_ids_query
 from dynamics_campaign_sync.qualification.parallel_counts import (
     EVERYONE,
@@ -49,7 +50,6 @@ from dynamics_campaign_sync.qualification.parallel_counts import (
     count_in_processes,
     next_slice,
 )
-from dynamics_campaign_sync.qualification.people_versions import versions_as_of
 from dynamics_campaign_sync.qualification.pushdown import (
     comparable_timestamp,
     condition_clause,
@@ -59,10 +59,12 @@ from dynamics_campaign_sync.qualification.pushdown import (
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
     ActivityRequest,
+    MissingPersonIds,
     PeopleRequest,
     SourceError,
     conditions_mask,
     count_by_person,
+    people_columns_read,
 )
 from dynamics_campaign_sync.qualification.spec import Condition, SourceConfig
 from dynamics_campaign_sync.qualification.value_lists import (
@@ -134,12 +136,9 @@ class SqlSource:
 
     # -- people --------------------------------------------------------------
 
-    def _existing(
-        self, query: sa.Select[Any], member_types: tuple[str, ...], as_of: dt.datetime
-    ) -> sa.Select[Any]:
-        """``query`` limited to people of ``member_types`` created before ``as_of``."""
+    def _created_before(self, query: sa.Select[Any], as_of: dt.datetime) -> sa.Select[Any]:
+        """``query`` limited to people created before ``as_of`` (or at an unknown time)."""
         table = self._people
-        query = query.where(table.c[MEMBER_TYPE].in_(list(member_types)))
         if CREATED_AT in table.columns:
             created = table.c[CREATED_AT]
             before = comparable_timestamp(created, self._dialect) < timestamp_literal(
@@ -149,8 +148,8 @@ class SqlSource:
         return query
 
     def has_people(self, member_types: tuple[str, ...], as_of: dt.datetime) -> bool:
-        probe = self._existing(sa.select(self._people.c[PERSON_ID]), member_types, as_of).limit(1)
-        return len(self._frame(probe)) > 0
+        query = sa.select(self._people.c[PERSON_ID]).where(self._people.c[MEMBER_TYPE].in_(list(member_types)))
+        return len(self._frame(self._created_before(query, as_of).limit(1))) > 0
 
     def _people_select(self, request: PeopleRequest) -> sa.Select[Any]:
         table = self._people
@@ -158,15 +157,21 @@ class SqlSource:
         missing = [name for name in wanted if name not in table.columns]
         if missing:
             raise SourceError(f"table {table.name!r} has no column {', '.join(map(repr, missing))}")
-        versioned = [name for name in (CREATED_AT, UPDATED_AT) if name in table.columns]
-        selected = [self._readable(table.c[name]) for name in dict.fromkeys((*wanted, *versioned))]
-        query = self._existing(sa.select(*selected), request.member_types, request.as_of)
+        selected = [self._readable(table.c[name]) for name in people_columns_read(table.columns, request)]
+        query = self._created_before(sa.select(*selected), request.as_of)
+        if request.other_member_types:  # unknown types (NULL too) are read, to be reported
+            member_type = table.c[MEMBER_TYPE]
+            others = member_type.in_(list(request.other_member_types))
+            query = query.where(sa.or_(member_type.is_(None), sa.not_(others)))
         if request.hint is not None:
             clause = hint_clause(request.hint.tree, request.hint.conditions, table.c, self._dialect)
             if clause is not None and self._people_is_snapshot:
                 query = query.where(clause)
             elif clause is not None:  # keep every version of a candidate; the as-of version is chosen later
-                query = query.where(table.c[PERSON_ID].in_(sa.select(table.c[PERSON_ID]).where(clause)))
+                person = table.c[PERSON_ID]
+                candidate = person.in_(sa.select(person).where(clause))
+                # and the matching rows without an id, which IN never selects, to be reported
+                query = query.where(sa.or_(candidate, sa.and_(person.is_(None), clause)))
         return query
 
     def _readable(self, column: sa.Column[Any]) -> ColumnElement[Any]:
@@ -198,9 +203,34 @@ class SqlSource:
             people = self._frame(query)
             if ids is not None:
                 people = people[people[PERSON_ID].isin(ids)]
-        people = versions_as_of(people, request.as_of)
-        columns = list(dict.fromkeys((*IDENTITY_COLUMNS, *request.fields)))
-        return people[columns].reset_index(drop=True)
+        return people.reset_index(drop=True)
+
+    # -- rows without a person id ------------------------------------------------
+
+    def activities_without_person(
+        self, activity_types: tuple[str, ...], start: dt.datetime | None, end: dt.datetime
+    ) -> MissingPersonIds:
+        """First a count over the whole table, two seeks in the ``(person_id)`` index (a planner given the
+        type and window too, or the two tests in one ``OR``, may read a whole index instead); only when it
+        finds rows, the exact count and examples."""
+        table = self._activities
+        person = table.c[PERSON_ID]
+        counts = [self._count_query(person.is_(None)), self._count_query(person == "")]
+        anywhere = sa.select((counts[0].scalar_subquery() + counts[1].scalar_subquery()).label("n"))
+        if not int(self._frame(anywhere)["n"].iloc[0]):
+            return MissingPersonIds()
+        where = [sa.or_(person.is_(None), person == ""), table.c[ACTIVITY_TYPE].in_(list(activity_types)),
+                 *self._time_window(start, end)]
+        rows = int(self._frame(self._count_query(*where))["n"].iloc[0])
+        if not rows or ACTIVITY_ID not in table.columns:
+            return MissingPersonIds(rows)
+        activity_id = table.c[ACTIVITY_ID]
+        found = self._frame(sa.select(activity_id).where(*where).order_by(activity_id).limit(MAX_EXAMPLES))
+        return MissingPersonIds(rows, tuple(str(value) for value in found[ACTIVITY_ID]))
+
+    def _count_query(self, *where: ColumnElement[bool]) -> sa.Select[Any]:
+        """The number of activity rows matching every clause, as column ``n``."""
+        return sa.select(sa.func.count().label("n")).select_from(self._activities).where(*where)
 
     # -- activities ----------------------------------------------------------
 
@@ -265,17 +295,22 @@ class SqlSource:
                 pushed.append(clause)
         return pushed, residual
 
+    def _time_window(self, start: dt.datetime | None, end: dt.datetime) -> list[ColumnElement[bool]]:
+        """``start <= occurred_at < end`` as clauses (no start: everything before ``end``)."""
+        occurred = self._activities.c[OCCURRED_AT]
+        moment = comparable_timestamp(occurred, self._dialect)
+        where = [moment < timestamp_literal(occurred, end, self._dialect)]
+        if start is not None:
+            where.append(moment >= timestamp_literal(occurred, start, self._dialect))
+        return where
+
     def _window(self, request: ActivityRequest, people: PersonRange) -> list[ColumnElement[bool]]:
         """The request's activity type and window, and the range of person ids, as clauses."""
         table = self._activities
-        occurred = table.c[OCCURRED_AT]
-        moment = comparable_timestamp(occurred, self._dialect)
         where: list[ColumnElement[bool]] = [
             table.c[ACTIVITY_TYPE] == request.activity_type,
-            moment < timestamp_literal(occurred, request.end, self._dialect),
+            *self._time_window(request.start, request.end),
         ]
-        if request.start is not None:
-            where.append(moment >= timestamp_literal(occurred, request.start, self._dialect))
         person, (low, high) = table.c[PERSON_ID], people
         if low is not None:
             where.append(person >= low)

@@ -19,6 +19,8 @@ from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
 from dynamics_campaign_sync.ledger.checks import MEMBER
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
+from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
+from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
 from dynamics_campaign_sync.sync.owned_lists import ensure_owned_list
@@ -164,11 +166,14 @@ class CampaignSync:
         plan.counts["source_empty"] = int(result.source_empty)
         plan.counts["people_scanned"] = result.people_scanned
         plan.counts["activity_rows_read"] = result.activity_rows_read
+        plan.counts.update(result.invalid_rows.plan_counts())
         self.ledger.record_plan(
             campaign_key=self.key, run_id=run.run_id, interval_start=run.interval_start,
             interval_end=run.interval_end, status="dry_run" if dry_run else "planned", counts=plan.counts,
             items=[(e.person_id, e.member_type, e.action, e.reason) for e in plan.entries],
+            details={"invalid_rows": result.invalid_rows.as_dict()} if result.invalid_rows else None,
         )
+        _log_invalid_rows(result.invalid_rows.as_dict())
         if not dry_run:
             self._record_drift(campaign_id, run, plan)
         self._log_plan(plan, dry_run)
@@ -321,6 +326,7 @@ class CampaignSync:
         problems = []
         if counts.get("source_empty") and not guard.allow_empty_source:
             problems.append("the source returned no people at all (empty-source guard)")
+        problems.extend(self._invalid_rows_problems(counts))
         max_adds, max_removes = guard.max_adds_for(members), guard.max_removes_for(members)
         if max_adds is not None and counts.get("to_add", 0) > max_adds:
             problems.append(f"{counts['to_add']} adds exceed max_adds {guard.max_adds} (= {max_adds})")
@@ -328,6 +334,17 @@ class CampaignSync:
             problems.append(f"{counts['to_remove']} removes exceed max_removes {guard.max_removes} "
                             f"(= {max_removes} of {members} current members)")
         return problems
+
+    def _invalid_rows_problems(self, counts: dict[str, int]) -> list[str]:
+        """``max_invalid_rows`` against the invalid source rows the plan left out, of all rows it read."""
+        guard, invalid = self.spec.guard, counts.get(INVALID_ROWS, 0)
+        rows_read = counts.get("people_scanned", 0) + counts.get("activity_rows_read", 0)
+        limit = guard.max_invalid_rows_for(rows_read)
+        if limit is None or invalid <= limit:
+            return []
+        kinds = ", ".join(f"{kind} {n}" for kind, n in kinds_in_counts(counts).items())
+        return [f"{invalid} invalid source rows ({kinds}) exceed max_invalid_rows {guard.max_invalid_rows} "
+                f"(= {limit} of {rows_read} rows read)"]
 
     # -- writes ---------------------------------------------------------------------------------------------
 
@@ -474,6 +491,13 @@ def _unsyncable_ids(source_id: str, dynamics_id: Any) -> str | None:
 
 def _shortened(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _log_invalid_rows(report: dict[str, dict[str, Any]]) -> None:
+    """One warning per kind of invalid source row, with its example ids (never the rows: they hold PII)."""
+    for kind, entry in report.items():
+        log.warning("Left out %d invalid source rows: %s (e.g. %s)", entry["count"], kind,
+                    ", ".join(entry["examples"]) or "no id to show")
 
 
 def _present(value: Any) -> bool:
