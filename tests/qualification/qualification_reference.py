@@ -15,6 +15,7 @@ from typing import Any
 ONE_DAY = dt.timedelta(days=1)
 KNOWN_ATTRIBUTES = ("page_url", "form_name", "email_name", "link_url")
 NEGATIVE = {"is_not": "is", "not_in": "in", "not_contains": "contains", "is_not_empty": "is_empty"}
+ORDERING = {"gt", "gte", "lt", "lte", "between", "in_past"}
 
 
 def is_null(value: Any) -> bool:
@@ -103,6 +104,17 @@ def holds(value: Any, operator: str, expected: Any, as_of: dt.datetime) -> bool:
     return _holds_positive(value, operator, expected, as_of)
 
 
+def unreadable(value: Any, operator: str, expected: Any) -> bool:
+    """A value a filter ordering numbers or dates cannot place (neither missing nor blank): the person is
+    left out as an invalid row."""
+    if operator not in ORDERING or is_null(value) or (isinstance(value, str) and value.strip(" ") == ""):
+        return False
+    sample = expected[0] if isinstance(expected, tuple) else expected
+    if operator != "in_past" and isinstance(sample, int | float) and not isinstance(sample, bool):
+        return as_number(value) is None
+    return as_instant(value) is None
+
+
 def attribute(activity: dict[str, Any], name: str) -> Any:
     if name in KNOWN_ATTRIBUTES:
         return activity.get(name)
@@ -137,6 +149,9 @@ def reference(
     for person in people:
         created = person.get("created_at")
         if person["member_type"] not in spec.member_types or (created is not None and created >= end):
+            continue
+        if any(flt.type == "demographic" and unreadable(person.get(flt.field), flt.operator.value, flt.value)
+               for flt in spec.rules.filters):
             continue
         matched, counts = {}, {}
         for number, flt in enumerate(spec.rules.filters, start=1):

@@ -140,3 +140,11 @@ def test_rows_without_an_id_are_reported_when_the_filters_narrow_the_people_read
         result = evaluate(spec, source, START, END)
         assert result.invalid_rows.counts["null_person_id"] == 2
         assert "V1" in result.qualified_ids and "D1" not in result.qualified_ids
+
+
+def test_equality_with_a_number_on_a_text_column_is_decided_not_an_error(sql_engine):
+    spec = make_spec([{"type": "demographic", "field": "employees", "operator": "is", "value": 50}])
+    for source in both_sources(sql_engine).values():
+        result = evaluate(spec, source, START, END)
+        assert "P01" in result.qualified_ids and "N1" not in result.qualified_ids
+        assert not any(kind.startswith("not_numeric") for kind in result.invalid_rows.counts)

@@ -37,7 +37,7 @@ from dynamics_campaign_sync.qualification.invalid_rows import (
 )
 from dynamics_campaign_sync.qualification.logic import Node, evaluate_logic, possibly_true
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
-from dynamics_campaign_sync.qualification.operators import ValueKind
+from dynamics_campaign_sync.qualification.operators import ORDERED, Operator, ValueKind
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
@@ -57,9 +57,16 @@ from dynamics_campaign_sync.qualification.spec import (
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
 _MAX_ENUMERATED_FILTERS = 12
-#: The invalid-row kind of a value that a filter of this comparison kind cannot read.
+#: The invalid-row kind of a value that a filter of this comparison kind cannot place in order.
 _UNREADABLE = {ValueKind.NUMBER: NOT_NUMERIC, ValueKind.DAY: NOT_A_DATE, ValueKind.INSTANT: NOT_A_DATE,
                ValueKind.DAYS: NOT_A_DATE}
+#: Operators that order values: text in their column is an error. ``is 12345`` on a text column is decided.
+_ORDERING = ORDERED | {Operator.BETWEEN, Operator.IN_PAST}
+
+
+def _orders(flt: DemographicFilter) -> bool:
+    """Whether the filter places its column's values in order as numbers or dates."""
+    return flt.operator in _ORDERING and flt.kind in _UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -257,11 +264,11 @@ def _unreadable_values(
     demographic: dict[int, DemographicFilter], columns: dict[str, ColumnValues], person_ids: pd.Series,
     report: InvalidRows,
 ) -> np.ndarray | None:
-    """People whose value in a column that a number or date filter compares is neither (say ``'n/a'`` in
+    """People whose value in a column that a filter orders as numbers or dates is neither (say ``'n/a'`` in
     ``company_size``), counted per column in ``report``; None when there are none."""
     excluded: np.ndarray | None = None
     for field_name, kind in dict.fromkeys(
-        (flt.field, _UNREADABLE[flt.kind]) for flt in demographic.values() if flt.kind in _UNREADABLE
+        (flt.field, _UNREADABLE[flt.kind]) for flt in demographic.values() if _orders(flt)
     ):
         column = columns[field_name]
         unreadable = _unreadable(column, kind)

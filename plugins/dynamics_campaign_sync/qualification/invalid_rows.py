@@ -2,8 +2,8 @@
 
 A row that cannot be trusted is excluded and reported, never absorbed: a NULL
 person id would collide with every other NULL id, two rows for one version of a
-person make their demographics a coin toss, text in a column a number filter
-compares would silently never match. Each kind is counted with a few example
+person make their demographics a coin toss, text in a column a filter orders
+as numbers would silently never match. Each kind is counted with a few example
 ids (ids only, truncated: rows hold personal data), so that the plan, the run
 summary and the guard (``max_invalid_rows``) can report them and stop on them.
 
@@ -14,7 +14,8 @@ beyond the read on the common path, where nothing is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +92,7 @@ class InvalidRows:
         return ", ".join(f"{kind} {count}" for kind, count in self.counts.items())
 
 
-def kinds_in_counts(counts: dict[str, int]) -> dict[str, int]:
+def kinds_in_counts(counts: Mapping[str, int]) -> dict[str, int]:
     """The per-kind invalid-row counts of a plan's counts (see :meth:`InvalidRows.plan_counts`)."""
     prefix = f"{COUNT_NAME}."
     return {name.removeprefix(prefix): n for name, n in counts.items() if name.startswith(prefix)}
@@ -112,7 +113,7 @@ def _exclude(rows: pd.DataFrame, mask: np.ndarray, kind: str, report: InvalidRow
     return rows.loc[~mask]
 
 
-def screen_people(rows: pd.DataFrame, as_of: Any, report: InvalidRows) -> pd.DataFrame:
+def screen_people(rows: pd.DataFrame, as_of: dt.datetime, report: InvalidRows) -> pd.DataFrame:
     """One row per person, the version valid at ``as_of``, without the invalid rows (counted in ``report``).
 
     Invalid: a NULL or empty person id (named by its Dynamics id where it has one), an id longer than the
