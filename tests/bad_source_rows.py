@@ -4,6 +4,7 @@ qualification, sync, ledger and end-to-end tests."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pandas as pd
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ EXPECTED_KINDS = {
 
 def person(person_id: str | None, **values) -> dict:
     """A people row that qualifies for the specs of these tests unless ``values`` say otherwise."""
-    dynamics = values.pop("dynamics_id", f"guid-{person_id}" if person_id else None)
+    dynamics = values.pop("dynamics_id", str(uuid.uuid5(uuid.NAMESPACE_URL, person_id)) if person_id else None)
     return {**VALID, "person_id": person_id, "dynamics_id": dynamics, "email": None, **values}
 
 

@@ -72,7 +72,7 @@ def test_the_plan_stage_stores_the_invalid_rows_and_the_ledger_never_sees_an_ove
     sync = CampaignSync(spec, client=client, ledger=ledger, source_factory=lambda: SqlSource(source))
     run = RunContext("scheduled__2026-03-02", end - dt.timedelta(days=1), end)
     try:
-        sync.plan(campaign_id, run, dry_run=False)  # records the qualified source ids too
+        sync.plan(campaign_id, run)  # records the qualified source ids too
     finally:
         client.close()
         source.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -61,7 +62,7 @@ def test_the_plan_stores_the_invalid_rows_and_logs_their_kinds_with_example_ids(
     make_sync, campaign_id = world
     sync = make_sync(None)
     with caplog.at_level(logging.WARNING, logger="dynamics_campaign_sync.sync.service"):
-        result = sync.plan(campaign_id, RUN, dry_run=False)
+        result = sync.plan(campaign_id, RUN)
 
     assert result["counts"]["qualified"] == 12 and result["counts"]["invalid_rows"] == INVALID
     stored = sync.ledger.plan(sync.key, RUN.run_id)
@@ -77,12 +78,12 @@ def test_the_plan_stores_the_invalid_rows_and_logs_their_kinds_with_example_ids(
 def test_the_guard_stops_above_max_invalid_rows_naming_the_kinds_and_not_at_it(world):
     make_sync, campaign_id = world
     at_limit = make_sync(INVALID)
-    at_limit.plan(campaign_id, RUN, dry_run=False)
+    at_limit.plan(campaign_id, RUN)
     assert at_limit.guard(RUN, override=False) is True
 
     over = make_sync(INVALID - 1)
     run = RunContext("scheduled__2026-03-02-again", RUN.interval_start, RUN.interval_end)
-    over.plan(campaign_id, run, dry_run=False)
+    over.plan(campaign_id, run)
     with pytest.raises(GuardError) as stopped:
         over.guard(run, override=False)
     message = str(stopped.value)
@@ -105,7 +106,7 @@ def test_a_percentage_is_of_the_rows_read(world):
 def test_a_dry_run_records_the_report_and_the_guard_problem_without_stopping(world):
     make_sync, campaign_id = world
     sync = make_sync("1%")
-    sync.plan(campaign_id, RUN, dry_run=True)
+    sync.plan(campaign_id, replace(RUN, dry_run=True))
     stored = sync.ledger.plan(sync.key, RUN.run_id)
     assert stored.status == "dry_run" and stored.details["invalid_rows"]["unknown_member_type"]["count"] == 2
     [problem] = sync.guard_problems(dict(stored.counts))
