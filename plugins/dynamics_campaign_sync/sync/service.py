@@ -365,11 +365,12 @@ class CampaignSync:
         items = self.ledger.plan_items(self.key, run.run_id, action=action)
         done = self.ledger.membership(campaign_id, [i.person_id for i in items
                                                     if not i.person_id.startswith(NEW_PERSON_PREFIX)])
-        _log_overlapping_changes(items, done, action, run.run_id)
+        planned_at = self.ledger.plan(self.key, run.run_id).created_at
+        _log_overlapping_changes(items, done, action, run.run_id, planned_at)
         owned = self._owned_list_ids(campaign_id)
         for member_type in self.member_types:
-            people = {i.person_id: dict(i.reason or {}) for i in items
-                      if i.member_type == member_type.value and not _already_done(done.get(i.person_id), action)}
+            people = {i.person_id: dict(i.reason or {}) for i in items if i.member_type == member_type.value
+                      and not _already_done(done.get(i.person_id), action, run.run_id, planned_at)}
             if action == "add" and member_type is MemberType.LEAD:
                 people = self._create_missing_leads(people, run.run_id, outcome)
             if not people:
@@ -504,18 +505,22 @@ def _present(value: Any) -> bool:
     return value is not None and value == value and str(value).strip() != ""  # value == value: not NaN
 
 
-def _already_done(membership: Any, action: str) -> bool:
+def _already_done(membership: Any, action: str, run_id: str, planned_at: dt.datetime) -> bool:
     """Skip people already in the state the plan wants: changed by an earlier attempt of this run, or by another
-    run that overlapped this one (its plan was made from the same ledger state and applied first)."""
+    run that wrote after this plan was made (an overlapping run, whose plan came from the same ledger state).
+    A ledger member missing from a re-created owned list is not skipped: the plan adds them back."""
     if action == "add":
-        return membership is not None and membership.is_member
-    return membership is None or not membership.is_member
+        return membership is not None and membership.is_member and (
+            membership.added_by_run == run_id or (membership.added_at or planned_at) > planned_at)
+    return membership is None or (not membership.is_member and (
+        membership.removed_by_run == run_id or (membership.removed_at or planned_at) > planned_at))
 
 
-def _log_overlapping_changes(items: list[Any], done: dict[str, Any], action: str, run_id: str) -> None:
+def _log_overlapping_changes(items: list[Any], done: dict[str, Any], action: str, run_id: str,
+                             planned_at: dt.datetime) -> None:
     """Say, in words, when another run already made some of this plan's changes (no error: nothing to do)."""
     by_other = [(item.person_id, done[item.person_id]) for item in items if item.person_id in done
-                and _already_done(done[item.person_id], action)
+                and _already_done(done[item.person_id], action, run_id, planned_at)
                 and (done[item.person_id].added_by_run if action == "add"
                      else done[item.person_id].removed_by_run) not in (run_id, None)]
     if by_other:
