@@ -186,6 +186,8 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
             "throttle_wait_seconds": round(sum(s.get("dataverse", {}).get("throttle_wait_seconds", 0)
                                                for s in stages.values()), 1),
         }
+        if plan:
+            summary["note"] = self.run_note(plan, summary)
         published = [batch for name in ("published_added", "published_removed")
                      for batch in stages.get(name, {}).get("batch_ids", [])]
         if published:  # their publish tasks succeeded: Airflow holds those asset events
@@ -202,3 +204,10 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
         for person, error in list(failures.items())[:20]:
             self.log.warning("failed: %s: %s", person, error)
         return summary
+
+    @staticmethod
+    def run_note(plan: Any, summary: dict[str, Any]) -> str:
+        """The run's note in the Airflow UI (set by the run-notes listener when the run finishes)."""
+        from dynamics_campaign_sync.run_notes import run_note
+
+        return run_note(plan.status, plan.interval_start, plan.interval_end, summary)
