@@ -9,6 +9,7 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from dynamics_campaign_sync.ledger import CampaignClaimedError
+from dynamics_campaign_sync.log_privacy import mask_emails
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
 from dynamics_campaign_sync.sync.service import GuardError, PlanNotApprovedError
 
@@ -202,7 +203,7 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
         self.log.info("Campaign sync summary\n%s", "\n".join(f"  {k:<{width}}  {v}" for k, v in summary.items()))
         failures = self.ledger.failures(self.spec.key, context["run_id"])
         for person, error in list(failures.items())[:20]:
-            self.log.warning("failed: %s: %s", person, error)
+            self.log.warning("failed: %s: %s", person, mask_emails(str(error)))
         return summary
 
     @staticmethod
