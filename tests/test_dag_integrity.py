@@ -107,3 +107,8 @@ def test_the_placeholder_task_fails_with_file_field_and_message(airflow_db, tmp_
 
 def test_sync_dags_show_the_spec_title(dagbag):
     assert dagbag.get_dag("campaign_sync__pricing_page_intent").dag_display_name == "Pricing page intent"
+
+
+def test_new_campaign_sync_dags_start_paused_so_their_history_can_be_loaded_first(dagbag):
+    syncs = [dag for dag_id, dag in dagbag.dags.items() if dag_id.startswith("campaign_sync__")]
+    assert syncs and all(dag.is_paused_upon_creation is True for dag in syncs)

@@ -7,9 +7,9 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sample_data import generate
 
 from dynamics_campaign_sync.qualification import SqlSource, evaluate, load_specs
+from sample_data import generate
 
 SPECS = Path(__file__).resolve().parents[1] / "dags" / "campaigns"
 PEOPLE = 5000

@@ -58,6 +58,9 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         schedule=CronDataIntervalTimetable(schedule.cron, timezone=schedule.timezone),
         start_date=start_date,
         catchup=False,
+        # A new campaign waits, paused, while its history is loaded oldest first (a backfill): unpaused at once,
+        # it would apply the latest interval first and every older interval would then be superseded.
+        is_paused_upon_creation=True,
         max_active_runs=1,
         tags=sorted({"campaign-sync", *spec.tags}),
         default_args=default_args,
