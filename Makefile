@@ -7,8 +7,12 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install browser run demo test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults clean
+.PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults clean
 PEOPLE ?= 5000
+# Ports of `make run`; a busy one is named at start-up with the variable that moves it.
+EMULATOR_PORT ?= 8443
+AIRFLOW_PORT ?= 8080
+PORTS := --emulator-port $(EMULATOR_PORT) --airflow-port $(AIRFLOW_PORT)
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,11 +28,15 @@ install: $(INSTALLED)
 
 ## Start the Dataverse emulator and Airflow (UI on http://127.0.0.1:8080); Ctrl-C stops both.
 run: install
-	$(PY) include/local_stack.py run --data-dir $(DATA_DIR) --people $(PEOPLE)
+	$(PY) include/local_stack.py run --data-dir $(DATA_DIR) --people $(PEOPLE) $(PORTS)
 
 ## Run each example campaign sync once, headless, and print a summary table.
 demo: install
-	$(PY) include/local_stack.py demo --data-dir $(DATA_DIR) --people $(PEOPLE)
+	$(PY) include/local_stack.py demo --data-dir $(DATA_DIR) --people $(PEOPLE) $(PORTS)
+
+## The Airflow CLI against the stack `make run` set up, e.g. make airflow ARGS='dags list'.
+airflow: install
+	@$(PY) include/local_stack.py --data-dir $(DATA_DIR) --airflow-port $(AIRFLOW_PORT) airflow $(ARGS)
 
 ## The whole test suite, end-to-end tests included.
 test: install browser
@@ -43,7 +51,7 @@ browser:
 
 ## The local Dataverse emulator alone, in the foreground.
 emulator: install
-	$(PY) -m dataverse_emulator --data-dir $(DATA_DIR)/emulator --port 8443
+	$(PY) -m dataverse_emulator --data-dir $(DATA_DIR)/emulator --port $(EMULATOR_PORT)
 
 lint: install
 	$(PY) -m ruff check .

@@ -8,6 +8,11 @@ campaigns (its state and private CA in ``emulator/``), the ledger (``ledger.db``
 * ``run`` starts ``airflow standalone`` with our DAGs unpaused and prints the UI address and logins;
   Ctrl-C (or SIGTERM) stops every process it started.
 * ``demo`` runs each example campaign sync once, headless, and prints a summary table.
+* ``airflow ARGS...`` runs the ``airflow`` CLI against the stack ``run`` set up (same Airflow home, metadata DB,
+  DAGs and connections to the ledger and source), e.g. ``airflow dags list`` or ``airflow backfill create ...``.
+
+New campaign sync DAGs start paused, so a new campaign's history can be loaded oldest first (a backfill) before
+its schedule starts; ``run`` unpauses the shipped examples once, on the first start.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,6 +31,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +42,11 @@ import sqlite_metadata  # noqa: E402
 from dataverse_emulator.testing import RunningEmulator, start_emulator  # noqa: E402
 from sample_data import generate, write_emulator_seed  # noqa: E402
 
-UI_HOST, UI_PORT = "127.0.0.1", 8080
+UI_HOST = "127.0.0.1"
+#: The settings (Makefile variables, also read from the environment) that move each port.
+PORT_SETTINGS = {"emulator": "EMULATOR_PORT", "airflow": "AIRFLOW_PORT"}
+#: Warnings a user of `make run` cannot act on, kept out of every Airflow process's log (``PYTHONWARNINGS``).
+QUIET_WARNINGS = "ignore:GitWildMatchPattern:DeprecationWarning"
 USERS = "admin:admin,analyst:viewer"
 DATAVERSE_POOL = ("dataverse", "4", "Concurrent Dataverse calls across all campaign syncs")
 
@@ -60,8 +71,70 @@ class LocalStack:
         self.airflow("db", "migrate")
 
 
-def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int) -> LocalStack:
+def airflow_environment(data_dir: Path, *, ui_port: int) -> dict[str, str]:
+    """Everything but the Dynamics connection: what the stack's processes and ``make airflow`` share."""
+    home = data_dir / "airflow"
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **sqlite_metadata.airflow_environment(home / "airflow.db"),
+        # Downstream DAGs run as soon as they exist; campaign sync DAGs say themselves that they start paused.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
+        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+        "AIRFLOW__API__HOST": UI_HOST,
+        "AIRFLOW__API__PORT": str(ui_port),
+        "CAMPAIGN_SYNC_DATA_DIR": str(data_dir),
+        "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(data_dir / "ledger.db")}),
+        "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "sqlite",
+                                                         "host": str(data_dir / "demo" / "source.db")}),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
+        "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS])),
+        # `airflow standalone` starts its components as `airflow ...` subprocesses found on PATH.
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+
+
+def port_holder(port: int) -> str | None:
+    """``"python3 (pid 1234)"`` for the process listening on ``port``, when the system lets us see it."""
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.AccessDenied, OSError):
+        return None
+    for connection in connections:
+        if connection.status == psutil.CONN_LISTEN and connection.laddr and connection.laddr.port == port:
+            if connection.pid is None:
+                return None
+            try:
+                return f"{psutil.Process(connection.pid).name()} (pid {connection.pid})"
+            except psutil.Error:
+                return f"pid {connection.pid}"
+    return None
+
+
+def check_port_free(what: str, port: int) -> None:
+    """Stop with a sentence naming the port, its holder if known, and the setting that moves it."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((UI_HOST, port))
+            return
+        except OSError:
+            pass
+    holder = port_holder(port)
+    setting = PORT_SETTINGS[what]
+    raise SystemExit(f"Port {port} ({what}) is already in use{f' by {holder}' if holder else ''}. Stop that "
+                     f"process, or choose another port: make run {setting}={port + 1}")
+
+
+def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int, ui_port: int) -> LocalStack:
     """Sample data, a seeded emulator, and the Airflow environment pointing at them."""
+    check_port_free("emulator", emulator_port)
+    check_port_free("airflow", ui_port)
     demo = data_dir / "demo"
     demo.mkdir(parents=True, exist_ok=True)
     # Activity up to the start of today, so "in the past N days" windows find recent behaviour.
@@ -77,31 +150,12 @@ def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int)
     # someone else's in the first campaign, so the sync has people it must leave alone ("not ours").
     document = json.loads(seed.read_text())
     emulator.seed(document | partner_list(document))
-    home = data_dir / "airflow"
-    home.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        **sqlite_metadata.airflow_environment(home / "airflow.db"),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": USERS,
-        "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
-        "AIRFLOW__API__HOST": UI_HOST,
-        "AIRFLOW__API__PORT": str(UI_PORT),
-        "CAMPAIGN_SYNC_DATA_DIR": str(data_dir),
+    env = airflow_environment(data_dir, ui_port=ui_port) | {
         "AIRFLOW_CONN_DYNAMICS_DEFAULT": json.dumps({
             "conn_type": "dynamics", "host": emulator.org_url, "login": emulator.client_id,
             "password": emulator.client_secret,
             "extra": {"tenant_id": emulator.tenant_id, "authority": emulator.authority, "verify": emulator.ca_path},
         }),
-        "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(data_dir / "ledger.db")}),
-        "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "sqlite", "host": str(source)}),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
-        # `airflow standalone` starts its components as `airflow ...` subprocesses found on PATH.
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
     return LocalStack(data_dir, emulator, env)
 
@@ -164,10 +218,11 @@ def run(stack: LocalStack) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    base = f"http://{UI_HOST}:{UI_PORT}"
+    base = f"http://{UI_HOST}:{stack.env['AIRFLOW__API__PORT']}"
     print(f"Starting Airflow (log: {log_dir / 'airflow-standalone.log'}) ...", flush=True)
     wait_for_api(base, airflow)
     logins = passwords(stack.airflow_home)
+    unpause_examples_once(stack, base, logins.get("admin", ""))
     print("\n".join([
         "",
         "Campaign Sync is running.",
@@ -176,7 +231,9 @@ def run(stack: LocalStack) -> int:
         f"  analyst (read-only) analyst / {logins.get('analyst', '(see the same file)')}",
         f"  Dataverse emulator  {stack.emulator.api_url}  (CA {stack.emulator.ca_path})",
         f"  data folder         {stack.data_dir}  (source, ledger, emulator state, Airflow home, logs)",
-        "  The campaign syncs are unpaused; their first runs start within a minute or two.",
+        "  The example campaign syncs are unpaused; their first runs start within a minute or two.",
+        "  A campaign you add starts paused: load its history first (README, \"Add a campaign\").",
+        "  Airflow CLI for this stack: make airflow ARGS='dags list'",
         "Press Ctrl-C to stop.",
     ]), flush=True)
     while airflow.poll() is None:
@@ -184,6 +241,46 @@ def run(stack: LocalStack) -> int:
     stack.emulator.stop()
     print(f"airflow standalone exited with code {airflow.returncode}", flush=True)
     return airflow.returncode or 0
+
+
+def example_dag_ids() -> list[str]:
+    """The sync DAGs of the specs shipped in dags/campaigns (the ones ``run`` starts unpaused)."""
+    from dynamics_campaign_sync.dag_factory import dag_id_for
+    from dynamics_campaign_sync.qualification import load_specs
+
+    return [dag_id_for(spec) for spec in load_specs(REPO / "dags" / "campaigns")]
+
+
+def unpause_examples_once(stack: LocalStack, base: str, password: str, timeout: float = 180) -> None:
+    """On the first start only, unpause the example syncs once the dag-processor has stored them; later starts
+    leave every DAG as its user left it (and new campaigns stay paused until their history is loaded)."""
+    marker = stack.airflow_home / "examples-unpaused"
+    if marker.exists():
+        return
+    session = requests.Session()
+    token = session.post(f"{base}/auth/token", json={"username": "admin", "password": password}, timeout=10)
+    token.raise_for_status()
+    session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    waiting = set(example_dag_ids())
+    deadline = time.monotonic() + timeout
+    while waiting and time.monotonic() < deadline:
+        for dag_id in sorted(waiting):
+            if session.patch(f"{base}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=10).ok:
+                waiting.discard(dag_id)
+        if waiting:
+            time.sleep(2)
+    if waiting:
+        print(f"Not unpaused yet (still being parsed?): {', '.join(sorted(waiting))}", flush=True)
+        return
+    marker.write_text("The example campaign syncs were unpaused on the first start.\n")
+
+
+def airflow_cli(data_dir: Path, args: list[str], *, ui_port: int) -> int:
+    """``airflow <args>`` against the stack ``run`` set up in ``data_dir`` (which must exist)."""
+    if not (data_dir / "airflow" / "airflow.db").exists():
+        raise SystemExit(f"No Airflow set up in {data_dir / 'airflow'} yet: start it once with `make run`.")
+    env = airflow_environment(data_dir, ui_port=ui_port)
+    return subprocess.run([sys.executable, "-m", "airflow", *args], env=env, cwd=REPO).returncode
 
 
 @contextlib.contextmanager
@@ -208,7 +305,8 @@ def output_to(path: Path):
 
 def demo(stack: LocalStack) -> int:
     """Each example sync once, in this process, then a summary table."""
-    os.environ.update(stack.env)
+    # "Filling up the DagBag" is Airflow talking to itself: the table below says which DAGs ran.
+    os.environ.update(stack.env | {"AIRFLOW__LOGGING__NAMESPACE_LEVELS": "airflow.dag_processing.dagbag=WARNING"})
     stack.migrate_metadata()
     from airflow.dag_processing.dagbag import DagBag
 
@@ -239,14 +337,20 @@ def demo(stack: LocalStack) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "demo"])
+    parser.add_argument("command", choices=["run", "demo", "airflow"])
     parser.add_argument("--data-dir", type=Path, default=REPO / ".data")
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--activities", type=int, default=150_000)
-    parser.add_argument("--emulator-port", type=int, default=8443)
+    parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT") or 8443))
+    parser.add_argument("--airflow-port", type=int, default=int(os.environ.get("AIRFLOW_PORT") or 8080))
+    parser.add_argument("airflow_args", nargs=argparse.REMAINDER, help="with `airflow`: the CLI's arguments")
     args = parser.parse_args()
-    stack = prepare(args.data_dir.resolve(), people=args.people, activities=args.activities,
-                    emulator_port=args.emulator_port)
+    data_dir = args.data_dir.resolve()
+    if args.command == "airflow":
+        cli_args = args.airflow_args[1:] if args.airflow_args[:1] == ["--"] else args.airflow_args
+        return airflow_cli(data_dir, cli_args, ui_port=args.airflow_port)
+    stack = prepare(data_dir, people=args.people, activities=args.activities,
+                    emulator_port=args.emulator_port, ui_port=args.airflow_port)
     return run(stack) if args.command == "run" else demo(stack)
 
 

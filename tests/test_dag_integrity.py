@@ -56,3 +56,59 @@ def test_every_dag_has_tags_owner_and_retries(dagbag):
             if (task.retries or 0) < 1:
                 problems.append(f"{dag_id}.{task.task_id}: retries < 1")
     assert problems == []
+
+
+# -- one broken spec costs only its own campaign ------------------------------------------------------------
+
+SPECS_FOLDER = DAGS_FOLDER / "campaigns"
+TYPO = "min_time"  # for min_times: the typo users make
+
+
+def folder_with_one_typo(folder: Path) -> Path:
+    """The shipped specs, with ``min_times`` misspelt in pricing_page_intent.yaml."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for spec in SPECS_FOLDER.glob("*.yaml"):
+        text = spec.read_text()
+        if spec.name == "pricing_page_intent.yaml":
+            assert "min_times:" in text
+            text = text.replace("min_times:", f"{TYPO}:", 1)
+        (folder / spec.name).write_text(text)
+    return folder
+
+
+def test_a_broken_spec_costs_only_its_own_campaign(airflow_db, tmp_path, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    specs = folder_with_one_typo(tmp_path / "specs")
+    monkeypatch.setenv("CAMPAIGN_SYNC_SPECS_DIR", str(specs))
+    bag = DagBag(dag_folder=str(DAGS_FOLDER))
+
+    assert bag.import_errors == {}
+    assert {"campaign_sync__emea_enterprise_leaders", "campaign_sync__reengage_dormant_evaluators",
+            "campaign_member_follow_ups", "campaign_member_offboarding"} <= set(bag.dag_ids)
+    placeholder = bag.get_dag("campaign_sync__pricing_page_intent")
+    assert [t.task_id for t in placeholder.tasks] == ["invalid_spec"]
+    assert placeholder.dag_display_name == "Invalid spec: pricing_page_intent.yaml"
+    assert f"pricing_page_intent.yaml: rules.filters[1].{TYPO}: unknown field" in placeholder.doc_md
+
+
+def test_the_placeholder_task_fails_with_file_field_and_message(airflow_db, tmp_path, monkeypatch, capfd):
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("CAMPAIGN_SYNC_SPECS_DIR", str(folder_with_one_typo(tmp_path / "specs")))
+    placeholder = DagBag(dag_folder=str(DAGS_FOLDER / "campaign_sync.py")).get_dag(
+        "campaign_sync__pricing_page_intent")
+    run = placeholder.test()
+    failed = run.get_task_instance("invalid_spec")
+    assert (run.state, failed.state) == ("failed", "failed")
+    log = capfd.readouterr().out  # dag.test() writes the task log to this process's output
+    assert f"pricing_page_intent.yaml: rules.filters[1].{TYPO}: unknown field (check the spelling)" in log
+
+
+def test_sync_dags_show_the_spec_title(dagbag):
+    assert dagbag.get_dag("campaign_sync__pricing_page_intent").dag_display_name == "Pricing page intent"
+
+
+def test_new_campaign_sync_dags_start_paused_so_their_history_can_be_loaded_first(dagbag):
+    syncs = [dag for dag_id, dag in dagbag.dags.items() if dag_id.startswith("campaign_sync__")]
+    assert syncs and all(dag.is_paused_upon_creation is True for dag in syncs)

@@ -1,9 +1,14 @@
 """Builds one campaign sync DAG from one spec: the shape every sync shares.
 
 gate → ensure_lists → qualify_and_plan → guard → add → remove → publish_added / publish_removed → summary
+
+A spec that does not validate gets a placeholder DAG instead (:func:`build_invalid_spec_dag`), so one
+broken file costs only its own campaign and its problems show in the DAG list.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
@@ -18,9 +23,13 @@ from dynamics_campaign_sync.operators.campaign_sync import (
     PublishMembershipEventsOperator,
     RemoveFromDynamicsCampaignOperator,
 )
-from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.operators.invalid_spec import InvalidSpecOperator
+from dynamics_campaign_sync.qualification import CampaignSpec, SpecCollection
+from dynamics_campaign_sync.qualification.loader import SpecProblem, declared_key
 from dynamics_campaign_sync.sensors.campaign_active import DynamicsCampaignActiveSensor
 
+#: Placeholder DAGs are never scheduled before this (any fixed past date: they have no interval of their own).
+_PLACEHOLDER_START = pendulum.datetime(2026, 1, 1, tz="UTC")
 #: Caps concurrent Dataverse work across every sync DAG (service protection limits are per user).
 DATAVERSE_POOL = "dataverse"
 DAG_ID_PREFIX = "campaign_sync__"
@@ -43,11 +52,15 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
     }
     with DAG(
         dag_id=dag_id_for(spec),
+        dag_display_name=spec.title,
         description=spec.title,
         doc_md=spec.doc_md(),
         schedule=CronDataIntervalTimetable(schedule.cron, timezone=schedule.timezone),
         start_date=start_date,
         catchup=False,
+        # A new campaign waits, paused, while its history is loaded oldest first (a backfill): unpaused at once,
+        # it would apply the latest interval first and every older interval would then be superseded.
+        is_paused_upon_creation=True,
         max_active_runs=1,
         tags=sorted({"campaign-sync", *spec.tags}),
         default_args=default_args,
@@ -91,3 +104,46 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         )
         gate >> lists >> plan >> guard >> add >> remove >> [publish_added, publish_removed] >> summary
     return dag
+
+
+def placeholder_dag_id(path: str, taken: set[str]) -> str:
+    """The DAG id of a broken spec: its campaign's usual DAG id when the file still declares a free key
+    (the history stays in one place), else one derived from the file name."""
+    key = declared_key(path)
+    dag_id = f"{DAG_ID_PREFIX}{key}" if key else ""
+    if not dag_id or dag_id in taken:
+        stem = "".join(c if c.isalnum() else "_" for c in Path(path).stem.lower())
+        dag_id = f"{DAG_ID_PREFIX}invalid__{stem}"
+    return dag_id
+
+
+def build_invalid_spec_dag(dag_id: str, path: str, problems: list[SpecProblem]) -> DAG:
+    """A DAG that stands in for a spec that does not validate: titled with the file's name, documented and
+    described with its problems, and whose only task fails with them."""
+    lines = [str(problem) for problem in problems]
+    doc = "\n".join([f"# Invalid campaign spec `{path}`", "",
+                     "Nothing is synced for this campaign until the spec validates "
+                     "(`make lint-specs` checks every spec):", "", *[f"- `{line}`" for line in lines]])
+    with DAG(
+        dag_id=dag_id,
+        dag_display_name=f"Invalid spec: {Path(path).name}",
+        description=lines[0][:200],
+        doc_md=doc,
+        schedule="@daily",
+        start_date=_PLACEHOLDER_START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["campaign-sync", "invalid-spec"],
+        default_args={"owner": "campaign-sync", "retries": 1},
+    ) as dag:
+        InvalidSpecOperator(task_id="invalid_spec", problems=lines)
+    return dag
+
+
+def build_dags(collection: SpecCollection) -> dict[str, DAG]:
+    """Every DAG of a folder of specs by id: one sync DAG per valid spec, one placeholder per broken file."""
+    dags = {dag_id_for(spec): build_campaign_sync_dag(spec) for spec in collection.specs}
+    for path, problems in collection.problems_by_file().items():
+        dag_id = placeholder_dag_id(path, set(dags))
+        dags[dag_id] = build_invalid_spec_dag(dag_id, path, problems)
+    return dags

@@ -243,3 +243,16 @@ def test_before_the_first_sync_the_specs_show_with_nothing_recorded(
     detail = airflow.get(f"{LIST}/{KEY}", analyst).json()
     assert detail["runs"] == [] and detail["latest_dry_run"] is None and detail["campaign"]["id"]
     assert not missing.parent.exists()
+
+
+def test_a_misspelt_spec_is_named_with_its_field_and_hides_no_campaign(
+        airflow: Airflow, analyst: str, synced_ledger: SyncedLedger) -> None:
+    broken = synced_ledger.specs_dir / "typo.yaml"
+    shipped = (Path(__file__).resolve().parents[2] / "dags" / "campaigns" / "pricing_page_intent.yaml").read_text()
+    broken.write_text(shipped.replace("key: pricing_page_intent", "key: typo").replace("min_times:", "min_time:"))
+    try:
+        body = airflow.get(LIST, analyst).json()
+    finally:
+        broken.unlink()
+    assert body["spec_errors"] == [f"{broken}: rules.filters[1].min_time: unknown field (check the spelling)"]
+    assert KEY in {c["key"] for c in body["campaigns"]}

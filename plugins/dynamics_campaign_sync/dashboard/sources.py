@@ -22,8 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from_connection
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.engine import create_ledger_engine
-from dynamics_campaign_sync.qualification import CampaignSpec, SpecError, load_spec
-from dynamics_campaign_sync.qualification.loader import conflicts, spec_paths
+from dynamics_campaign_sync.qualification import CampaignSpec, collect_specs
 
 log = logging.getLogger(__name__)
 
@@ -56,17 +55,9 @@ def load_catalog(directory: Path | None = None) -> SpecCatalog:
     if not folder.is_dir():
         catalog.errors.append(f"{folder}: the campaign spec folder does not exist")
         return catalog
-    for path in spec_paths(folder):
-        try:
-            spec = load_spec(path)
-        except SpecError as error:
-            catalog.errors.extend(str(problem) for problem in error.problems)
-            continue
-        clashes = conflicts(spec, catalog.specs.values())
-        if clashes:
-            catalog.errors.extend(str(problem) for problem in clashes)
-            continue
-        catalog.specs[spec.key] = spec
+    collection = collect_specs(folder)
+    catalog.specs.update((spec.key, spec) for spec in collection.specs)
+    catalog.errors.extend(str(problem) for problem in collection.problems)
     return catalog
 
 

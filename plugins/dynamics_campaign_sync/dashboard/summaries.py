@@ -16,7 +16,7 @@ from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
 from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
 from dynamics_campaign_sync.qualification import CampaignSpec
-from dynamics_campaign_sync.qualification.describe import describe_filter
+from dynamics_campaign_sync.qualification.describe import describe_filter, describe_reason
 from dynamics_campaign_sync.qualification.logic import render
 
 STATES = {0: "Active", 1: "Inactive"}
@@ -192,19 +192,7 @@ def _owned_list(owned: Any) -> dict[str, Any]:
 
 def why(reason: Mapping[str, Any] | None, rules: Mapping[str, Any]) -> str:
     """A reason in words: the filters a person matched (with counted activities), or the removal rule."""
-    if not reason:
-        return ""
-    if reason.get("rule"):
-        return str(reason["rule"])
-    texts = {item["number"]: item["text"] for item in rules.get("filters", [])}
-    counts = reason.get("counts") or {}
-    parts = []
-    for number in reason.get("matched") or []:
-        part = f"{number}. {texts.get(number, 'filter no longer in the spec')}"
-        if str(number) in counts:
-            part += f" ({counts[str(number)]} counted)"
-        parts.append(part)
-    return "; ".join(parts)
+    return describe_reason(reason, {item["number"]: item["text"] for item in rules.get("filters", [])})
 
 
 def _person(person_id: str, reason: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ total time, and a wait that would overrun the time budget is not started.
 
 from __future__ import annotations
 
-import logging
 import random
 import threading
 from collections.abc import Callable
@@ -19,8 +18,9 @@ from typing import TypeVar
 import tenacity
 
 from dynamics_campaign_sync.dataverse.errors import DataverseError, HttpError
+from dynamics_campaign_sync.log_privacy import private_logger
 
-log = logging.getLogger(__name__)
+log = private_logger(__name__)  # people's emails are masked in task logs
 T = TypeVar("T")
 
 

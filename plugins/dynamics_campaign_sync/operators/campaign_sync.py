@@ -9,6 +9,7 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from dynamics_campaign_sync.ledger import CampaignClaimedError
+from dynamics_campaign_sync.log_privacy import mask_emails
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
 from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
 from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
@@ -196,6 +197,8 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
             "throttle_wait_seconds": round(sum(s.get("dataverse", {}).get("throttle_wait_seconds", 0)
                                                for s in stages.values()), 1),
         }
+        if plan:
+            summary["note"] = self.run_note(plan, summary)
         published = [batch for name in ("published_added", "published_removed")
                      for batch in stages.get(name, {}).get("batch_ids", [])]
         if published:  # their publish tasks succeeded: Airflow holds those asset events
@@ -213,5 +216,12 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
                              ", ".join(entry["examples"]) or "no id to show")
         failures = self.ledger.failures(self.spec.key, context["run_id"])
         for person, error in list(failures.items())[:20]:
-            self.log.warning("failed: %s: %s", person, error)
+            self.log.warning("failed: %s: %s", person, mask_emails(str(error)))
         return summary
+
+    @staticmethod
+    def run_note(plan: Any, summary: dict[str, Any]) -> str:
+        """The run's note in the Airflow UI (set by the run-notes listener when the run finishes)."""
+        from dynamics_campaign_sync.run_notes import run_note
+
+        return run_note(plan.status, plan.interval_start, plan.interval_end, summary)

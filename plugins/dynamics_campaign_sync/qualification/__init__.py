@@ -13,7 +13,13 @@ from dynamics_campaign_sync.qualification.history import (
     SqliteQualificationHistory,
     apply_qualification_rule,
 )
-from dynamics_campaign_sync.qualification.loader import SpecError, load_spec, load_specs
+from dynamics_campaign_sync.qualification.loader import (
+    SpecCollection,
+    SpecError,
+    collect_specs,
+    load_spec,
+    load_specs,
+)
 from dynamics_campaign_sync.qualification.logic import LogicError, parse_logic
 from dynamics_campaign_sync.qualification.operators import Operator
 from dynamics_campaign_sync.qualification.sources import (
@@ -67,11 +73,13 @@ __all__ = [
     "Source",
     "SourceConfig",
     "SourceError",
+    "SpecCollection",
     "SpecError",
     "SqlSource",
     "SqliteQualificationHistory",
     "Window",
     "apply_qualification_rule",
+    "collect_specs",
     "evaluate",
     "load_spec",
     "load_specs",

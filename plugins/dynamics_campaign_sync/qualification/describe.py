@@ -8,6 +8,7 @@ times in the past 30 days"), not YAML.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from dynamics_campaign_sync.qualification.logic import render
@@ -82,6 +83,29 @@ def describe_filter(flt: Any) -> str:
     if flt.max_times is not None:
         times = f"{flt.min_times} to {flt.max_times} times"
     return f"{action}{where} {times} {window}"
+
+
+def filter_texts(spec: CampaignSpec) -> dict[int, str]:
+    """Each filter's sentence by its number (from 1), as :func:`describe_reason` takes them."""
+    return {number: describe_filter(flt) for number, flt in spec.rules.numbered()}
+
+
+def describe_reason(reason: Mapping[str, Any] | None, texts: Mapping[int, str]) -> str:
+    """A plan or event reason in words: the filters a person matched, each with the activities it counted
+    ("1. Visited web page where page_url contains '/pricing' at least 3 times in the past 30 days (4 counted)"),
+    or the removal rule. ``texts`` are the filter sentences by number (see :func:`filter_texts`)."""
+    if not reason:
+        return ""
+    if reason.get("rule"):
+        return str(reason["rule"])
+    counts = reason.get("counts") or {}
+    parts = []
+    for number in reason.get("matched") or []:
+        part = f"{number}. {texts.get(number, 'filter no longer in the spec')}"
+        if str(number) in counts:
+            part += f" ({counts[str(number)]} counted)"
+        parts.append(part)
+    return "; ".join(parts)
 
 
 def _qualification_text(spec: CampaignSpec) -> str:

@@ -8,6 +8,7 @@ of the logic expression.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from dynamics_campaign_sync.qualification.logic import LogicError, parse_logic
-from dynamics_campaign_sync.qualification.spec import CampaignSpec
+from dynamics_campaign_sync.qualification.spec import KEY_PATTERN, CampaignSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _FILTER_TAGS = frozenset({"demographic", "behaviour", "inactivity"})
@@ -163,9 +164,24 @@ def conflicts(spec: CampaignSpec, accepted: Iterable[CampaignSpec]) -> list[Spec
     return problems
 
 
-def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:
-    """Validate every file, then raise one :class:`SpecError` listing all problems (also a key or a campaign
-    used twice)."""
+@dataclass(frozen=True)
+class SpecCollection:
+    """The specs of a folder that validate, and the problems of those that do not (each naming its file)."""
+
+    specs: tuple[CampaignSpec, ...]
+    problems: tuple[SpecProblem, ...]
+
+    def problems_by_file(self) -> dict[str, list[SpecProblem]]:
+        """The problems grouped by spec file, in file order."""
+        grouped: dict[str, list[SpecProblem]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.path, []).append(problem)
+        return grouped
+
+
+def collect(paths: Iterable[str | Path]) -> SpecCollection:
+    """Validate every file on its own: a bad file (or one whose key or campaign is already taken by an earlier
+    file) is set aside with its problems, and never hides the files that are valid."""
     specs: list[CampaignSpec] = []
     problems: list[SpecProblem] = []
     for path in paths:
@@ -179,12 +195,37 @@ def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:
             problems.extend(clashes)
             continue
         specs.append(spec)
-    if problems:
-        raise SpecError(problems)
-    return specs
+    return SpecCollection(tuple(specs), tuple(problems))
+
+
+def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:
+    """Validate every file, then raise one :class:`SpecError` listing all problems (also a key or a campaign
+    used twice)."""
+    collection = collect(paths)
+    if collection.problems:
+        raise SpecError(collection.problems)
+    return list(collection.specs)
 
 
 def load_specs(directory: str | Path) -> list[CampaignSpec]:
     """Every spec of ``directory`` (``*.yaml``/``*.yml``), validated together; keys and campaigns must be
     unique."""
     return load_all(spec_paths(directory))
+
+
+def declared_key(path: str | Path) -> str | None:
+    """The ``key`` an invalid spec file declares, if it can be read and is well-formed; else None.
+
+    Lets the DAG of a spec that broke keep its id (and its run history) while it shows the spec's problems.
+    """
+    try:
+        data = _read_yaml(Path(path))
+    except SpecError:
+        return None
+    key = data.get("key") if isinstance(data, dict) else None
+    return key if isinstance(key, str) and re.fullmatch(KEY_PATTERN, key) else None
+
+
+def collect_specs(directory: str | Path) -> SpecCollection:
+    """Every spec of ``directory`` that validates, and the problems of the others (see :func:`collect`)."""
+    return collect(spec_paths(directory))

@@ -7,7 +7,6 @@ tested without Airflow. Stages hand over through the ledger, never through large
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,7 +17,9 @@ from dynamics_campaign_sync.dataverse.models import NewLead
 from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
 from dynamics_campaign_sync.ledger.checks import MEMBER
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
+from dynamics_campaign_sync.log_privacy import private_logger
 from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
+from dynamics_campaign_sync.qualification.describe import describe_reason, filter_texts
 from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
 from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
@@ -35,7 +36,7 @@ from dynamics_campaign_sync.sync.planner import (
 )
 from dynamics_campaign_sync.sync.write_lock import DEFAULT_LOCK_WAIT, CampaignWriteLock
 
-log = logging.getLogger(__name__)
+log = private_logger(__name__)  # people's emails are masked in task logs
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 PLAN_PREVIEW = 20
 #: Days of full qualification history kept (audit, rules changed later); older rows are thinned per person.
@@ -275,8 +276,10 @@ class CampaignSync:
     def _log_plan(self, plan: SyncPlan, dry_run: bool) -> None:
         log.info("%s for %s: %s", "DRY RUN plan" if dry_run else "Plan", self.key,
                  ", ".join(f"{k}={v}" for k, v in plan.counts.items()))
+        texts = filter_texts(self.spec)
         for entry in plan.entries[:PLAN_PREVIEW]:
-            log.info("  %-6s %-7s %s  %s", entry.action, entry.member_type, entry.person_id, entry.reason)
+            log.info("  %-6s %-7s %s  %s", entry.action, entry.member_type, entry.person_id,
+                     describe_reason(entry.reason, texts))
         if len(plan.entries) > PLAN_PREVIEW:
             log.info("  ... and %d more (all in the ledger's plan items)", len(plan.entries) - PLAN_PREVIEW)
         verb = "would record" if dry_run else "recorded"
