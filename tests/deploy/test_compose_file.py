@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
+from airflow.models.connection import Connection
 from sqlalchemy.engine import make_url
 
 from dataverse_emulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_TENANT_ID
 from dynamics_campaign_sync.dag_factory import DATAVERSE_POOL
-from dynamics_campaign_sync.hooks.dynamics import RENAMED_SECRET_EXTRAS, SECRET_EXTRAS
+from dynamics_campaign_sync.hooks.dynamics import RENAMED_SECRET_EXTRAS, SECRET_EXTRAS, config_from_connection
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_PATH = REPO / "docker-compose.yaml"
@@ -44,18 +45,23 @@ DEV_DEFAULTS = ("airflow", "airflow_jwt_secret", "local-emulator-secret")
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|PRIVATE|_KEY$", re.IGNORECASE)
 SECRET_FIELDS = ("password", "client_secret", *SECRET_EXTRAS, *RENAMED_SECRET_EXTRAS)
 
-_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^${}]*))?\}")
+_VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<default>[^${}]*))?\}")
+#: The .env lines the compose header documents for a real organisation ("#   DYNAMICS_X=value  # why").
+_HEADER_ENV_LINE = re.compile(r"^#\s+(?P<name>DYNAMICS_[A-Z_]+)=(?P<value><[^>]*>|\S*)", re.MULTILINE)
 
 
 # -- reading the compose file as Compose does ----------------------------------------------------------------
 
 def interpolate(text: str, env: Mapping[str, str] | None = None) -> str:
-    """Compose's variable substitution (``${X}``, ``${X:-d}``, ``${X-d}``, nested defaults, ``$$``)."""
+    """Compose's variable substitution (``${X}``, ``${X:-d}``, ``${X-d}``, ``${X:+alt}``, nesting, ``$$``)."""
     env = env or {}
 
     def value(match: re.Match[str]) -> str:
         name, op, default = match["name"], match["op"] or "", match["default"] or ""
-        if name in env and (env[name] or not op.startswith(":")):
+        is_set = name in env and bool(env[name] or not op.startswith(":"))
+        if op.endswith("+"):
+            return default if is_set else ""
+        if is_set:
             return env[name]
         return default if op.endswith("-") else ""
 
@@ -71,11 +77,11 @@ def load_compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_PATH.read_text())
 
 
-def environment(service: Mapping[str, Any]) -> dict[str, str]:
+def environment(service: Mapping[str, Any], env: Mapping[str, str] | None = None) -> dict[str, str]:
     raw = service.get("environment") or {}
     if isinstance(raw, list):
         raw = dict(item.split("=", 1) for item in raw)
-    return {key: interpolate(str(value)) for key, value in raw.items()}
+    return {key: interpolate(str(value), env) for key, value in raw.items()}
 
 
 def mounts(service: Mapping[str, Any]) -> dict[str, str]:
@@ -95,9 +101,15 @@ def command_words(service: Mapping[str, Any]) -> list[str]:
     return command.split() if isinstance(command, str) else [str(word) for word in command]
 
 
-def connection(service: Mapping[str, Any], conn_id: str) -> dict[str, Any] | None:
-    raw = environment(service).get(f"AIRFLOW_CONN_{conn_id.upper()}")
+def connection(service: Mapping[str, Any], conn_id: str,
+               env: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    raw = environment(service, env).get(f"AIRFLOW_CONN_{conn_id.upper()}")
     return json.loads(raw) if raw else None
+
+
+def real_org_env(text: str) -> dict[str, str]:
+    """The DYNAMICS_* settings of the .env the compose header shows for a real organisation."""
+    return {match["name"]: match["value"] for match in _HEADER_ENV_LINE.finditer(text.split("\n---", 1)[0])}
 
 
 def named_volume_targets(compose: Mapping[str, Any], service: Mapping[str, Any]) -> dict[str, str]:
@@ -316,6 +328,28 @@ def test_interpolation_follows_compose() -> None:
     assert interpolate("${A:-x}/${B-y}/${C}/$${D}") == "x/y//${D}"
     assert interpolate("${A:-${B:-inner}}", {"B": "b"}) == "b"
     assert interpolate("${A:-x}|${A-x}", {"A": ""}) == "x|"
+    assert interpolate("${A:+set}|${A+set}|${B:+set}", {"A": ""}) == "|set|"
+    assert interpolate('${A:+"k": "${B:-}",}', {"A": "a"}) == '"k": "",'
+
+
+@pytest.mark.parametrize("service", sorted(CONNECTIONS_NEEDED))
+def test_the_documented_real_org_env_signs_in_with_microsoft(service: str) -> None:
+    """A real org's .env (the header's) without DYNAMICS_AUTHORITY signs in with Entra ID for its tenant."""
+    env = {name: value for name, value in real_org_env(COMPOSE_PATH.read_text()).items()
+           if name != "DYNAMICS_AUTHORITY"}
+    assert {"DYNAMICS_ORG_URL", "DYNAMICS_TENANT_ID"} <= env.keys()
+    config = config_from_connection(Connection.from_json(
+        json.dumps(connection(load_compose()["services"][service], "dynamics_default", env)),
+        conn_id="dynamics_default"))
+    assert config.org_url.rstrip("/") == env["DYNAMICS_ORG_URL"]
+    assert config.authority_url == f"https://login.microsoftonline.com/{env['DYNAMICS_TENANT_ID']}"
+    assert config.is_microsoft_authority
+
+
+def test_an_authority_given_for_a_real_org_is_used() -> None:
+    env = {**real_org_env(COMPOSE_PATH.read_text()), "DYNAMICS_AUTHORITY": "https://login.example.test/t1"}
+    conn = connection(load_compose()["services"]["airflow-worker"], "dynamics_default", env)
+    assert conn["extra"]["authority"] == "https://login.example.test/t1"
 
 
 # -- each check catches the mistake it is for ----------------------------------------------------------------
