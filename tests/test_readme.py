@@ -215,3 +215,9 @@ def test_the_ledger_queries_answer_on_sqlite_and_postgresql(
         engine.dispose()
     assert CAMPAIGN_ID in answers[0] and "Pricing Page Intent - 2026" in answers[0]
     assert PERSON in answers[1] and "run-1" in answers[1]
+
+
+@pytest.mark.parametrize("airflow_2", ["Trigger DAG w/ config", "airflow dags backfill", "schedule_interval",
+                                       "airflow webserver"])
+def test_no_airflow_2_wording(airflow_2: str) -> None:
+    assert airflow_2 not in README, f"the README still says {airflow_2!r}, which Airflow 3 no longer has"
