@@ -95,7 +95,7 @@ def _campaign_ledger(request: Request, user: BaseUser, key: str) -> Ledger:
 
 def _event_filter(since: date | None, until: date | None, action: str | None, q: str | None) -> EventFilter:
     if since is not None and until is not None and since > until:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"since ({since}) is after until ({until}): no day can match")
     return EventFilter(since=since, until=until, action=action, search=q or None)
 
