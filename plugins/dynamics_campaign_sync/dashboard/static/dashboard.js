@@ -264,7 +264,9 @@ function eventsCard(key) {
       h("option", { value: "add" }, "added"), h("option", { value: "remove" }, "removed"))),
     h("input", { type: "search", name: "q", placeholder: "Dynamics id, source id, email, name" }),
     h("button", { type: "submit" }, "Filter"));
-  const body = h("tbody", {});
+  const list = table([["Recorded"], ["Action"], ["Type"], ["Person"], ["Why (smart list rules)"], ["Run"]], [],
+    { "data-testid": "events" });
+  const body = list.querySelector("tbody");
   const status = h("span", { class: "small muted", "data-field": "events.shown" });
   const prev = h("button", { type: "button" }, "‹ Newer");
   const next = h("button", { type: "button" }, "Older ›");
@@ -294,9 +296,7 @@ function eventsCard(key) {
   prev.addEventListener("click", () => { offset = Math.max(0, offset - size); load(); });
   next.addEventListener("click", () => { offset += size; load(); });
   load();
-  return h("section", { class: "card" }, h("h3", {}, "Events"), form,
-    table([["Recorded"], ["Action"], ["Type"], ["Person"], ["Why (smart list rules)"], ["Run"]], [],
-      { "data-testid": "events" }),
+  return h("section", { class: "card" }, h("h3", {}, "Events"), form, list,
     h("div", { class: "pager" }, prev, status, next, csv));
 }
 
