@@ -79,9 +79,13 @@ def stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def server(synced_ledger: SyncedLedger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from airflow.configuration import conf
+
     home = tmp_path_factory.mktemp("airflow-home")
     port = free_port()
     env = {
+        # The metadata DB the synced world's DAG runs were recorded in: the page shows their states.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
         **os.environ,
         **synced_ledger.env,
         "AIRFLOW_HOME": str(home),
