@@ -7,7 +7,7 @@ History it leaves, for the campaign ``e2e_germany`` (sync_world's German audienc
   one add, two removes, one person "not ours";
 - day 2: a dry run after P1 leaves Germany: one planned remove, nothing written.
 
-``e2e_retired`` points at an inactive campaign and never ran. The catalog DAG ran first.
+``e2e_retired`` points at an inactive campaign: its one run failed at the gate. The catalog DAG ran first.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from dashboard_world import DAY, KEY, REPO, SyncedLedger
+from dashboard_world import DAY, KEY, REPO, RETIRED_KEY, SyncedLedger
 
 
 def _dag(module: str, dag_id: str):
@@ -57,6 +57,8 @@ def synced_ledger(airflow_db, emulator, tmp_path_factory) -> Iterator[SyncedLedg
                                 **synced.env}.items():
                 patch.setenv(name, value)
             _run("dynamics_campaign_catalog.py", "dynamics_campaign_catalog")
+            retired = _dag("campaign_sync.py", f"campaign_sync__{RETIRED_KEY}").test(logical_date=DAY[0])
+            assert retired.state == "failed"  # stopped at the gate: the campaign is inactive
             sync = f"campaign_sync__{KEY}"
             _run("campaign_sync.py", sync, logical_date=DAY[0])
             lead_list = synced.ledger().owned_list(world.CAMPAIGN_ID, "lead").list_id

@@ -11,6 +11,7 @@ import secrets
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from dashboard_world import KEY, RETIRED_KEY, SyncedLedger
@@ -256,3 +257,90 @@ def test_a_misspelt_spec_is_named_with_its_field_and_hides_no_campaign(
         broken.unlink()
     assert body["spec_errors"] == [f"{broken}: rules.filters[1].min_time: unknown field (check the spelling)"]
     assert KEY in {c["key"] for c in body["campaigns"]}
+
+
+# -- runs, events, people and membership over time -------------------------------------------------------------
+
+
+def test_a_failed_sync_shows_its_airflow_state_failed_task_and_log_link(airflow: Airflow, analyst: str) -> None:
+    rows = {c["key"]: c for c in airflow.get(LIST, analyst).json()["campaigns"]}
+    retired = rows[RETIRED_KEY]
+    assert retired["last_run"] is None and retired["last_applied"] is None
+    attempt = retired["last_attempt"]
+    assert attempt["state"] == "failed" and attempt["failed_tasks"], attempt
+    task = attempt["failed_tasks"][0]
+    assert task["state"] == "failed"
+    run = quote(attempt["run_id"], safe="")
+    assert task["log_url"] == f"/dags/campaign_sync__{RETIRED_KEY}/runs/{run}/tasks/{task['task_id']}"
+    synced = rows[KEY]  # newest attempt a dry run; the newest applied plan is the day before
+    assert synced["last_attempt"]["state"] == "dry_run" and synced["last_attempt"]["failed_tasks"] == []
+    assert synced["last_applied"]["status"] == "applied"
+    assert synced["last_applied"]["run_id"] != synced["last_attempt"]["run_id"] == synced["last_run"]["run_id"]
+
+
+def test_events_page_through_all_with_their_total_and_filters(airflow: Airflow, analyst: str,
+                                                              ledger: Ledger) -> None:
+    url = f"{LIST}/{KEY}/events"
+    recorded = {e["event_id"]: e for e in ledger.events_page(KEY)[1]}
+    first = airflow.get(url, analyst, params={"limit": 5}).json()
+    rest = airflow.get(url, analyst, params={"limit": 5, "offset": 5}).json()
+    assert first["total"] == rest["total"] == len(recorded) == 8
+    assert len(first["events"]) == 5 and len(rest["events"]) == 3
+    assert {e["event_id"] for e in first["events"] + rest["events"]} == set(recorded)
+
+    removes = airflow.get(url, analyst, params={"action": "remove"}).json()
+    assert removes["total"] == 2 and {e["action"] for e in removes["events"]} == {"remove"}
+    [p2] = [e for e in recorded.values() if e["reason"]["source_person_id"] == "P2" and e["action"] == "add"]
+    found = airflow.get(url, analyst, params={"q": "P2"}).json()
+    assert {e["person_id"] for e in found["events"]} == {p2["person_id"]} and found["total"] == 2
+    day = p2["recorded_at"].date().isoformat()
+    assert airflow.get(url, analyst, params={"since": day, "until": day}).json()["total"] == 8
+    assert airflow.get(url, analyst, params={"until": "2000-01-01"}).json()["total"] == 0
+    bad = airflow.get(url, analyst, params={"since": "2026-03-05", "until": "2026-03-01"})
+    assert bad.status_code == 422 and "since" in bad.text
+    assert airflow.get(url, analyst, params={"action": "delete"}).status_code == 422
+
+
+def test_events_export_as_csv_with_every_matching_row(airflow: Airflow, analyst: str, ledger: Ledger) -> None:
+    import csv
+    import io
+
+    response = airflow.get(f"{LIST}/{KEY}/events.csv", analyst, params={"action": "add"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    adds = [e for e in ledger.events_page(KEY)[1] if e["action"] == "add"]
+    assert sorted(r["person_id"] for r in rows) == sorted(e["person_id"] for e in adds)
+    assert {r["why"] for r in rows} == {"1. country is 'de'"} and all(r["run_id"] for r in rows)
+
+
+def test_the_person_page_shows_everything_done_to_one_person(airflow: Airflow, analyst: str,
+                                                             ledger: Ledger) -> None:
+    # P2: added on day 0, removed on day 1 after leaving Germany.
+    p2 = next(e for e in ledger.events_page(KEY)[1] if e["reason"]["source_person_id"] == "P2")
+    for who in ("P2", p2["person_id"]):
+        body = airflow.get(f"/campaign-sync/api/people/{who}", analyst).json()
+        assert [e["action"] for e in body["events"]] == ["remove", "add"], who
+        assert {e["person_id"] for e in body["events"]} == {p2["person_id"]}
+        assert body["events"][1]["why"] == "1. country is 'de'"
+        assert [m["state"] for m in body["memberships"]] == ["removed"]
+        assert body["qualifications"] and {q["source_person_id"] for q in body["qualifications"]} == {"P2"}
+        assert {i["action"] for i in body["plan_items"]} >= {"add", "remove"}
+        assert all(e["dag_id"] == f"campaign_sync__{KEY}" and e["run_id"] for e in body["events"])
+    nobody = airflow.get("/campaign-sync/api/people/nobody@example.com", analyst).json()
+    assert nobody["events"] == nobody["memberships"] == []
+
+
+def test_membership_over_time_equals_the_ledger(airflow: Airflow, analyst: str, ledger: Ledger) -> None:
+    detail = airflow.get(f"{LIST}/{KEY}", analyst).json()
+    assert detail["timeline"] == [
+        {"date": "2026-03-01", "added": 5, "removed": 0, "members": 5},
+        {"date": "2026-03-02", "added": 1, "removed": 2, "members": 4},
+    ]
+    assert detail["timeline"][-1]["members"] == len(ledger.members(campaign_id(ledger)))
+    assert detail["events_total"] == 8
+    applied = [r for r in detail["runs"] if r["status"] == "applied"]
+    for run in applied:
+        plan = ledger.plan(KEY, run["run_id"])
+        assert run["requests"] == plan.counts["requests"] and run["requests"] > 0
+        assert run["duration_seconds"] == (plan.finished_at - plan.created_at).total_seconds() >= 0

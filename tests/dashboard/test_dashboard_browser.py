@@ -79,9 +79,13 @@ def stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="module")
 def server(synced_ledger: SyncedLedger, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    from airflow.configuration import conf
+
     home = tmp_path_factory.mktemp("airflow-home")
     port = free_port()
     env = {
+        # The metadata DB the synced world's DAG runs were recorded in: the page shows their states.
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
         **os.environ,
         **synced_ledger.env,
         "AIRFLOW_HOME": str(home),
@@ -175,7 +179,17 @@ def test_analyst_sees_the_ledger_numbers_in_the_airflow_ui(server: Server, brows
         for name in ("qualified", "to_add", "to_remove"):
             assert as_int(text(detail, f'[data-field="last_run.counts.{name}"]')) == last.counts[name]
         assert as_int(text(detail, '[data-field="dry_run.to_remove"]')) == dry.counts["to_remove"]
+        shown = detail.locator('[data-field="events.shown"]')
+        shown.wait_for()
+        frame.locator('#detail [data-testid="events"] tbody tr').first.wait_for()
         assert frame.locator('#detail [data-testid="events"] tbody tr').count() == events
+        assert text(detail, '[data-field="events.shown"]') == f"1–{events} of {events}"
+        members_line = detail.locator("circle[data-members]")
+        assert int(members_line.last.get_attribute("data-members")) == sum(members.values())
+        retired = frame.locator(f'#overview tr[data-key="{RETIRED_KEY}"]')
+        assert text(retired, '[data-field="last_attempt.state"]') == "failed"
+        assert retired.locator("[data-failed-task] a").first.get_attribute("href").startswith(
+            f"../dags/campaign_sync__{RETIRED_KEY}/runs/")
         bars = detail.locator("g[data-date]")
         drawn = {bars.nth(i).get_attribute("data-date"): (int(bars.nth(i).get_attribute("data-added")),
                                                           int(bars.nth(i).get_attribute("data-removed")))
@@ -191,6 +205,17 @@ def test_analyst_sees_the_ledger_numbers_in_the_airflow_ui(server: Server, brows
         page.goto(f"{server.url}/campaign-sync/#{KEY}")
         page.locator(f'#detail [data-key="{KEY}"]').wait_for()
         page.screenshot(path=str(OUTPUT / "dashboard-page.png"), full_page=True)
+
+        page.fill('#detail [data-testid="event-filters"] input[name=q]', "P2")
+        page.click('#detail [data-testid="event-filters"] button[type=submit]')
+        page.wait_for_function(
+            "document.querySelector('[data-field=\"events.shown\"]').textContent.endsWith('of 2')")
+        page.locator('#detail [data-testid="events"] a[data-person]').first.click()
+        person = page.locator('#detail [data-person-query]')
+        person.wait_for()
+        assert page.locator('[data-testid="person-events"] tbody tr').count() == 2
+        assert "country is 'de'" in text(page, '[data-testid="person-events"]')
+        page.screenshot(path=str(OUTPUT / "dashboard-person.png"), full_page=True)
     finally:
         context.close()
 

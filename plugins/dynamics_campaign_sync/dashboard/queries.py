@@ -5,16 +5,14 @@ Each function takes an open connection, so one request reads one consistent snap
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
 from typing import Any
 
 from sqlalchemy import Connection, func, select, union
 
 from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, MEMBER, REMOVED
 from dynamics_campaign_sync.ledger.models import Plan
-from dynamics_campaign_sync.ledger.schema import event_batches, events, intents, memberships, run_plans
+from dynamics_campaign_sync.ledger.schema import event_batches, intents, memberships, run_plans
 
 
 def member_counts(connection: Connection, campaign_id: str) -> dict[str, dict[str, int]]:
@@ -60,46 +58,6 @@ def event_totals(connection: Connection, campaign_key: str) -> dict[str, int]:
     totals = {"add": 0, "remove": 0}
     totals.update({action: int(number) for action, number in rows})
     return totals
-
-
-def timeline(connection: Connection, campaign_key: str) -> list[dict[str, Any]]:
-    """Adds and removes per UTC day of the data interval that caused them, oldest first.
-
-    Grouped by interval end rather than by wall-clock time so that a backfill draws the history it rebuilt,
-    not one spike on the day it ran.
-    """
-    rows = connection.execute(
-        select(event_batches.c.interval_end, event_batches.c.action, func.sum(event_batches.c.event_count))
-        .where(event_batches.c.campaign_key == campaign_key)
-        .group_by(event_batches.c.interval_end, event_batches.c.action)
-    )
-    days: dict[date, dict[str, int]] = defaultdict(lambda: {"add": 0, "remove": 0})
-    for interval_end, action, number in rows:
-        days[interval_end.date()][action] += int(number)
-    return [
-        {"date": day.isoformat(), "added": counts["add"], "removed": counts["remove"]}
-        for day, counts in sorted(days.items())
-    ]
-
-
-def recent_events(connection: Connection, campaign_key: str, limit: int) -> list[dict[str, Any]]:
-    """The newest membership events of the campaign, newest first."""
-    rows = connection.execute(
-        select(
-            events.c.event_id,
-            events.c.person_id,
-            events.c.member_type,
-            events.c.action,
-            events.c.run_id,
-            events.c.interval_end,
-            events.c.recorded_at,
-            events.c.reason,
-        )
-        .where(events.c.campaign_key == campaign_key)
-        .order_by(events.c.event_id.desc())
-        .limit(limit)
-    )
-    return [dict(row._mapping) for row in rows]
 
 
 def recent_plans(connection: Connection, campaign_key: str, limit: int) -> list[Plan]:

@@ -13,6 +13,7 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from airflow.sdk.exceptions import AirflowNotFoundException
@@ -125,3 +126,54 @@ def forget_ledgers() -> None:
         for ledger in _ledgers.values():
             ledger.engine.dispose()
         _ledgers.clear()
+
+
+#: Task states that stopped a run: shown with the task's log link.
+FAILED_TASK_STATES = ("failed", "upstream_failed")
+
+
+def latest_dag_runs(dag_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Per DAG id, its newest run in Airflow's metadata (state, conf's dry run, times) and the tasks that failed
+    in it with the Airflow UI route of their log. DAGs that never ran are absent.
+
+    Read with Airflow's own ORM in the API server process, the same metadata the Airflow UI shows. Airflow 3
+    keeps no exception text on a task instance: the error itself is in the linked log.
+    """
+    if not dag_ids:
+        return {}
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import func, select
+
+    newest = (select(DagRun.dag_id, func.max(DagRun.run_after).label("run_after"))
+              .where(DagRun.dag_id.in_(dag_ids)).group_by(DagRun.dag_id).subquery())
+    with create_session() as session:
+        runs = session.scalars(select(DagRun).join(
+            newest, (DagRun.dag_id == newest.c.dag_id) & (DagRun.run_after == newest.c.run_after))).all()
+        found = {run.dag_id: _dag_run(run) for run in runs}
+        failed = session.execute(
+            select(TaskInstance.dag_id, TaskInstance.run_id, TaskInstance.task_id, TaskInstance.state,
+                   TaskInstance.try_number, TaskInstance.end_date)
+            .where(TaskInstance.dag_id.in_(list(found)),
+                   TaskInstance.run_id.in_([run["run_id"] for run in found.values()]),
+                   TaskInstance.state.in_(FAILED_TASK_STATES))
+            .order_by(TaskInstance.end_date)
+        ).all()
+    for dag_id, run_id, task_id, state, try_number, ended in failed:
+        if found[dag_id]["run_id"] == run_id:
+            found[dag_id]["failed_tasks"].append({
+                "task_id": task_id, "state": str(state), "try_number": try_number, "ended_at": ended,
+                "log_url": f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}/tasks/"
+                           f"{quote(task_id, safe='')}",
+            })
+    return found
+
+
+def _dag_run(run: Any) -> dict[str, Any]:
+    conf = run.conf if isinstance(run.conf, dict) else {}
+    return {
+        "run_id": run.run_id, "state": str(run.state), "dry_run": bool(conf.get("dry_run")),
+        "run_after": run.run_after, "start_date": run.start_date, "end_date": run.end_date,
+        "data_interval_end": run.data_interval_end, "failed_tasks": [],
+    }

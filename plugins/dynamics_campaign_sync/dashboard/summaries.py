@@ -6,7 +6,9 @@ a server.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import csv
+import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +16,7 @@ from dynamics_campaign_sync.dag_factory import DAG_ID_PREFIX
 from dynamics_campaign_sync.dashboard import queries
 from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
-from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
+from dynamics_campaign_sync.ledger.checks import APPLIED, DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
 from dynamics_campaign_sync.qualification import CampaignSpec
 from dynamics_campaign_sync.qualification.describe import describe_filter, describe_reason
 from dynamics_campaign_sync.qualification.logic import render
@@ -51,8 +53,11 @@ class Snapshot:
     ``ledger`` is None before the first sync created it: the specs are shown with nothing recorded yet.
     """
 
-    def __init__(self, ledger: Ledger | None, specs: Mapping[str, CampaignSpec]) -> None:
+    def __init__(self, ledger: Ledger | None, specs: Mapping[str, CampaignSpec],
+                 airflow_runs: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.ledger = ledger
+        #: The newest Airflow run per DAG id (see :func:`sources.latest_dag_runs`).
+        self.airflow_runs = dict(airflow_runs or {})
         self.catalog: dict[str, dict[str, Any]] = {}
         self.ledger_keys: set[str] = set()
         synced: dict[str, str] = {}
@@ -99,15 +104,46 @@ def _campaign_id(spec: CampaignSpec | None, synced: str | None, catalog: Mapping
 def plan_document(plan: Plan | None) -> dict[str, Any] | None:
     if plan is None:
         return None
+    finished = plan.finished_at
     return {
         "run_id": plan.run_id,
         "status": plan.status,
         "interval_start": plan.interval_start,
         "interval_end": plan.interval_end,
         "created_at": plan.created_at,
-        "finished_at": plan.finished_at,
+        "finished_at": finished,
+        "duration_seconds": (finished - plan.created_at).total_seconds() if finished else None,
+        "requests": plan.counts.get("requests"),
         "counts": dict(plan.counts),
+        # What each per-person count means, for the counts that name people we could not act on.
+        "details": dict(plan.details),
     }
+
+
+#: Why people land in a plan's "cannot act" counts, shown beside them.
+COUNT_MEANINGS = {
+    "unresolved": "qualified, but no Dynamics id and no email that matches or creates a lead",
+    "already_gone": "to be removed, but no longer in our list in Dynamics: nothing to do",
+    "deleted_in_dynamics": "added by us, then deleted in Dynamics",
+    "removed_in_dynamics": "added by us, then taken out of our list in Dynamics by hand",
+    "invalid_rows": "source rows the table contract refuses (examples in the run details)",
+    "failed": "Dynamics refused the add or remove: error code and message below",
+}
+
+
+def attempt(airflow_run: Mapping[str, Any] | None, plan: Plan | None) -> dict[str, Any] | None:
+    """The newest Airflow run of the campaign's DAG with our side of it: the state shown is the ledger's plan
+    status where it says more (superseded, dry run, blocked by the guard), else Airflow's run state."""
+    if airflow_run is None:
+        return None
+    ours = plan if plan is not None and plan.run_id == airflow_run["run_id"] else None
+    state = airflow_run["state"]
+    if ours is not None and ours.status in {"superseded", "dry_run", "blocked"} and state != "running":
+        state = ours.status
+    elif airflow_run["dry_run"] and state == "success":
+        state = "dry_run"
+    return {**airflow_run, "state": state, "airflow_state": airflow_run["state"],
+            "plan_status": ours.status if ours else None}
 
 
 def _members(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
@@ -119,12 +155,14 @@ def _members(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
 
 
 def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str, Any]:
-    """One row of the overview: who the sync is, where it writes, how many members, how the last run went."""
+    """One row of the overview: who the sync is, where it writes, how many members, how the last run went
+    (the newest Airflow attempt, and separately the newest plan that was applied)."""
     ledger = snapshot.ledger
     campaign = snapshot.campaign(key, spec)
-    last, counts, totals = None, {}, {"add": 0, "remove": 0}
+    last, applied, counts, totals = None, None, {}, {"add": 0, "remove": 0}
     if ledger is not None:
         last = ledger.latest_plan(key)
+        applied = ledger.latest_plan(key, APPLIED)
         with ledger.engine.connect() as connection:
             counts = queries.member_counts(connection, campaign["id"]) if campaign["id"] else {}
             totals = queries.event_totals(connection, key)
@@ -140,6 +178,8 @@ def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str
         "members": _members(counts),
         "totals": {"added": totals["add"], "removed": totals["remove"]},
         "last_run": plan_document(last),
+        "last_applied": plan_document(applied),
+        "last_attempt": attempt(snapshot.airflow_runs.get(dag_id(key)), last),
         # "Not ours": in the campaign through lists we do not own, so never touched; as of the newest plan.
         "not_ours": last.counts.get("not_ours") if last else None,
     }
@@ -150,28 +190,31 @@ def detail(snapshot: Snapshot, key: str, spec: CampaignSpec | None, limits: Limi
     ledger = snapshot.ledger
     document = summary(snapshot, key, spec)
     campaign_id = document["campaign"]["id"]
-    rules = _rules(spec)
-    document.update(description=spec.description.strip() if spec else "", rules=rules, owned_lists=[], runs=[],
-                    timeline=[], recent_events=[], latest_dry_run=None, drift=[])
+    wording = rules(spec)
+    document.update(description=spec.description.strip() if spec else "", rules=wording, owned_lists=[], runs=[],
+                    timeline=[], recent_events=[], events_total=0, latest_dry_run=None, drift=[], failures=[],
+                    count_meanings=COUNT_MEANINGS)
     if ledger is None:
         return document
     with ledger.engine.connect() as connection:
         runs = queries.recent_plans(connection, key, RUN_HISTORY)
-        timeline = queries.timeline(connection, key)
-        events = queries.recent_events(connection, key, limits.events)
         drifted = queries.drifted_people(connection, campaign_id, limits.drift) if campaign_id else []
+    total, events = ledger.events_page(key, limit=limits.events)
+    last = document["last_run"]
     document.update(
         owned_lists=[_owned_list(item) for item in ledger.owned_lists(campaign_id)] if campaign_id else [],
         runs=[plan_document(plan) for plan in runs],
-        timeline=timeline,
-        recent_events=[_event(row, rules) for row in events],
-        latest_dry_run=_dry_run(ledger, key, ledger.latest_plan(key, DRY_RUN), rules, limits.plan_items),
+        timeline=ledger.membership_over_time(key),
+        recent_events=[event(row, wording) for row in events],
+        events_total=total,
+        failures=[failure(row) for row in ledger.run_failures(key, last["run_id"])] if last else [],
+        latest_dry_run=_dry_run(ledger, key, ledger.latest_plan(key, DRY_RUN), wording, limits.plan_items),
         drift=[_drifted(row) for row in drifted],
     )
     return document
 
 
-def _rules(spec: CampaignSpec | None) -> dict[str, Any]:
+def rules(spec: CampaignSpec | None) -> dict[str, Any]:
     if spec is None:
         return {"logic": None, "filters": []}
     return {
@@ -219,7 +262,19 @@ def _drifted(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event(row: Mapping[str, Any], rules: Mapping[str, Any]) -> dict[str, Any]:
+def failure(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A person a run failed to add or remove, with Dynamics' error as recorded (code and message)."""
+    person_id = str(row["person_id"])
+    person = _person(person_id, row.get("reason"))
+    if person["source_person_id"] is None and person_id.startswith("new:"):  # a lead we could not create
+        person["source_person_id"] = person_id.removeprefix("new:")
+    return {**person,
+            "action": row["action"], "member_type": row.get("member_type"), "error": row["error"],
+            "recorded_at": row["recorded_at"]}
+
+
+def event(row: Mapping[str, Any], rules: Mapping[str, Any]) -> dict[str, Any]:
+    """One membership event as the page lists it (with its reason in words)."""
     return {
         **_person(row["person_id"], row["reason"]),
         "event_id": row["event_id"],
@@ -247,4 +302,60 @@ def _dry_run(
              "why": why(item.reason, rules)}
             for item in items
         ],
+    }
+
+
+#: The CSV export's columns, in order (the event fields an analyst filters and pivots on).
+CSV_COLUMNS = ("event_id", "recorded_at", "action", "member_type", "person_id", "source_person_id", "email",
+               "run_id", "interval_end", "why")
+
+
+def events_csv(rows: Iterable[Mapping[str, Any]]) -> str:
+    """Events as CSV text with a header row; a cell that a spreadsheet would run as a formula is quoted off."""
+    output = io.StringIO()
+    writer = csv.writer(output)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in CSV_COLUMNS])
+    return output.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def person_document(report: Mapping[str, list[dict[str, Any]]], allowed: set[str],
+                    specs: Mapping[str, CampaignSpec]) -> dict[str, Any]:
+    """One person across the ``allowed`` campaigns: memberships, qualifications (with the rules matched),
+    events, plan items and failures, each row naming its campaign and run."""
+    wording = {key: rules(specs.get(key)) for key in allowed}
+
+    def mine(section: str) -> list[dict[str, Any]]:
+        return [row for row in report[section] if row["campaign_key"] in allowed]
+
+    return {
+        "dynamics_ids": report["dynamics_ids"],
+        "source_ids": report["source_ids"],
+        "campaigns": sorted(allowed),
+        "memberships": [{**_person(row["person_id"], {"source_person_id": row["source_person_id"],
+                                                      **(row["reason"] or {})}),
+                         "campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
+                         "member_type": row["member_type"], "state": row["status"], "added_at": row["added_at"],
+                         "added_by_run": row["added_by_run"], "removed_at": row["removed_at"],
+                         "removed_by_run": row["removed_by_run"]} for row in mine("memberships")],
+        "events": [{**event(row, wording[row["campaign_key"]]), "campaign_key": row["campaign_key"],
+                    "dag_id": dag_id(row["campaign_key"])} for row in mine("events")],
+        "qualifications": [{"campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
+                            "source_person_id": row["person_id"], "qualified_at": row["qualified_at"],
+                            "run_id": row["run_id"], "counted": row["counted"]} for row in mine("qualifications")],
+        "plan_items": [{**_person(row["person_id"], row["reason"]), "campaign_key": row["campaign_key"],
+                        "dag_id": dag_id(row["campaign_key"]), "run_id": row["run_id"],
+                        "plan_status": row["status"], "interval_end": row["interval_end"],
+                        "member_type": row["member_type"], "action": row["action"],
+                        "why": why(row["reason"], wording[row["campaign_key"]])} for row in mine("plan_items")],
+        "failures": [{**failure(row), "campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
+                      "run_id": row["run_id"]} for row in mine("failures")],
     }

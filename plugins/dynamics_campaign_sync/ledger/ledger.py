@@ -24,6 +24,7 @@ from dynamics_campaign_sync.ledger import (
     migrations,
     owners,
     plans,
+    reports,
 )
 from dynamics_campaign_sync.ledger.checks import (
     ACTIONS,
@@ -439,6 +440,37 @@ class Ledger:
         kind = None if action is None else choice(action, ACTIONS, "action")
         with self._engine.connect() as connection:
             return failures.failures(connection, campaign_key, run_id, kind)
+
+    # -- reports (read-only, for the dashboard) -----------------------------------------------------------------
+
+    def events_page(
+        self, campaign_key: str, wanted: reports.EventFilter | None = None, *, limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """``(total, events)``: how many events of the campaign match ``wanted``, and one page of them, newest
+        first (all of them without ``limit``)."""
+        wanted = wanted or reports.EventFilter()
+        if wanted.action is not None:
+            choice(wanted.action, ACTIONS, "action")
+        if limit is not None and limit < 1 or offset < 0:
+            raise LedgerError(f"events_page: limit must be at least 1 and offset not negative, got {limit}, {offset}")
+        with self._engine.connect() as connection:
+            return reports.events_page(connection, campaign_key, wanted, limit, offset)
+
+    def membership_over_time(self, campaign_key: str) -> list[dict[str, Any]]:
+        """Per day: ``date``, ``added``, ``removed`` and ``members`` (the count after that day), oldest first."""
+        with self._engine.connect() as connection:
+            return reports.membership_over_time(connection, campaign_key)
+
+    def run_failures(self, campaign_key: str, run_id: str) -> list[dict[str, Any]]:
+        """The people ``run_id`` still fails to add or remove: error, action, member type and plan reason."""
+        with self._engine.connect() as connection:
+            return reports.run_failures(connection, campaign_key, run_id)
+
+    def person_report(self, who: str) -> dict[str, list[Any]]:
+        """Everything recorded about one person (a Dynamics id, source id or email) across campaigns."""
+        with self._engine.connect() as connection:
+            return reports.person_report(connection, text(who, "person"))
 
     # -- qualification history (the qualification engine's history protocol) ----------------------------------
 

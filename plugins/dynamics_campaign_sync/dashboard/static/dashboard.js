@@ -86,12 +86,23 @@ function overviewRow(campaign, select) {
     h("td", { class: "num", "data-field": "members.lead" }, number(campaign.members.lead)),
     h("td", { class: "num", "data-field": "members.contact" }, number(campaign.members.contact)),
     h("td", { class: "num", "data-field": "members.total" }, h("strong", {}, number(campaign.members.total))),
-    h("td", {}, last ? [badge(last.status.replace("_", " "), last.status), " ",
-      h("span", { class: "muted small" }, day(last.interval_end))] : h("span", { class: "muted" }, "never run"),
+    h("td", {}, attemptCell(campaign.last_attempt),
       last ? h("span", { hidden: true, "data-field": "last_run.status" }, last.status) : null),
+    h("td", { "data-field": "last_applied" }, campaign.last_applied
+      ? h("span", { class: "small" }, day(campaign.last_applied.interval_end)) : h("span", { class: "muted" }, "never")),
     h("td", { class: "num add", "data-field": "totals.added" }, number(campaign.totals.added)),
     h("td", { class: "num remove", "data-field": "totals.removed" }, number(campaign.totals.removed)),
     h("td", { class: "num", "data-field": "not_ours" }, number(campaign.not_ours)));
+}
+
+function attemptCell(attempt) {
+  if (!attempt) return h("span", { class: "muted", "data-field": "last_attempt.state" }, "never run");
+  return h("div", {}, badge(attempt.state.replaceAll("_", " "), attempt.state), " ",
+    h("span", { hidden: true, "data-field": "last_attempt.state" }, attempt.state),
+    h("span", { class: "muted small" }, day(attempt.run_after)),
+    attempt.failed_tasks.map((task) => h("div", { class: "small", "data-failed-task": task.task_id },
+      `${task.task_id} ${task.state} `,
+      h("a", { href: `..${task.log_url}`, target: "_top", onclick: (event) => event.stopPropagation() }, "log"))));
 }
 
 // -- detail -------------------------------------------------------------------------------------------------
@@ -131,9 +142,18 @@ function chart(timeline) {
     }
     nodes.push(group);
   });
+  // Member count after each day, on its own scale, as a line over the bars.
+  const peakMembers = Math.max(1, ...timeline.map((d) => d.members));
+  const points = timeline.map((d, i) => `${left + slot * i + slot / 2},${top + plotHeight - (d.members / peakMembers) * plotHeight}`);
+  nodes.push(svg("polyline", { class: "members-line", points: points.join(" ") }));
+  timeline.forEach((d, i) => nodes.push(svg("circle", { class: "members-dot", "data-members-date": d.date,
+    "data-members": d.members, cx: left + slot * i + slot / 2, r: 3,
+    cy: top + plotHeight - (d.members / peakMembers) * plotHeight }, svg("title", {}, `${d.date}: ${d.members} members`))));
+  nodes.push(svg("text", { x: width - right, y: top - 6, "text-anchor": "end" }, `members ${timeline.at(-1).members}`));
   return h("div", { class: "chart" },
-    svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "Adds and removes per day" }, nodes),
-    h("div", { class: "legend" }, h("span", {}, h("i", { style: "background:var(--add)" }), "added"),
+    svg("svg", { viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": "Members, adds and removes per day" }, nodes),
+    h("div", { class: "legend" }, h("span", {}, h("i", { style: "background:var(--accent)" }), "members"),
+      h("span", {}, h("i", { style: "background:var(--add)" }), "added"),
       h("span", {}, h("i", { style: "background:var(--remove)" }), "removed"),
       h("span", {}, "by UTC day of the data interval end")));
 }
@@ -159,11 +179,9 @@ function detailView(d) {
     h("td", { class: "mono small" }, run.run_id), h("td", {}, day(run.interval_end)),
     h("td", {}, badge(run.status.replace("_", " "), run.status)),
     ["qualified", "to_add", "to_remove", "added", "removed", "failed", "not_ours"].map((name) =>
-      h("td", { class: "num" }, number((run.counts || {})[name])))));
-  const events = d.recent_events.map((e) => h("tr", { "data-event-id": e.event_id },
-    h("td", { class: "small" }, when(e.recorded_at)),
-    h("td", { class: e.action }, e.action === "add" ? "added" : "removed"),
-    h("td", {}, e.member_type), h("td", {}, person(e)), h("td", { class: "small" }, e.why || "–")));
+      h("td", { class: "num" }, number((run.counts || {})[name]))),
+    h("td", { class: "num", "data-field": "duration" }, run.duration_seconds === null ? "–" : `${run.duration_seconds.toFixed(1)} s`),
+    h("td", { class: "num", "data-field": "requests" }, number(run.requests))));
   return h("div", { "data-key": d.key },
     h("div", { class: "detail-title" }, h("h2", {}, d.title), h("code", {}, d.key),
       d.owner ? h("span", { class: "muted" }, `owner ${d.owner}`) : null,
@@ -192,9 +210,15 @@ function detailView(d) {
           h("p", { class: "small muted" }, `interval ${when(last.interval_start)} → ${when(last.interval_end)}`),
           runCounts(last)] : empty("Never run."))),
     h("section", { class: "card" }, h("h3", {}, "Adds and removes over time"), chart(d.timeline)),
-    h("section", { class: "card" }, h("h3", {}, "Recent events"),
-      events.length ? table([["Recorded"], ["Action"], ["Type"], ["Person"], ["Why (smart list rules)"]], events,
-        { "data-testid": "events" }) : empty("No membership changes yet.")),
+    eventsCard(d.key),
+    h("section", { class: "card", "data-testid": "failures" }, h("h3", {}, "Failed people (latest run)"),
+      d.failures.length ? table([["Action"], ["Person"], ["Dynamics error"]], d.failures.map((f) =>
+        h("tr", { "data-person-id": f.person_id }, h("td", { class: f.action }, f.action), h("td", {}, personLink(f)),
+          h("td", { class: "small mono" }, f.error)))) : empty("Nobody failed in the latest run.")),
+    h("section", { class: "card", "data-testid": "cannot-act" }, h("h3", {}, "People we could not act on (latest run)"),
+      last ? h("dl", { class: "explained" }, Object.entries(d.count_meanings).map(([name, meaning]) =>
+        h("div", {}, h("dt", {}, `${name.replaceAll("_", " ")}: `, h("strong", { "data-field": `cannot.${name}` },
+          number((last.counts || {})[name] ?? 0))), h("dd", { class: "small muted" }, meaning)))) : empty("Never run.")),
     h("section", { class: "card", "data-testid": "drift" }, h("h3", {}, "Drift: changed in Dynamics"),
       d.drift.length ? table([["Noticed"], ["State"], ["Type"], ["Person"], ["Why"]], d.drift.map((p) =>
         h("tr", { "data-person-id": p.person_id }, h("td", { class: "small" }, when(p.noticed_at)),
@@ -213,11 +237,112 @@ function detailView(d) {
         : empty("No dry run recorded. Trigger the DAG with dry_run = true to preview a plan.")),
     h("section", { class: "card" }, h("h3", {}, "Run history"),
       runs.length ? table([["Run"], ["Interval end"], ["Outcome"], ["Qualified", "num"], ["To add", "num"],
-        ["To remove", "num"], ["Added", "num"], ["Removed", "num"], ["Failed", "num"], ["Not ours", "num"]], runs)
+        ["To remove", "num"], ["Added", "num"], ["Removed", "num"], ["Failed", "num"], ["Not ours", "num"], ["Duration", "num"], ["Requests", "num"]], runs)
         : empty("No runs yet.")),
     h("section", { class: "card" }, h("h3", {}, "Smart list"),
       d.rules.filters.length ? [h("ol", { class: "rules" }, d.rules.filters.map((f) => h("li", { value: f.number }, f.text))),
         h("p", { class: "small muted" }, "Logic: ", h("code", {}, d.rules.logic))] : empty("No spec.")));
+}
+
+const eventRow = (e) => h("tr", { "data-event-id": e.event_id },
+  h("td", { class: "small" }, when(e.recorded_at)),
+  h("td", { class: e.action }, e.action === "add" ? "added" : "removed"),
+  h("td", {}, e.member_type), h("td", {}, personLink(e)), h("td", { class: "small" }, e.why || "–"),
+  h("td", { class: "mono small" }, e.run_id));
+
+function personLink(item) {
+  return h("a", { href: `#person=${encodeURIComponent(item.person_id)}`, "data-person": item.person_id }, person(item));
+}
+
+// Events, paged on the server: filter by day range, action and a search; the CSV link exports the same filter.
+function eventsCard(key) {
+  const size = 50;
+  const form = h("form", { class: "filters", "data-testid": "event-filters" },
+    h("label", {}, "From ", h("input", { type: "date", name: "since" })),
+    h("label", {}, "To ", h("input", { type: "date", name: "until" })),
+    h("label", {}, "Action ", h("select", { name: "action" }, h("option", { value: "" }, "all"),
+      h("option", { value: "add" }, "added"), h("option", { value: "remove" }, "removed"))),
+    h("input", { type: "search", name: "q", placeholder: "Dynamics id, source id, email, name" }),
+    h("button", { type: "submit" }, "Filter"));
+  const list = table([["Recorded"], ["Action"], ["Type"], ["Person"], ["Why (smart list rules)"], ["Run"]], [],
+    { "data-testid": "events" });
+  const body = list.querySelector("tbody");
+  const status = h("span", { class: "small muted", "data-field": "events.shown" });
+  const prev = h("button", { type: "button" }, "‹ Newer");
+  const next = h("button", { type: "button" }, "Older ›");
+  const csv = h("a", { "data-testid": "events-csv" }, "Export CSV");
+  let offset = 0;
+  const query = () => {
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) if (value) params.set(name, value);
+    return params;
+  };
+  const load = async () => {
+    const params = query();
+    csv.href = `${API}/${encodeURIComponent(key)}/events.csv?${params}`;
+    params.set("limit", size); params.set("offset", offset);
+    try {
+      const page = await getJSON(`${API}/${encodeURIComponent(key)}/events?${params}`);
+      body.replaceChildren(...page.events.map(eventRow));
+      status.textContent = page.total ? `${offset + 1}–${offset + page.events.length} of ${page.total}` : "no events match";
+      status.dataset.total = page.total;
+      prev.disabled = offset === 0;
+      next.disabled = offset + page.events.length >= page.total;
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  };
+  form.addEventListener("submit", (event) => { event.preventDefault(); offset = 0; load(); });
+  prev.addEventListener("click", () => { offset = Math.max(0, offset - size); load(); });
+  next.addEventListener("click", () => { offset += size; load(); });
+  load();
+  return h("section", { class: "card" }, h("h3", {}, "Events"), form, list,
+    h("div", { class: "pager" }, prev, status, next, csv));
+}
+
+// -- person ----------------------------------------------------------------------------------------------------
+
+const runLink = (dagId, runId) => h("a", { href: `../dags/${encodeURIComponent(dagId)}/runs/${encodeURIComponent(runId)}`,
+  target: "_top", class: "mono small" }, runId);
+
+function personView(p) {
+  const section = (title, testid, rows, headers, none) => h("section", { class: "card", "data-testid": testid },
+    h("h3", {}, title), rows.length ? table(headers, rows) : empty(none));
+  return h("div", { "data-person-query": p.query },
+    h("div", { class: "detail-title" }, h("h2", {}, `Person ${p.query}`),
+      h("span", { class: "muted small mono" }, [...p.dynamics_ids, ...p.source_ids].join(" · "))),
+    section("Memberships", "person-memberships", p.memberships.map((m) => h("tr", {},
+      h("td", {}, m.campaign_key), h("td", {}, badge(m.state.replaceAll("_", " "), m.state)), h("td", {}, m.member_type),
+      h("td", { class: "small" }, when(m.added_at)), h("td", { class: "small" }, when(m.removed_at)))),
+      [["Campaign"], ["State"], ["Type"], ["Added"], ["Removed"]], "Never a member through us."),
+    section("Qualified", "person-qualifications", p.qualifications.map((q) => h("tr", {},
+      h("td", {}, q.campaign_key), h("td", { class: "small" }, when(q.qualified_at)),
+      h("td", {}, q.counted ? "counted" : "blocked by the qualification rule"), h("td", {}, runLink(q.dag_id, q.run_id)))),
+      [["Campaign"], ["Qualified at"], ["Counted"], ["Run"]], "Never qualified."),
+    section("What we did", "person-events", p.events.map((e) => h("tr", { "data-event-id": e.event_id },
+      h("td", { class: "small" }, when(e.recorded_at)), h("td", {}, e.campaign_key),
+      h("td", { class: e.action }, e.action === "add" ? "added" : "removed"), h("td", { class: "small" }, e.why || "–"),
+      h("td", {}, runLink(e.dag_id, e.run_id)))),
+      [["Recorded"], ["Campaign"], ["Action"], ["Why (rules)"], ["Run"]], "Nothing added or removed."),
+    section("Planned", "person-plans", p.plan_items.map((i) => h("tr", {},
+      h("td", {}, i.campaign_key), h("td", {}, badge(i.plan_status.replaceAll("_", " "), i.plan_status)),
+      h("td", { class: i.action }, i.action), h("td", { class: "small" }, i.why || "–"), h("td", {}, runLink(i.dag_id, i.run_id)))),
+      [["Campaign"], ["Plan"], ["Action"], ["Why (rules)"], ["Run"]], "In no plan."),
+    section("Failed", "person-failures", p.failures.map((f) => h("tr", {},
+      h("td", {}, f.campaign_key), h("td", { class: f.action }, f.action), h("td", { class: "small mono" }, f.error),
+      h("td", {}, runLink(f.dag_id, f.run_id)))),
+      [["Campaign"], ["Action"], ["Dynamics error"], ["Run"]], "No failures."));
+}
+
+async function showPerson(who) {
+  const target = document.getElementById("detail");
+  try {
+    const p = await getJSON(`api/people/${encodeURIComponent(who)}`);
+    target.replaceChildren(personView(p));
+    target.dataset.loaded = `person:${who}`;
+  } catch (error) {
+    target.replaceChildren(h("div", { class: "notice error" }, error.message));
+  }
 }
 
 // -- wiring -------------------------------------------------------------------------------------------------
@@ -242,7 +367,7 @@ async function main() {
   try {
     data = await getJSON(API);
   } catch (error) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 10 }, error.message)));
+    body.replaceChildren(h("tr", {}, h("td", { colspan: 11 }, error.message)));
     notice("error", error.message);
     return;
   }
@@ -254,11 +379,21 @@ async function main() {
     showDetail(key);
   };
   body.replaceChildren(...(data.campaigns.length ? data.campaigns.map((c) => overviewRow(c, select))
-    : [h("tr", {}, h("td", { colspan: 10, class: "muted" }, "No campaign syncs you may read."))]));
+    : [h("tr", {}, h("td", { colspan: 11, class: "muted" }, "No campaign syncs you may read."))]));
   document.body.dataset.loaded = "overview";
-  const wanted = decodeURIComponent(location.hash.slice(1));
-  const first = data.campaigns.find((c) => c.key === wanted) || data.campaigns[0];
-  if (first) select(first.key);
+  const route = () => {
+    const wanted = decodeURIComponent(location.hash.slice(1));
+    if (wanted.startsWith("person=")) return showPerson(wanted.slice("person=".length));
+    const first = data.campaigns.find((c) => c.key === wanted) || data.campaigns[0];
+    if (first) select(first.key);
+  };
+  window.addEventListener("hashchange", route);
+  document.getElementById("person-search").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const who = new FormData(event.target).get("who").trim();
+    if (who) location.hash = `person=${encodeURIComponent(who)}`;
+  });
+  route();
 }
 
 document.addEventListener("DOMContentLoaded", main);
