@@ -68,6 +68,11 @@ def test_drifted_people_are_listed_per_campaign_with_state_when_and_why(airflow:
     assert detail["members"]["drifted"] == {"deleted_in_dynamics": 1, "removed_in_dynamics": 1}
     assert detail["last_run"]["counts"]["deleted_in_dynamics"] == 1
     assert detail["last_run"]["counts"]["removed_in_dynamics"] == 1
+    # The people counted as "already gone" are named, with why, beside the explained count.
+    gone = {p["person_id"]: p for p in detail["last_run"]["details"]["already_gone"]}
+    assert set(gone) == {p1, p4} and detail["last_run"]["counts"]["already_gone"] == 2
+    assert gone[p1]["source_person_id"] == "P1" and gone[p1]["why"] == "no longer in our list in Dynamics"
+    assert "already_gone" in detail["count_meanings"]
 
     [row] = [c for c in airflow.get(LIST, analyst).json()["campaigns"] if c["key"] == KEY]
     assert row["members"]["drifted"] == detail["members"]["drifted"]

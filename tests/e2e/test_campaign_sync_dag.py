@@ -303,8 +303,11 @@ def test_source_ids_up_to_the_contract_limit_sync_and_longer_or_malformed_ids_fa
         assert client.find_people_by_email(MemberType.LEAD, ["too-long@example.com"]) == {}
     ledger = sync_world.ledger()
     assert email_like in ledger.last_qualified("e2e_germany", [email_like])
-    counts = ledger.plan("e2e_germany", run.run_id).counts
-    assert counts.get("unresolved", 0) + counts.get("invalid_rows", 0) >= 2
+    stored = ledger.plan("e2e_germany", run.run_id)
+    assert stored.counts.get("unresolved", 0) + stored.counts.get("invalid_rows", 0) >= 2
+    # Unresolved people are named with why, for the dashboard.
+    unresolved = {p["source_person_id"]: p["why"] for p in stored.details["unresolved"]}
+    assert "is not a Dynamics id (a GUID)" in unresolved[not_a_guid]
 
 
 def test_an_older_interval_is_superseded_and_writes_nothing(sync_world):

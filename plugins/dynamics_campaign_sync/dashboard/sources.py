@@ -129,7 +129,7 @@ def forget_ledgers() -> None:
 
 
 #: Task states that stopped a run: shown with the task's log link.
-FAILED_TASK_STATES = ("failed", "upstream_failed")
+FAILED_TASK_STATES = ("failed",)  # not the upstream_failed tasks after it: they name no cause
 
 
 def latest_dag_runs(dag_ids: list[str]) -> dict[str, dict[str, Any]]:

@@ -91,6 +91,8 @@ class SyncPlan:
     drift: list[PlanEntry] = field(default_factory=list)
     #: ``removed_in_dynamics`` people seen not qualifying (``action`` ``cleared``): their drift state ends.
     cleared: list[PlanEntry] = field(default_factory=list)
+    #: Members of ours no longer in our list in Dynamics (``already_gone``): named on the dashboard.
+    gone: list[PlanEntry] = field(default_factory=list)
 
     @property
     def entries(self) -> list[PlanEntry]:
@@ -184,7 +186,10 @@ def build_plan(
     already_gone = 0
     for person_id, member in our_members.items():
         in_our_list = person_id in in_owned_lists.get(member.member_type, set())
-        already_gone += not in_our_list and person_id not in drift.in_flight
+        if not in_our_list and person_id not in drift.in_flight:
+            already_gone += 1
+            plan.gone.append(PlanEntry(person_id, member.member_type, "already_gone",
+                                       {"source_person_id": member.source_person_id}))
         if not in_our_list or qualifies(member):
             continue  # not in our list (drift, or our list was re-created without them): nothing to remove
         last = last_qualified.get(member.source_person_id or "")

@@ -172,7 +172,7 @@ class CampaignSync:
             campaign_key=self.key, run_id=run.run_id, interval_start=run.interval_start,
             interval_end=run.interval_end, status="dry_run" if dry_run else "planned", counts=plan.counts,
             items=[(e.person_id, e.member_type, e.action, e.reason) for e in plan.entries],
-            details={"invalid_rows": result.invalid_rows.as_dict()} if result.invalid_rows else None,
+            details=_plan_details(result.invalid_rows, unresolved, plan),
         )
         _log_invalid_rows(result.invalid_rows.as_dict())
         if not dry_run:
@@ -495,6 +495,25 @@ def _unsyncable_ids(source_id: str, dynamics_id: Any) -> str | None:
 
 def _shortened(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+#: People named per "could not act" kind in a plan's details (the counts stay exact beyond it).
+NAMED_PER_KIND = 200
+
+
+def _plan_details(invalid_rows: Any, unresolved: dict[str, str], plan: SyncPlan) -> dict[str, Any] | None:
+    """The plan's details: invalid source rows by kind, and by name the people it could not act on — unresolved
+    (with why) and already gone from our list — so the dashboard can list and explain them."""
+    details: dict[str, Any] = {}
+    if invalid_rows:
+        details["invalid_rows"] = invalid_rows.as_dict()
+    if unresolved:
+        details["unresolved"] = [{"source_person_id": person, "why": why}
+                                 for person, why in list(unresolved.items())[:NAMED_PER_KIND]]
+    if plan.gone:
+        details["already_gone"] = [{"person_id": e.person_id, "member_type": e.member_type, **e.reason,
+                                    "why": "no longer in our list in Dynamics"} for e in plan.gone[:NAMED_PER_KIND]]
+    return details or None
 
 
 def _log_invalid_rows(report: dict[str, dict[str, Any]]) -> None:

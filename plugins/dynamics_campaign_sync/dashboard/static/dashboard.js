@@ -218,7 +218,8 @@ function detailView(d) {
     h("section", { class: "card", "data-testid": "cannot-act" }, h("h3", {}, "People we could not act on (latest run)"),
       last ? h("dl", { class: "explained" }, Object.entries(d.count_meanings).map(([name, meaning]) =>
         h("div", {}, h("dt", {}, `${name.replaceAll("_", " ")}: `, h("strong", { "data-field": `cannot.${name}` },
-          number((last.counts || {})[name] ?? 0))), h("dd", { class: "small muted" }, meaning)))) : empty("Never run.")),
+          number((last.counts || {})[name] ?? 0))), h("dd", { class: "small muted" }, meaning),
+          namedPeople(name, (last.details || {})[name])))) : empty("Never run.")),
     h("section", { class: "card", "data-testid": "drift" }, h("h3", {}, "Drift: changed in Dynamics"),
       d.drift.length ? table([["Noticed"], ["State"], ["Type"], ["Person"], ["Why"]], d.drift.map((p) =>
         h("tr", { "data-person-id": p.person_id }, h("td", { class: "small" }, when(p.noticed_at)),
@@ -397,3 +398,12 @@ async function main() {
 }
 
 document.addEventListener("DOMContentLoaded", main);
+
+// The people a plan could not act on, by name with why (the plan's details name up to 200 per kind).
+function namedPeople(kind, people) {
+  if (!Array.isArray(people) || !people.length) return null;
+  return h("ul", { class: "small named", "data-testid": `named.${kind}` }, people.map((p) =>
+    h("li", { "data-person-id": p.person_id || p.source_person_id },
+      h("span", { class: "mono" }, p.person_id || p.source_person_id),
+      p.person_id && p.source_person_id ? ` (source ${p.source_person_id})` : "", p.why ? ` — ${p.why}` : "")));
+}
