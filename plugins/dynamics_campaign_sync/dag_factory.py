@@ -14,6 +14,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
 from dynamics_campaign_sync.assets import added_asset, removed_asset
+from dynamics_campaign_sync.failure_reasons import keep_failure_reason
 from dynamics_campaign_sync.operators.campaign_sync import (
     AddToDynamicsCampaignOperator,
     CampaignSyncGuardOperator,
@@ -49,6 +50,7 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         "retry_delay": pendulum.duration(seconds=30),
         "retry_exponential_backoff": True,
         "max_retry_delay": pendulum.duration(minutes=10),
+        "on_failure_callback": keep_failure_reason,  # the dashboard shows why, beside the log link
     }
     with DAG(
         dag_id=dag_id_for(spec),

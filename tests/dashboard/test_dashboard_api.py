@@ -270,6 +270,8 @@ def test_a_failed_sync_shows_its_airflow_state_failed_task_and_log_link(airflow:
     assert attempt["state"] == "failed" and attempt["failed_tasks"], attempt
     task = attempt["failed_tasks"][0]
     assert task["state"] == "failed"
+    # Why it failed, as the gate said it (kept by the failure callback), not only "see the log".
+    assert task["task_id"] == "gate" and "inactive" in task["error"].lower(), task
     run = quote(attempt["run_id"], safe="")
     assert task["log_url"] == f"/dags/campaign_sync__{RETIRED_KEY}/runs/{run}/tasks/{task['task_id']}"
     synced = rows[KEY]  # newest attempt a dry run; the newest applied plan is the day before

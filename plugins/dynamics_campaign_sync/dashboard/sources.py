@@ -20,6 +20,7 @@ from airflow.sdk.exceptions import AirflowNotFoundException
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from dynamics_campaign_sync.failure_reasons import FAILURE_REASON_KEY
 from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from_connection
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.engine import create_ledger_engine
@@ -137,7 +138,8 @@ def latest_dag_runs(dag_ids: list[str]) -> dict[str, dict[str, Any]]:
     in it with the Airflow UI route of their log. DAGs that never ran are absent.
 
     Read with Airflow's own ORM in the API server process, the same metadata the Airflow UI shows. Airflow 3
-    keeps no exception text on a task instance: the error itself is in the linked log.
+    keeps no exception text on a task instance: the reason shown is the one our failure callback kept as an XCom
+    (:mod:`dynamics_campaign_sync.failure_reasons`); the whole story is in the linked log.
     """
     if not dag_ids:
         return {}
@@ -160,14 +162,31 @@ def latest_dag_runs(dag_ids: list[str]) -> dict[str, dict[str, Any]]:
                    TaskInstance.state.in_(FAILED_TASK_STATES))
             .order_by(TaskInstance.end_date)
         ).all()
+        reasons = _failure_reasons(session, [(d, r, t) for d, r, t, *_ in failed])
     for dag_id, run_id, task_id, state, try_number, ended in failed:
         if found[dag_id]["run_id"] == run_id:
             found[dag_id]["failed_tasks"].append({
                 "task_id": task_id, "state": str(state), "try_number": try_number, "ended_at": ended,
+                "error": reasons.get((dag_id, run_id, task_id)),
                 "log_url": f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}/tasks/"
                            f"{quote(task_id, safe='')}",
             })
     return found
+
+
+def _failure_reasons(session: Any, tasks: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], str]:
+    """The reasons the failed tasks' failure callback kept (:mod:`dynamics_campaign_sync.failure_reasons`)."""
+    if not tasks:
+        return {}
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import select, tuple_
+
+    rows = session.execute(
+        select(XComModel.dag_id, XComModel.run_id, XComModel.task_id, XComModel.value)
+        .where(XComModel.key == FAILURE_REASON_KEY,
+               tuple_(XComModel.dag_id, XComModel.run_id, XComModel.task_id).in_(tasks))).all()
+    # A string XCom is stored as itself (JSON); anything else would not come from our callback.
+    return {(d, r, t): value for d, r, t, value in rows if isinstance(value, str)}
 
 
 def _dag_run(run: Any) -> dict[str, Any]:

@@ -102,7 +102,8 @@ function attemptCell(attempt) {
     h("span", { class: "muted small" }, day(attempt.run_after)),
     attempt.failed_tasks.map((task) => h("div", { class: "small", "data-failed-task": task.task_id },
       `${task.task_id} ${task.state} `,
-      h("a", { href: `..${task.log_url}`, target: "_top", onclick: (event) => event.stopPropagation() }, "log"))));
+      h("a", { href: `..${task.log_url}`, target: "_top", onclick: (event) => event.stopPropagation() }, "log"),
+      task.error ? h("div", { class: "mono small error-text", "data-field": "failed_task.error" }, task.error) : null)));
 }
 
 // -- detail -------------------------------------------------------------------------------------------------
