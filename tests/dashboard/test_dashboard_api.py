@@ -346,3 +346,13 @@ def test_membership_over_time_equals_the_ledger(airflow: Airflow, analyst: str, 
         plan = ledger.plan(KEY, run["run_id"])
         assert run["requests"] == plan.counts["requests"] and run["requests"] > 0
         assert run["duration_seconds"] == (plan.finished_at - plan.created_at).total_seconds() >= 0
+
+
+def test_every_catalog_campaign_is_listed_with_its_id_and_the_spec_syncing_it(airflow: Airflow, analyst: str,
+                                                                                ledger: Ledger) -> None:
+    from e2e import sync_world as world
+
+    listed = {c["campaign_id"]: c for c in airflow.get(LIST, analyst).json()["dynamics_campaigns"]}
+    assert set(listed) == {c["campaign_id"] for c in ledger.campaigns()}  # synced or not
+    assert listed[world.CAMPAIGN_ID]["synced_by"] == KEY and listed[world.CAMPAIGN_ID]["name"] == "E2E Launch"
+    assert listed[world.INACTIVE_CAMPAIGN_ID]["state"] == 1

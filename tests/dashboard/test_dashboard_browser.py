@@ -190,6 +190,9 @@ def test_analyst_sees_the_ledger_numbers_in_the_airflow_ui(server: Server, brows
         assert text(retired, '[data-field="last_attempt.state"]') == "failed"
         assert retired.locator("[data-failed-task] a").first.get_attribute("href").startswith(
             f"../dags/campaign_sync__{RETIRED_KEY}/runs/")
+        assert "inactive" in text(retired, '[data-field="failed_task.error"]').lower()  # why, not only a link
+        from e2e import sync_world as world
+        assert frame.locator(f'#catalog tr[data-campaign-id="{world.INACTIVE_CAMPAIGN_ID}"]').count() == 1
         bars = detail.locator("g[data-date]")
         drawn = {bars.nth(i).get_attribute("data-date"): (int(bars.nth(i).get_attribute("data-added")),
                                                           int(bars.nth(i).get_attribute("data-removed")))

@@ -55,6 +55,8 @@ def campaigns(request: Request, response: Response, user: access.ReaderDep) -> d
         "generated_at": datetime.now(UTC),
         "ledger": ledger_state,
         "spec_errors": catalog.errors,
+        # Every campaign the catalog DAG read from Dynamics, synced or not: where users find campaign ids.
+        "dynamics_campaigns": summaries.dynamics_campaigns(snapshot),
         "campaigns": [
             summaries.summary(snapshot, key, catalog.specs.get(key))
             for key in snapshot.keys

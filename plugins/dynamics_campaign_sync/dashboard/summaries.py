@@ -359,3 +359,11 @@ def person_document(report: Mapping[str, list[dict[str, Any]]], allowed: set[str
         "failures": [{**failure(row), "campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
                       "run_id": row["run_id"]} for row in mine("failures")],
     }
+
+
+def dynamics_campaigns(snapshot: Snapshot) -> list[dict[str, Any]]:
+    """The campaign catalog (every Dynamics campaign the catalog DAG read), with the spec syncing each, if any."""
+    if snapshot.ledger is None:
+        return []
+    return [{"campaign_id": c["campaign_id"], "name": c["name"], "state": c["statecode"], "status": c["statuscode"],
+             "synced_by": c["synced_by"], "refreshed_at": c["refreshed_at"]} for c in snapshot.ledger.campaigns()]

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, select
 from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.checks import text
 from dynamics_campaign_sync.ledger.errors import LedgerError
+from dynamics_campaign_sync.ledger.schema import campaign_owners
 from dynamics_campaign_sync.ledger.schema import campaigns as table
 
 #: Keys under which a campaign's id may arrive: ours, the Dataverse column, the client's ``Campaign.id``.
@@ -52,6 +53,8 @@ def upsert_campaigns(
 
 
 def all_campaigns(connection: Connection) -> list[dict[str, Any]]:
-    """Every catalogued campaign, by name."""
-    query = select(table).order_by(table.c.name, table.c.campaign_id)
+    """Every catalogued campaign, by name, with the key of the spec that syncs it (``synced_by``, or None)."""
+    query = (select(table, campaign_owners.c.campaign_key.label("synced_by"))
+             .outerjoin(campaign_owners, campaign_owners.c.campaign_id == table.c.campaign_id)
+             .order_by(table.c.name, table.c.campaign_id))
     return [dict(row._mapping) for row in connection.execute(query)]

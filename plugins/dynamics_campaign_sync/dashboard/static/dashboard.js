@@ -382,6 +382,12 @@ async function main() {
   };
   body.replaceChildren(...(data.campaigns.length ? data.campaigns.map((c) => overviewRow(c, select))
     : [h("tr", {}, h("td", { colspan: 11, class: "muted" }, "No campaign syncs you may read."))]));
+  document.getElementById("catalog").replaceChildren(data.dynamics_campaigns.length
+    ? table([["Name"], ["Campaign id"], ["State"], ["Status"], ["Synced by"]], data.dynamics_campaigns.map((c) =>
+      h("tr", { "data-campaign-id": c.campaign_id }, h("td", {}, c.name), h("td", { class: "mono small" }, c.campaign_id),
+        h("td", {}, c.state === 0 ? "Active" : "Inactive"), h("td", {}, String(c.status)),
+        h("td", {}, c.synced_by || h("span", { class: "muted" }, "not synced")))))
+    : empty("No catalog yet: run the dynamics_campaign_catalog DAG."));
   document.body.dataset.loaded = "overview";
   const route = () => {
     const wanted = decodeURIComponent(location.hash.slice(1));
