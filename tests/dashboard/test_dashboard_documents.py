@@ -132,8 +132,8 @@ def test_timeline_buckets_by_interval_day_and_limits_apply_per_action(ledger_pat
     view, catalog = snapshot(ledger_path, specs)
     detail = summaries.detail(view, key, catalog.specs[key], summaries.Limits(events=3, plan_items=1))
     assert detail["timeline"] == [
-        {"date": "2026-04-01", "added": 5, "removed": 0},
-        {"date": "2026-04-03", "added": 0, "removed": 2},
+        {"date": "2026-04-01", "added": 5, "removed": 0, "members": 5},  # members: the count after that day
+        {"date": "2026-04-03", "added": 0, "removed": 2, "members": 3},
     ]
     assert [e["action"] for e in detail["recent_events"]] == ["remove", "remove", "add"]
     assert detail["members"]["lead"] == 3 and detail["members"]["removed_total"] == 2
