@@ -366,4 +366,4 @@ def dynamics_campaigns(snapshot: Snapshot) -> list[dict[str, Any]]:
     if snapshot.ledger is None:
         return []
     return [{"campaign_id": c["campaign_id"], "name": c["name"], "state": c["statecode"], "status": c["statuscode"],
-             "synced_by": c["synced_by"], "refreshed_at": c["refreshed_at"]} for c in snapshot.ledger.campaigns()]
+             "synced_by": c["synced_by"], "refreshed_at": c["refreshed_at"]} for c in snapshot.ledger.campaigns(with_owner=True)]

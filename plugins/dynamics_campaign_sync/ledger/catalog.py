@@ -52,9 +52,10 @@ def upsert_campaigns(
     return len(rows)
 
 
-def all_campaigns(connection: Connection) -> list[dict[str, Any]]:
-    """Every catalogued campaign, by name, with the key of the spec that syncs it (``synced_by``, or None)."""
-    query = (select(table, campaign_owners.c.campaign_key.label("synced_by"))
-             .outerjoin(campaign_owners, campaign_owners.c.campaign_id == table.c.campaign_id)
-             .order_by(table.c.name, table.c.campaign_id))
+def all_campaigns(connection: Connection, *, with_owner: bool = False) -> list[dict[str, Any]]:
+    """Every catalogued campaign, by name; ``with_owner`` adds the key of the spec that syncs it (``synced_by``)."""
+    query = select(table).order_by(table.c.name, table.c.campaign_id)
+    if with_owner:
+        query = query.add_columns(campaign_owners.c.campaign_key.label("synced_by")).outerjoin(
+            campaign_owners, campaign_owners.c.campaign_id == table.c.campaign_id)
     return [dict(row._mapping) for row in connection.execute(query)]

@@ -115,10 +115,11 @@ class Ledger:
         with self._writer.begin() as connection:
             return catalog.upsert_campaigns(connection, campaigns, refreshed)
 
-    def campaigns(self) -> list[dict[str, Any]]:
-        """Every catalogued campaign (``campaign_id``, ``name``, ``statecode``, ``statuscode``, ``refreshed_at``)."""
+    def campaigns(self, *, with_owner: bool = False) -> list[dict[str, Any]]:
+        """Every catalogued campaign (``campaign_id``, ``name``, ``statecode``, ``statuscode``, ``refreshed_at``;
+        with ``with_owner`` also ``synced_by``, the key of the spec that syncs it, or None)."""
         with self._engine.connect() as connection:
-            return catalog.all_campaigns(connection)
+            return catalog.all_campaigns(connection, with_owner=with_owner)
 
     # -- campaign owners ---------------------------------------------------------------------------------------
 
