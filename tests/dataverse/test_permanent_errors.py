@@ -91,4 +91,4 @@ def test_no_retry_extra_means_the_policys_own_defaults():
 def test_a_bad_retry_extra_is_named(fresh_emulator, monkeypatch, extra, message):
     monkeypatch.setenv("AIRFLOW_CONN_DYNAMICS_DEFAULT", json.dumps(emulator_connection(fresh_emulator, **extra)))
     with pytest.raises(DataverseConfigError, match=f"connection 'dynamics_default': {message}"):
-        DynamicsHook().config
+        _ = DynamicsHook().config

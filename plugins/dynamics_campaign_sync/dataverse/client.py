@@ -77,7 +77,8 @@ def _entity_id(entity_url: str | None) -> str | None:
 
 
 class DataverseClient:
-    """Facade over the Web API. Nothing touches the network until the first call."""
+    """Facade over the Web API. Nothing touches the network until the first call. Requests are retried by
+    ``config.retry`` unless ``policy`` replaces it (tests and benchmarks use quicker ones)."""
 
     def __init__(self, config: DataverseConfig, *, policy: RetryPolicy | None = None) -> None:
         self.config = config

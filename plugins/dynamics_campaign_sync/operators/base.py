@@ -11,7 +11,6 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from dynamics_campaign_sync.errors import is_permanent
-
 from dynamics_campaign_sync.hooks.database import LedgerHook, SourceHook
 from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
 from dynamics_campaign_sync.qualification import CampaignSpec
