@@ -22,7 +22,7 @@ import requests
 
 from dynamics_campaign_sync.dataverse.config import DataverseConfig
 from dynamics_campaign_sync.dataverse.errors import TRANSIENT_STATUSES, AuthenticationError, HttpError, scrub
-from dynamics_campaign_sync.dataverse.responses import connection_error, http_error, read_json
+from dynamics_campaign_sync.dataverse.responses import connection_error, read_json
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ class TokenHttpClient:
             status = 503
         if isinstance(body, dict):
             body = {k: scrub(v, self._config.secrets) if isinstance(v, str) else v for k, v in body.items()}
-        return http_error(status, response.headers, body, method=method, url=url,
-                          reason=response.reason or "error", source=SOURCE)
+        return HttpError.from_answer(status, response.headers, body, method=method, url=url,
+                                     reason=response.reason or "error", source=SOURCE)
 
 
 class TokenProvider:

@@ -32,7 +32,7 @@ from dynamics_campaign_sync.dataverse.models import (
     Person,
 )
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, in_values, iter_records, string_literal
-from dynamics_campaign_sync.dataverse.responses import http_error, unreadable_response
+from dynamics_campaign_sync.dataverse.responses import unreadable_response
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 from dynamics_campaign_sync.dataverse.session import VerifyingSession
 from dynamics_campaign_sync.dataverse.transport import Transport
@@ -77,14 +77,13 @@ def _entity_id(entity_url: str | None) -> str | None:
 
 
 class DataverseClient:
-    """Facade over the Web API. Nothing touches the network until the first call."""
+    """Facade over the Web API. Nothing touches the network until the first call. Requests are retried by
+    ``config.retry`` unless ``policy`` replaces it (tests and benchmarks use quicker ones)."""
 
     def __init__(self, config: DataverseConfig, *, policy: RetryPolicy | None = None) -> None:
         self.config = config
         self.stats = RequestStats()
-        self._policy = policy or RetryPolicy(
-            max_attempts=config.max_attempts, max_total_seconds=config.max_retry_seconds
-        )
+        self._policy = policy or config.retry
 
     @cached_property
     def _session(self) -> VerifyingSession:
@@ -294,7 +293,7 @@ class DataverseClient:
         """The lead's id when the create-only upsert created it or found it there (412), else its error."""
         if answer.ok or exists_already(answer.status):
             return lead.lead_id
-        return BatchOperationError(index, http_error(
+        return BatchOperationError(index, HttpError.from_answer(
             answer.status, answer.headers, answer.body, method="PATCH",
             url=self.transport.url_for(f"leads({lead.lead_id})"), reason=f"HTTP {answer.status}"))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dynamics_campaign_sync.dataverse.errors import DataverseConfigError
+from dynamics_campaign_sync.dataverse.retry import RetryPolicy
 
 MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 #: Dataverse caps a page at 5000 records whatever the client asks for.
@@ -63,7 +64,8 @@ class DataverseConfig:
     """Everything needed to talk to one organisation; ``repr`` never shows a secret.
 
     ``verify`` is ``True`` (system trust store), ``False`` (no verification; local use only) or the
-    path of a CA bundle, such as the local emulator's private CA.
+    path of a CA bundle, such as the local emulator's private CA. ``retry`` is how every request of a client
+    built from these settings is retried.
     """
 
     org_url: str
@@ -76,9 +78,8 @@ class DataverseConfig:
     verify: bool | str = True
     max_page_size: int = MAX_PAGE_SIZE
     timeout_seconds: float = 60.0
-    max_attempts: int = 6
-    max_retry_seconds: float = 300.0
     max_concurrency: int = 8
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.org_url)
@@ -96,8 +97,8 @@ class DataverseConfig:
             raise DataverseConfigError(
                 f"max_page_size must be between 1 and {MAX_PAGE_SIZE}, got {self.max_page_size}"
             )
-        if self.max_attempts < 1 or self.max_concurrency < 1:
-            raise DataverseConfigError("max_attempts and max_concurrency must be at least 1")
+        if self.max_concurrency < 1:
+            raise DataverseConfigError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
         if isinstance(self.verify, str) and not Path(self.verify).is_file():
             raise DataverseConfigError(f"verify points at a CA bundle that does not exist: {self.verify}")
 

@@ -8,7 +8,8 @@ caller's credentials, and are scrubbed once more by :func:`scrub` where a creden
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
 
 #: HTTP statuses that a later identical request may well succeed on.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -22,6 +23,22 @@ def scrub(text: str, secrets: Iterable[str | None]) -> str:
     return text
 
 
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (Dataverse and Entra send integer seconds)."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    # Dataverse sends x-ms-service-request-id (and REQ_ID); Entra sends x-ms-request-id.
+    return (headers.get("x-ms-service-request-id") or headers.get("req_id")
+            or headers.get("x-ms-request-id"))
+
+
 class DataverseError(Exception):
     """Base class of every error the client raises.
 
@@ -31,10 +48,16 @@ class DataverseError(Exception):
 
     is_transient: bool = False
     retry_after: float | None = None
+    #: Whether running the task again, unchanged, meets the same failure (see ``errors.is_permanent``). What the
+    #: retry policy gave up on may pass later, and so may an unforeseen error: only the kinds below that say so
+    #: are permanent.
+    is_permanent: bool = False
 
 
 class DataverseConfigError(DataverseError, ValueError):
     """The connection settings are incomplete or contradictory (names the setting)."""
+
+    is_permanent = True
 
 
 class AuthenticationError(DataverseError):
@@ -45,6 +68,8 @@ class AuthenticationError(DataverseError):
     down or overloaded is not a refusal; that surfaces as a transient :class:`HttpError` or
     :class:`DataverseConnectionError` naming the token endpoint.
     """
+
+    is_permanent = True
 
     def __init__(self, error: str, description: str, *, correlation_id: str | None = None) -> None:
         self.error = error
@@ -62,6 +87,7 @@ class DataverseConnectionError(DataverseError):
     def __init__(self, message: str, *, transient: bool = True) -> None:
         super().__init__(message)
         self.is_transient = transient
+        self.is_permanent = not transient
 
 
 class HttpError(DataverseError):
@@ -101,9 +127,51 @@ class HttpError(DataverseError):
         code_part = f" [{self.code}]" if self.code else ""
         return f"{self.source} returned HTTP {self.status}{code_part}{where}: {self.message}"
 
+    @classmethod
+    def from_answer(cls, status: int, headers: Mapping[str, str], body: Any, *, method: str, url: str,
+                    reason: str = "error", source: str = "Dataverse") -> Self:
+        """The error an error answer means — a response, or one operation of a ``$batch`` — reading Dataverse's
+        ``{"error": {"code", "message"}}`` body or Entra's ``{"error", "error_description"}`` (``body`` parsed
+        JSON, or text; ``reason`` when it says nothing)."""
+        error = body.get("error") if isinstance(body, dict) else None
+        if isinstance(error, str):  # OAuth's shape, from the token endpoint
+            error = {"code": error, "message": body.get("error_description")}
+        error = error if isinstance(error, dict) else {}
+        text = body.strip()[:500] if isinstance(body, str) else ""
+        return cls.with_headers(
+            status, headers, error.get("message") or text or reason, method=method, url=url,
+            code=error.get("code") or None, source=source,
+            correlation_id=body.get("correlation_id") if isinstance(body, dict) else None,
+        )
+
+    @classmethod
+    def with_headers(cls, status: int, headers: Mapping[str, str], message: str, *, method: str, url: str,
+                     code: str | None = None, correlation_id: str | None = None,
+                     source: str = "Dataverse") -> Self:
+        """An error whose request id, correlation id and ``Retry-After`` come from the answer's headers (looked up
+        by lower-case name, which both ``requests``' headers and decoded batch parts allow); ``url`` loses its
+        query, which may hold people's data."""
+        return cls(
+            status,
+            message,
+            method=method,
+            url=url.split("?", 1)[0],
+            code=code,
+            request_id=_request_id(headers),
+            correlation_id=headers.get("x-ms-correlation-request-id") or correlation_id,
+            retry_after=parse_retry_after(headers.get("retry-after")),
+            source=source,
+        )
+
     @property
     def is_transient(self) -> bool:  # type: ignore[override]
         return self.status in TRANSIENT_STATUSES
+
+    @property
+    def is_permanent(self) -> bool:  # type: ignore[override]
+        """A refusal of the request itself (400, 401, 403, 404, 412...): the same request is refused again. A 5xx
+        the retry policy does not retry (501...) is left to the task's retries: the service may be mending."""
+        return 400 <= self.status < 500 and not self.is_transient
 
     @property
     def is_throttled(self) -> bool:

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import tenacity
 
-from dynamics_campaign_sync.dataverse.errors import DataverseError, HttpError
+from dynamics_campaign_sync.dataverse.errors import DataverseConfigError, DataverseError, HttpError
 from dynamics_campaign_sync.log_privacy import private_logger
 
 log = private_logger(__name__)  # people's emails are masked in task logs
@@ -62,10 +62,20 @@ class RequestStats:
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how long a request is retried. The defaults here are the only ones: a connection's extras
+    of the same names override them (see ``hooks/dynamics.py``), and a client given none uses these."""
+
     max_attempts: int = 6
     max_total_seconds: float = 300.0
     base_delay_seconds: float = 1.0
     max_delay_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise DataverseConfigError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        for name in ("max_total_seconds", "base_delay_seconds", "max_delay_seconds"):
+            if getattr(self, name) < 0:
+                raise DataverseConfigError(f"{name} must not be negative, got {getattr(self, name)}")
 
     def wait_seconds(self, exc: BaseException | None, attempt: int) -> float:
         """Seconds to wait before attempt ``attempt + 1``: the server's Retry-After, else jittered backoff."""

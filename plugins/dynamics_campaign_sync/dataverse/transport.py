@@ -11,16 +11,9 @@ import requests
 
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.config import DataverseConfig
-from dynamics_campaign_sync.dataverse.responses import (  # http_error is imported from here by callers too
-    connection_error,
-    http_error,
-    http_error_from_response,
-    parse_retry_after,
-    read_json,
-)
+from dynamics_campaign_sync.dataverse.responses import connection_error, http_error_from_response, read_json
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
 
-__all__ = ["ODATA_HEADERS", "Transport", "http_error", "http_error_from_response", "parse_retry_after"]
 T = TypeVar("T")
 
 ODATA_HEADERS = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import fields
 from functools import cached_property
 from typing import Any
 
@@ -15,6 +16,7 @@ from dynamics_campaign_sync.dataverse import (
     DataverseConfig,
     DataverseConfigError,
     DataverseError,
+    RetryPolicy,
 )
 from dynamics_campaign_sync.dataverse.config import read_pem
 
@@ -112,36 +114,49 @@ def certificate_from_extras(extra: dict[str, Any]) -> CertificateCredential | No
     )
 
 
+#: Connection extras that tune the client, with their types; ``timeout`` sets ``DataverseConfig.timeout_seconds``.
+CLIENT_EXTRAS: dict[str, type] = {"api_version": str, "max_page_size": int, "timeout": float, "max_concurrency": int}
+
+
+def typed_extras(extra: dict[str, Any], types: dict[str, type]) -> dict[str, Any]:
+    """The extras named in ``types`` that are set, each converted to its type (a bad value names the extra)."""
+    values: dict[str, Any] = {}
+    for name, cast in types.items():
+        if extra.get(name) not in (None, ""):
+            try:
+                values[name] = cast(extra[name])
+            except ValueError:
+                raise DataverseConfigError(
+                    f"connection extra {name!r} must be a {cast.__name__}, got {extra[name]!r}"
+                ) from None
+    return values
+
+
+def retry_policy_from_extras(extra: dict[str, Any]) -> RetryPolicy:
+    """The retry policy the extras ask for: each :class:`RetryPolicy` setting under its own name (``max_attempts``,
+    ``max_total_seconds``, ``base_delay_seconds``, ``max_delay_seconds``), its default where none is given."""
+    return RetryPolicy(**typed_extras(extra, {f.name: type(f.default) for f in fields(RetryPolicy)}))
+
+
 def config_from_connection(conn: Any) -> DataverseConfig:
-    """Map an Airflow connection onto client settings, masking every secret it holds in this process's logs.
+    """Map an Airflow connection onto client settings, retry policy included, masking every secret it holds in
+    this process's logs.
 
     host = organisation URL, login = application (client) id, password = client secret; extras:
     ``tenant_id`` (required), ``authority`` (only for a non-Microsoft authority such as the local
     emulator), ``api_version``, ``verify`` (true/false or a CA bundle path), ``max_page_size``,
-    ``timeout``, ``max_concurrency``, ``max_attempts``, and for certificate credentials
-    ``certificate_key_path`` (PEM file) or ``certificate_private_key`` (PEM), ``certificate_path``
-    (public certificate PEM file), ``certificate_thumbprint``, ``certificate_passphrase``.
+    ``timeout``, ``max_concurrency``, the retry settings of :func:`retry_policy_from_extras`, and for
+    certificate credentials ``certificate_key_path`` (PEM file) or ``certificate_private_key`` (PEM),
+    ``certificate_path`` (public certificate PEM file), ``certificate_thumbprint``, ``certificate_passphrase``.
     """
     extra = unprefixed_extras(conn.extra_dejson or {})
     _mask(conn.password, *(extra.get(name) for name in (*SECRET_EXTRAS, *RENAMED_SECRET_EXTRAS)))
     if advice := unmasked_extras_advice(extra):
         log.warning("%s", advice)
     certificate = certificate_from_extras(extra)
-    options: dict[str, Any] = {}
-    for name, cast in (
-        ("api_version", str),
-        ("max_page_size", int),
-        ("timeout", float),
-        ("max_concurrency", int),
-        ("max_attempts", int),
-    ):
-        if extra.get(name) not in (None, ""):
-            try:
-                options["timeout_seconds" if name == "timeout" else name] = cast(extra[name])
-            except ValueError:
-                raise DataverseConfigError(
-                    f"connection extra {name!r} must be a {cast.__name__}, got {extra[name]!r}"
-                ) from None
+    options = typed_extras(extra, CLIENT_EXTRAS)
+    if "timeout" in options:
+        options["timeout_seconds"] = options.pop("timeout")
     return DataverseConfig(
         org_url=org_url_from(conn.host, conn.port),
         tenant_id=extra.get("tenant_id", ""),
@@ -150,6 +165,7 @@ def config_from_connection(conn: Any) -> DataverseConfig:
         certificate=certificate,
         authority=extra.get("authority") or None,
         verify=_as_bool_or_path(extra.get("verify", True)),
+        retry=retry_policy_from_extras(extra),
         **options,
     )
 
@@ -179,6 +195,11 @@ class DynamicsHook(BaseHook):
             return config_from_connection(self.connection)
         except DataverseConfigError as exc:
             raise DataverseConfigError(f"connection {self.dynamics_conn_id!r}: {exc}") from None
+
+    @cached_property
+    def retry_policy(self) -> RetryPolicy:
+        """How the client retries each request: the connection's retry extras over the policy's defaults."""
+        return self.config.retry
 
     @cached_property
     def client(self) -> DataverseClient:

@@ -11,14 +11,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
+from dynamics_campaign_sync.errors import PermanentError
 from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.models import CampaignOwner
 from dynamics_campaign_sync.ledger.schema import campaign_owners as table
 
 
-class CampaignClaimedError(LedgerError):
-    """The campaign is synced by another spec."""
+class CampaignClaimedError(LedgerError, PermanentError):
+    """The campaign is synced by another spec (permanent: until a person hands it over)."""
 
     def __init__(self, campaign_id: str, campaign_key: str, owner: CampaignOwner) -> None:
         super().__init__(

@@ -1,12 +1,16 @@
-"""Shared plumbing of the campaign sync operators: hooks built lazily, the run's interval, the service."""
+"""Shared plumbing of the campaign sync operators: hooks built lazily, the run's interval, the service, and the
+one place where a failure no retry can cure fails the task at once."""
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Callable
+from functools import cached_property, wraps
 from typing import Any
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
+from dynamics_campaign_sync.errors import is_permanent
 from dynamics_campaign_sync.hooks.database import LedgerHook, SourceHook
 from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
 from dynamics_campaign_sync.qualification import CampaignSpec
@@ -15,10 +19,40 @@ from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 
 #: Where the gate task leaves the campaign it checked (id resolved from a name if need be).
 CAMPAIGN_ID_FROM_GATE = "{{ ti.xcom_pull(task_ids='gate')['campaign_id'] }}"
+#: The methods Airflow's task runner calls: ``execute``, and ``execute_complete`` after a deferral.
+TASK_ENTRY_POINTS = ("execute", "execute_complete")
 
 
-class CampaignSyncBaseOperator(BaseOperator):
-    """Base of the operators of one campaign sync. Nothing connects until ``execute``."""
+def fail_fast(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, with a permanent error (see ``errors.is_permanent``) raised as :class:`AirflowFailException`,
+    which Airflow fails without using the task's retries; any other error is raised as it is, and retried."""
+
+    @wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as error:
+            if not is_permanent(error):
+                raise
+            raise AirflowFailException(str(error)) from error  # the cause keeps its type and traceback in the log
+
+    return run
+
+
+class FailsFastOnPermanentErrors:
+    """Mixin for operators and sensors: each subclass's task entry points fail fast on permanent errors, so no
+    operator repeats a try/except for them (Airflow's own ``execute`` stays the method subclasses write)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in TASK_ENTRY_POINTS:
+            if name in vars(cls):
+                setattr(cls, name, fail_fast(vars(cls)[name]))
+
+
+class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
+    """Base of the operators of one campaign sync. Nothing connects until ``execute``; a permanent error fails the
+    task without retries."""
 
     template_fields = ("campaign_id",)
 

@@ -6,14 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Asset
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
-from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.log_privacy import mask_emails
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
 from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
 from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
-from dynamics_campaign_sync.sync.service import GuardError, PlanNotApprovedError
+from dynamics_campaign_sync.sync.service import PlanNotApprovedError
 
 #: Margin when asking Airflow for asset events since a time our clock took (the metadata DB stamps them).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -28,13 +27,10 @@ class EnsureOwnedListsOperator(CampaignSyncBaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         run = self.run_context(context)
-        try:
-            if run.dry_run:
-                self.sync.check_campaign_owner(self.campaign_id, preview_take_over=run.take_over)
-            else:
-                self.sync.claim_campaign(self.campaign_id, run)
-        except CampaignClaimedError as error:
-            raise AirflowFailException(str(error)) from None
+        if run.dry_run:
+            self.sync.check_campaign_owner(self.campaign_id, preview_take_over=run.take_over)
+        else:
+            self.sync.claim_campaign(self.campaign_id, run)
         if run.dry_run:
             existing = {mt: self.ledger.owned_list(self.campaign_id, mt) for mt in self.spec.member_types}
             self.log.info("Dry run: owned lists are not created or repaired; known: %s",
@@ -77,10 +73,7 @@ class CampaignSyncGuardOperator(CampaignSyncBaseOperator):
             for problem in problems:
                 self.log.warning("Dry run: the guard would stop this run: %s", problem)
             raise AirflowSkipException("Dry run: the plan is recorded; nothing is written")
-        try:
-            may_write = self.sync.guard(run, override=self.param(context, "override_guard"))
-        except GuardError as exc:
-            raise AirflowFailException(str(exc)) from None
+        may_write = self.sync.guard(run, override=self.param(context, "override_guard"))
         if not may_write:
             raise AirflowSkipException("Superseded: a newer interval is already applied; nothing is written")
         return {"may_write": True}

@@ -12,16 +12,18 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from dynamics_campaign_sync.dataverse import Campaign, HttpError
 from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
+from dynamics_campaign_sync.operators.base import FailsFastOnPermanentErrors
 from dynamics_campaign_sync.sync.gate import blocked_reason, campaign_summary, parse_blocked_statuses
 from dynamics_campaign_sync.triggers.campaign_state import DynamicsCampaignActiveTrigger
 
 
-class DynamicsCampaignActiveSensor(BaseSensorOperator):
+class DynamicsCampaignActiveSensor(FailsFastOnPermanentErrors, BaseSensorOperator):
     """Checks once that the campaign exists and is in a status that allows writes.
 
     If it is not, the sensor either fails at once (``fail_fast=True``: nothing downstream writes) or
     waits — deferred to the triggerer when ``deferrable`` (no worker slot held), else poking.
-    A campaign that does not exist fails the task, naming the campaign and the organisation.
+    A campaign that does not exist fails the task, naming the campaign and the organisation; so does any other
+    permanent error (a refused credential, a missing privilege), without retries.
     Returns (XCom) a small summary of the campaign: id, name, state and status.
     """
 

@@ -17,14 +17,16 @@ from typing import Protocol
 
 from dynamics_campaign_sync.dataverse import DataverseClient, HttpError, MarketingList, MemberType
 from dynamics_campaign_sync.dataverse.models import OWNED_LIST_ID_NAMESPACE, derived_id
+from dynamics_campaign_sync.errors import PermanentError
 
 log = logging.getLogger(__name__)
 
 LIST_PREFIX = "CampaignSync"
 
 
-class OwnedListError(Exception):
-    """An owned list exists but cannot be written (locked, inactive, dynamic or of the wrong type)."""
+class OwnedListError(PermanentError):
+    """An owned list exists but cannot be written (locked, inactive, dynamic or of the wrong type). Permanent:
+    it stays so until someone changes the list in Dynamics."""
 
 
 def owned_list_name(campaign_id: str, member_type: MemberType) -> str:

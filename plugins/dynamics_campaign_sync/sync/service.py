@@ -14,6 +14,7 @@ from typing import Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.dataverse.models import NewLead
+from dynamics_campaign_sync.errors import PermanentError
 from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
 from dynamics_campaign_sync.ledger.checks import MEMBER
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
@@ -43,8 +44,9 @@ PLAN_PREVIEW = 20
 HISTORY_KEPT_DAYS = 400
 
 
-class GuardError(Exception):
-    """The plan breaks a safety limit of the spec; nothing was written."""
+class GuardError(PermanentError):
+    """The plan breaks a safety limit of the spec; nothing was written. Permanent: the same plan breaks it again
+    (a person re-runs with ``override_guard``)."""
 
 
 class PlanNotApprovedError(Exception):
