@@ -58,7 +58,7 @@ lint: install
 
 ## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error).
 lint-specs: install
-	$(PY) -m dynamics_campaign_sync.qualification.validate
+	$(PY) -m dynamics_campaign_sync.spec.validate
 
 ## Sample people and activities into .data/source.db (PEOPLE=..., ACTIVITIES=...).
 ACTIVITIES ?= 200000

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from dynamics_campaign_sync.qualification.logic import LogicError, parse_logic
-from dynamics_campaign_sync.qualification.spec import KEY_PATTERN, CampaignSpec
+from dynamics_campaign_sync.spec.logic import LogicError, parse_logic
+from dynamics_campaign_sync.spec.models import KEY_PATTERN, CampaignSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 _FILTER_TAGS = frozenset({"demographic", "behaviour", "inactivity"})
