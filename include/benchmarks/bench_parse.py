@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(measure(args.measure)))
         return
     header = f"{'specs':>5}  {'DAG file':<30} {'import s':>8}  {'package modules':>15}  " \
-             f"{'DAGs/tasks':>10}  {'serialize s':>11}  heavy libraries added"
+             f"{'DAGs/tasks':>10}  {'serialize s':>11}  heavy libraries imported"
     print(header)
     print("-" * len(header))
     for count in args.specs:
