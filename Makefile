@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults clean
+.PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse clean
 PEOPLE ?= 5000
 # Ports of `make run`; a busy one is named at start-up with the variable that moves it.
 EMULATOR_PORT ?= 8443
@@ -58,7 +58,7 @@ lint: install
 
 ## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error).
 lint-specs: install
-	$(PY) -m dynamics_campaign_sync.qualification.validate
+	$(PY) -m dynamics_campaign_sync.spec.validate
 
 ## Sample people and activities into .data/source.db (PEOPLE=..., ACTIVITIES=...).
 ACTIVITIES ?= 200000
@@ -76,6 +76,10 @@ bench-leads: install
 ## Member writes under injected faults and a SIGKILL, on a PostgreSQL ledger (prints figures).
 bench-faults: install
 	$(PY) include/benchmarks/bench_faults.py
+
+## What parsing the DAG files costs a dag-processor, for 3 and 200 specs (prints a table).
+bench-parse: install
+	$(PY) include/benchmarks/bench_parse.py
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache

@@ -15,7 +15,7 @@ import pendulum
 from airflow.sdk import DAG, AssetAny, Param, task
 
 from dynamics_campaign_sync.assets import added_asset, removed_asset
-from dynamics_campaign_sync.qualification import collect_specs
+from dynamics_campaign_sync.spec import collect_specs
 
 SPECS_DIR = Path(os.environ.get("CAMPAIGN_SYNC_SPECS_DIR") or Path(__file__).parent / "campaigns")
 # Only the specs that validate: a broken spec has its own placeholder DAG and must not hide these.

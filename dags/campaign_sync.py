@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from dynamics_campaign_sync.dag_factory import build_dags
-from dynamics_campaign_sync.qualification import collect_specs
+from dynamics_campaign_sync.spec import collect_specs
 
 SPECS_DIR = Path(os.environ.get("CAMPAIGN_SYNC_SPECS_DIR") or Path(__file__).parent / "campaigns")
 

@@ -246,7 +246,7 @@ def run(stack: LocalStack) -> int:
 def example_dag_ids() -> list[str]:
     """The sync DAGs of the specs shipped in dags/campaigns (the ones ``run`` starts unpaused)."""
     from dynamics_campaign_sync.dag_factory import dag_id_for
-    from dynamics_campaign_sync.qualification import load_specs
+    from dynamics_campaign_sync.spec import load_specs
 
     return [dag_id_for(spec) for spec in load_specs(REPO / "dags" / "campaigns")]
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +116,18 @@ def test_sync_dags_show_the_spec_title(dagbag):
 def test_new_campaign_sync_dags_start_paused_so_their_history_can_be_loaded_first(dagbag):
     syncs = [dag for dag_id, dag in dagbag.dags.items() if dag_id.startswith("campaign_sync__")]
     assert syncs and all(dag.is_paused_upon_creation is True for dag in syncs)
+
+
+@pytest.mark.parametrize("dag_file", ["campaign_sync.py", "campaign_member_follow_ups.py"])
+def test_dag_files_parse_without_pandas_numpy_sqlalchemy_msal_or_requests(dag_file):
+    """Every dag-processor imports these files every 30 s: loading specs and building DAGs must not pull in
+    the evaluation engine, the ledger or the Dataverse client. Checked in a fresh process, as a dag-processor
+    parses (`make bench-parse` prints the same figures, with timings)."""
+    repo = DAGS_FOLDER.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(repo / p) for p in ("plugins", "include", "dags"))}
+    env.pop("CAMPAIGN_SYNC_SPECS_DIR", None)  # the example specs
+    answer = subprocess.run([sys.executable, str(repo / "include" / "benchmarks" / "bench_parse.py"),
+                             "--measure", dag_file], env=env, capture_output=True, text=True, check=True)
+    figures = json.loads(answer.stdout.strip().splitlines()[-1])
+    assert figures["heavy"] == [], f"{dag_file} imports {figures['heavy']} at parse time"
+    assert figures["dags"] >= 1

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dynamics_campaign_sync.qualification import SqlSource, evaluate, load_specs
+from dynamics_campaign_sync.qualification import SqlSource, evaluate
+from dynamics_campaign_sync.spec import load_specs
 from sample_data import generate
 
 SPECS = Path(__file__).resolve().parents[1] / "dags" / "campaigns"

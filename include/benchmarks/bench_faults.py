@@ -31,7 +31,7 @@ from dataverse_emulator.testing import start_emulator  # noqa: E402
 from dynamics_campaign_sync.dataverse import DataverseClient, DataverseConfig  # noqa: E402
 from dynamics_campaign_sync.ledger import Ledger  # noqa: E402
 from dynamics_campaign_sync.ledger.schema import events, intents  # noqa: E402
-from dynamics_campaign_sync.qualification import CampaignSpec  # noqa: E402
+from dynamics_campaign_sync.spec import CampaignSpec  # noqa: E402
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext  # noqa: E402
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -41,14 +41,11 @@ import duckdb  # noqa: E402 - a dev/bench dependency only
 import pandas as pd  # noqa: E402
 
 import sample_data  # noqa: E402
-from dynamics_campaign_sync.qualification import (  # noqa: E402
-    CampaignSpec,
-    SqlSource,
-    evaluate,
-    load_spec,
-)
-from dynamics_campaign_sync.qualification.logic import And, Node, Not, Or, Ref  # noqa: E402
-from dynamics_campaign_sync.qualification.operators import (  # noqa: E402
+from dynamics_campaign_sync.qualification import SqlSource, evaluate  # noqa: E402
+from dynamics_campaign_sync.spec import CampaignSpec, load_spec  # noqa: E402
+from dynamics_campaign_sync.spec.logic import And, Node, Not, Or, Ref  # noqa: E402
+from dynamics_campaign_sync.spec.models import Condition, DemographicFilter  # noqa: E402
+from dynamics_campaign_sync.spec.operators import (  # noqa: E402
     ORDERED,
     Operator,
     ValueKind,
@@ -56,7 +53,6 @@ from dynamics_campaign_sync.qualification.operators import (  # noqa: E402
     positive,
     temporal_bounds,
 )
-from dynamics_campaign_sync.qualification.spec import Condition, DemographicFilter  # noqa: E402
 from sample_data.writer import read_info  # noqa: E402
 
 SPEC_DIR = ROOT / "dags" / "campaigns"

@@ -25,9 +25,9 @@ from dynamics_campaign_sync.operators.campaign_sync import (
     RemoveFromDynamicsCampaignOperator,
 )
 from dynamics_campaign_sync.operators.invalid_spec import InvalidSpecOperator
-from dynamics_campaign_sync.qualification import CampaignSpec, SpecCollection
-from dynamics_campaign_sync.qualification.loader import SpecProblem, declared_key
 from dynamics_campaign_sync.sensors.campaign_active import DynamicsCampaignActiveSensor
+from dynamics_campaign_sync.spec import CampaignSpec, SpecCollection
+from dynamics_campaign_sync.spec.loader import SpecProblem, declared_key
 
 #: Placeholder DAGs are never scheduled before this (any fixed past date: they have no interval of their own).
 _PLACEHOLDER_START = pendulum.datetime(2026, 1, 1, tz="UTC")

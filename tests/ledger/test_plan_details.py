@@ -12,7 +12,8 @@ from bad_source_rows import EXPECTED_KINDS, LONG_ID, bad_activities, bad_people,
 from ledger_samples import END, KEY, START
 
 from dynamics_campaign_sync.ledger import Ledger, LedgerError
-from dynamics_campaign_sync.qualification import CampaignSpec, SqlSource
+from dynamics_campaign_sync.qualification import SqlSource
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 from support import client_for
 

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from dynamics_campaign_sync.qualification import CampaignSpec, DataFrameSource, SqlSource, load_specs
+from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource
 from dynamics_campaign_sync.qualification.contract import activities_table, people_table
+from dynamics_campaign_sync.spec import CampaignSpec, load_specs
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "dags" / "campaigns"
 END = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dynamics_campaign_sync.qualification import SpecError, load_spec
+from dynamics_campaign_sync.spec import SpecError, load_spec
 
 SPEC = """\
 key: demo

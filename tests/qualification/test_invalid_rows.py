@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, person, write_tables
 from qualification_helpers import END, START, make_spec, utc
 
-from dynamics_campaign_sync.qualification import DataFrameSource, SpecError, SqlSource, evaluate, load_spec
+from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource, evaluate
+from dynamics_campaign_sync.spec import SpecError, load_spec
 
 SPEC = make_spec(
     [

@@ -7,18 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from dynamics_campaign_sync.qualification.logic import (
-    And,
-    LogicError,
-    Not,
-    Or,
-    Ref,
-    evaluate_logic,
-    parse_logic,
-    possibly_true,
-    references,
-    render,
-)
+from dynamics_campaign_sync.qualification.logic import evaluate_logic, possibly_true
+from dynamics_campaign_sync.spec.logic import And, LogicError, Not, Or, Ref, parse_logic, references, render
 
 
 def test_all_and_any():

@@ -10,7 +10,7 @@ import pytest
 from qualification_helpers import END
 
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
-from dynamics_campaign_sync.qualification.operators import ConditionValueError, Operator, normalize_value
+from dynamics_campaign_sync.spec.operators import ConditionValueError, Operator, normalize_value
 
 TEXT = pd.Series(
     ["VP Sales", "vp marketing", "Director", "", "  ", None, "Head of VP", "Ärztin"], dtype="str"

@@ -9,10 +9,10 @@ from qualification_helpers import utc
 
 from dynamics_campaign_sync.qualification import (
     InMemoryQualificationHistory,
-    QualificationRule,
     SqliteQualificationHistory,
     apply_qualification_rule,
 )
+from dynamics_campaign_sync.spec import QualificationRule
 
 DAY = dt.timedelta(days=1)
 FIRST_END = utc(2026, 5, 1)

@@ -13,16 +13,11 @@ import sqlalchemy as sa
 from qualification_helpers import END, START, example_specs
 
 import sample_data
-from dynamics_campaign_sync.qualification import (
-    ActivityRequest,
-    Condition,
-    DataFrameSource,
-    SqlSource,
-    evaluate,
-)
+from dynamics_campaign_sync.qualification import ActivityRequest, DataFrameSource, SqlSource, evaluate
 from dynamics_campaign_sync.qualification.contract import activities_table
 from dynamics_campaign_sync.qualification.parallel_counts import next_slice, person_ranges
 from dynamics_campaign_sync.qualification.value_lists import distinct_values_query, matching_values
+from dynamics_campaign_sync.spec import Condition
 from sample_data.writer import add_missing_indexes
 
 MINIMUM_INDEXES = ("ix_activities_type_time", "ix_activities_person")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import sample_data
-from dynamics_campaign_sync.qualification import load_spec
+from dynamics_campaign_sync.spec import load_spec
 from sample_data.__main__ import main as sample_main
 from sample_data.campaigns import CAMPAIGNS
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from qualification_helpers import make_spec
 
-from dynamics_campaign_sync.qualification import SpecError, load_spec, load_specs
-from dynamics_campaign_sync.qualification.loader import format_location
-from dynamics_campaign_sync.qualification.validate import main as validate_main
+from dynamics_campaign_sync.spec import SpecError, load_spec, load_specs
+from dynamics_campaign_sync.spec.loader import format_location
+from dynamics_campaign_sync.spec.validate import main as validate_main
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC_DIR = REPO / "dags" / "campaigns"

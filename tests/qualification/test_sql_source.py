@@ -23,15 +23,14 @@ from qualification_helpers import (
 import sample_data
 from dynamics_campaign_sync.qualification import (
     ActivityRequest,
-    Condition,
     DataFrameSource,
     SourceError,
     SqlSource,
     evaluate,
-    load_specs,
 )
 from dynamics_campaign_sync.qualification.joined_ids import SEPARATOR
 from dynamics_campaign_sync.qualification.pushdown import condition_clause
+from dynamics_campaign_sync.spec import Condition, load_specs
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / "dags" / "campaigns"
 DAY = dt.timedelta(days=1)

@@ -9,7 +9,7 @@ import logging
 import sys
 
 from dynamics_campaign_sync.ledger import Ledger
-from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 from support import client_for
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dynamics_campaign_sync.ledger import CampaignClaimedError, Ledger
-from dynamics_campaign_sync.qualification import load_spec
+from dynamics_campaign_sync.spec import load_spec
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from dynamics_campaign_sync.dataverse.models import NewLead
-from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.membership_writer import WriteOutcome
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 from support import client_for

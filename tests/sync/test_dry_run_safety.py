@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, PlanNotApprovedError, RunContext
 from support import client_for
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.schema import qualification_history as table
-from dynamics_campaign_sync.qualification import load_spec
-from dynamics_campaign_sync.qualification.spec import QualificationRule, RemovalPolicy
+from dynamics_campaign_sync.spec import load_spec
+from dynamics_campaign_sync.spec.models import QualificationRule, RemovalPolicy
 from dynamics_campaign_sync.sync.service import HISTORY_KEPT_DAYS, CampaignSync
 
 REPO = Path(__file__).resolve().parents[2]

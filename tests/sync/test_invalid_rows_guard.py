@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, write_tables
 
 from dynamics_campaign_sync.ledger import Ledger
-from dynamics_campaign_sync.qualification import CampaignSpec, SqlSource
+from dynamics_campaign_sync.qualification import SqlSource
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, GuardError, RunContext
 from support import client_for
 

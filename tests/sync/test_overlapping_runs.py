@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dynamics_campaign_sync.ledger.schema import campaign_locks, events
-from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 from dynamics_campaign_sync.sync.write_lock import CampaignBusyError, CampaignWriteLock
 from support import client_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from dynamics_campaign_sync.qualification import load_spec
-from dynamics_campaign_sync.qualification.spec import QualificationRule
+from dynamics_campaign_sync.spec import load_spec
+from dynamics_campaign_sync.spec.models import QualificationRule
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 
 REPO = Path(__file__).resolve().parents[2]

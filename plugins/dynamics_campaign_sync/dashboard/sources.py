@@ -24,7 +24,7 @@ from dynamics_campaign_sync.failure_reasons import FAILURE_REASON_KEY
 from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from_connection
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.engine import create_ledger_engine
-from dynamics_campaign_sync.qualification import CampaignSpec, collect_specs
+from dynamics_campaign_sync.spec import CampaignSpec, collect_specs
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from dynamics_campaign_sync.dashboard import queries
 from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
 from dynamics_campaign_sync.ledger.checks import APPLIED, DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
-from dynamics_campaign_sync.qualification import CampaignSpec
-from dynamics_campaign_sync.qualification.describe import describe_filter, describe_reason
-from dynamics_campaign_sync.qualification.logic import render
+from dynamics_campaign_sync.spec import CampaignSpec
+from dynamics_campaign_sync.spec.describe import describe_filter, describe_reason
+from dynamics_campaign_sync.spec.logic import render
 
 STATES = {0: "Active", 1: "Inactive"}
 #: How many runs the run history shows.

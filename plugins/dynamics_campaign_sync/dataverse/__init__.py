@@ -2,45 +2,40 @@
 
 from __future__ import annotations
 
-from dynamics_campaign_sync.dataverse.batch import BatchItemResult, BatchOperation, ChangeSet
-from dynamics_campaign_sync.dataverse.client import DataverseClient
-from dynamics_campaign_sync.dataverse.config import CertificateCredential, DataverseConfig
-from dynamics_campaign_sync.dataverse.errors import (
-    AuthenticationError,
-    DataverseConfigError,
-    DataverseConnectionError,
-    DataverseError,
-    HttpError,
-    UnreadableResponseError,
-)
-from dynamics_campaign_sync.dataverse.models import (
-    Campaign,
-    MarketingList,
-    MemberChangeResult,
-    MemberType,
-    Person,
-)
-from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy, is_retryable
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "AuthenticationError",
-    "BatchItemResult",
-    "BatchOperation",
-    "Campaign",
-    "CertificateCredential",
-    "ChangeSet",
-    "DataverseClient",
-    "DataverseConfig",
-    "DataverseConfigError",
-    "DataverseConnectionError",
-    "DataverseError",
-    "HttpError",
-    "MarketingList",
-    "MemberChangeResult",
-    "MemberType",
-    "Person",
-    "RequestStats",
-    "RetryPolicy",
-    "UnreadableResponseError",
-    "is_retryable",
-]
+from dynamics_campaign_sync.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time __getattr__ serves them
+    from dynamics_campaign_sync.dataverse.batch import BatchItemResult as BatchItemResult
+    from dynamics_campaign_sync.dataverse.batch import BatchOperation as BatchOperation
+    from dynamics_campaign_sync.dataverse.batch import ChangeSet as ChangeSet
+    from dynamics_campaign_sync.dataverse.client import DataverseClient as DataverseClient
+    from dynamics_campaign_sync.dataverse.config import CertificateCredential as CertificateCredential
+    from dynamics_campaign_sync.dataverse.config import DataverseConfig as DataverseConfig
+    from dynamics_campaign_sync.dataverse.errors import AuthenticationError as AuthenticationError
+    from dynamics_campaign_sync.dataverse.errors import DataverseConfigError as DataverseConfigError
+    from dynamics_campaign_sync.dataverse.errors import DataverseConnectionError as DataverseConnectionError
+    from dynamics_campaign_sync.dataverse.errors import DataverseError as DataverseError
+    from dynamics_campaign_sync.dataverse.errors import HttpError as HttpError
+    from dynamics_campaign_sync.dataverse.errors import UnreadableResponseError as UnreadableResponseError
+    from dynamics_campaign_sync.dataverse.models import Campaign as Campaign
+    from dynamics_campaign_sync.dataverse.models import MarketingList as MarketingList
+    from dynamics_campaign_sync.dataverse.models import MemberChangeResult as MemberChangeResult
+    from dynamics_campaign_sync.dataverse.models import MemberType as MemberType
+    from dynamics_campaign_sync.dataverse.models import Person as Person
+    from dynamics_campaign_sync.dataverse.retry import RequestStats as RequestStats
+    from dynamics_campaign_sync.dataverse.retry import RetryPolicy as RetryPolicy
+    from dynamics_campaign_sync.dataverse.retry import is_retryable as is_retryable
+
+# Imported on first use: the models and errors are light, the client loads MSAL and requests.
+_EXPORTS = {
+    "BatchItemResult": "batch", "BatchOperation": "batch", "ChangeSet": "batch", "DataverseClient": "client",
+    "CertificateCredential": "config", "DataverseConfig": "config", "AuthenticationError": "errors",
+    "DataverseConfigError": "errors", "DataverseConnectionError": "errors", "DataverseError": "errors",
+    "HttpError": "errors", "UnreadableResponseError": "errors", "Campaign": "models", "MarketingList": "models",
+    "MemberChangeResult": "models", "MemberType": "models", "Person": "models", "RequestStats": "retry",
+    "RetryPolicy": "retry", "is_retryable": "retry",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

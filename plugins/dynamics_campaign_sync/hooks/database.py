@@ -15,7 +15,6 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
-from sqlalchemy.engine import URL
 
 #: Where local state lives when nothing else is configured (``make run`` sets it to ``.data``).
 DATA_DIR_ENV = "CAMPAIGN_SYNC_DATA_DIR"
@@ -27,6 +26,8 @@ def data_dir() -> Path:
 
 def url_from_connection(conn: Any) -> str:
     """SQLAlchemy URL of an Airflow connection (``extra.url`` wins; else built from its parts)."""
+    from sqlalchemy.engine import URL  # here, not at import: operators importing this hook parse light
+
     extra = conn.extra_dejson or {}
     if extra.get("url"):
         return str(extra["url"])

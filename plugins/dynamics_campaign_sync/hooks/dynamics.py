@@ -5,20 +5,17 @@ from __future__ import annotations
 import logging
 from dataclasses import fields
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from dynamics_campaign_sync.dataverse import (
-    CertificateCredential,
-    DataverseClient,
-    DataverseConfig,
-    DataverseConfigError,
-    DataverseError,
-    RetryPolicy,
-)
-from dynamics_campaign_sync.dataverse.config import read_pem
+from dynamics_campaign_sync.dataverse.config import CertificateCredential, DataverseConfig, read_pem
+from dynamics_campaign_sync.dataverse.errors import DataverseConfigError, DataverseError
+from dynamics_campaign_sync.dataverse.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.dataverse.client import DataverseClient
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +200,9 @@ class DynamicsHook(BaseHook):
 
     @cached_property
     def client(self) -> DataverseClient:
+        # Imported here: the client loads MSAL and requests, which a DAG file parsing operators never needs.
+        from dynamics_campaign_sync.dataverse.client import DataverseClient
+
         return DataverseClient(self.config)
 
     def get_conn(self) -> DataverseClient:

@@ -18,21 +18,28 @@ it, so that a crash at any point loses nothing and records nothing twice::
 
 from __future__ import annotations
 
-from dynamics_campaign_sync.ledger.errors import LedgerError
-from dynamics_campaign_sync.ledger.ledger import Ledger
-from dynamics_campaign_sync.ledger.migrations import LATEST_VERSION
-from dynamics_campaign_sync.ledger.models import (
-    CampaignOwner,
-    EventBatch,
-    Intent,
-    Membership,
-    OwnedList,
-    Plan,
-    PlanItem,
-)
-from dynamics_campaign_sync.ledger.owners import CampaignClaimedError
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "LATEST_VERSION", "CampaignClaimedError", "CampaignOwner", "EventBatch", "Intent", "Ledger", "LedgerError",
-    "Membership", "OwnedList", "Plan", "PlanItem",
-]
+from dynamics_campaign_sync.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time __getattr__ serves them
+    from dynamics_campaign_sync.ledger.errors import LedgerError as LedgerError
+    from dynamics_campaign_sync.ledger.ledger import Ledger as Ledger
+    from dynamics_campaign_sync.ledger.migrations import LATEST_VERSION as LATEST_VERSION
+    from dynamics_campaign_sync.ledger.models import CampaignOwner as CampaignOwner
+    from dynamics_campaign_sync.ledger.models import EventBatch as EventBatch
+    from dynamics_campaign_sync.ledger.models import Intent as Intent
+    from dynamics_campaign_sync.ledger.models import Membership as Membership
+    from dynamics_campaign_sync.ledger.models import OwnedList as OwnedList
+    from dynamics_campaign_sync.ledger.models import Plan as Plan
+    from dynamics_campaign_sync.ledger.models import PlanItem as PlanItem
+    from dynamics_campaign_sync.ledger.owners import CampaignClaimedError as CampaignClaimedError
+
+# Imported on first use: importing the package (say, for an exception class) must not load SQLAlchemy's schema.
+_EXPORTS = {
+    "LedgerError": "errors", "Ledger": "ledger", "LATEST_VERSION": "migrations", "CampaignOwner": "models",
+    "EventBatch": "models", "Intent": "models", "Membership": "models", "OwnedList": "models", "Plan": "models",
+    "PlanItem": "models", "CampaignClaimedError": "owners",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property, wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -13,9 +13,12 @@ from airflow.sdk.exceptions import AirflowFailException
 from dynamics_campaign_sync.errors import is_permanent
 from dynamics_campaign_sync.hooks.database import LedgerHook, SourceHook
 from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
-from dynamics_campaign_sync.qualification import CampaignSpec
+from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.interval import run_interval
-from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
+
+if TYPE_CHECKING:
+    # The service loads the ledger, the evaluation engine (pandas) and the client: imported when a task runs.
+    from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 
 #: Where the gate task leaves the campaign it checked (id resolved from a name if need be).
 CAMPAIGN_ID_FROM_GATE = "{{ ti.xcom_pull(task_ids='gate')['campaign_id'] }}"
@@ -81,6 +84,8 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
 
     @cached_property
     def sync(self) -> CampaignSync:
+        from dynamics_campaign_sync.sync.service import CampaignSync
+
         def source() -> Any:
             from dynamics_campaign_sync.qualification import SqlSource
 
@@ -89,6 +94,8 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
         return CampaignSync(self.spec, client=self.dynamics.client, ledger=self.ledger, source_factory=source)
 
     def run_context(self, context: Any) -> RunContext:
+        from dynamics_campaign_sync.sync.service import RunContext
+
         start, end = run_interval(context, self.spec.schedule.cron, self.spec.schedule.timezone)
         return RunContext(run_id=context["run_id"], interval_start=start, interval_end=end,
                           take_over=self.param(context, "take_over_campaign"),

@@ -10,9 +10,9 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from dynamics_campaign_sync.log_privacy import mask_emails
 from dynamics_campaign_sync.operators.base import CampaignSyncBaseOperator
-from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
-from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
-from dynamics_campaign_sync.sync.service import PlanNotApprovedError
+
+# The ledger, the service and the engine they use are imported inside ``execute``: a DAG file builds these
+# operators on every parse and must not load SQLAlchemy's schema, pandas or the Dataverse client for it.
 
 #: Margin when asking Airflow for asset events since a time our clock took (the metadata DB stamps them).
 CLOCK_SKEW = timedelta(minutes=5)
@@ -83,6 +83,8 @@ class _MembershipChangeOperator(CampaignSyncBaseOperator):
     action: str
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from dynamics_campaign_sync.sync.service import PlanNotApprovedError
+
         try:
             outcome = self.sync.apply(self.action, self.campaign_id, self.run_context(context))
         except PlanNotApprovedError as refused:
@@ -162,6 +164,9 @@ class CampaignSyncSummaryOperator(CampaignSyncBaseOperator):
         self.stage_task_ids = stage_task_ids
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
+        from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
+
         ti = context["ti"]
         stages = {name: ti.xcom_pull(task_ids=task_id) or {} for name, task_id in self.stage_task_ids.items()}
         plan = self.ledger.plan(self.spec.key, context["run_id"])

@@ -1,87 +1,51 @@
-"""Qualification: who belongs in a campaign (specs, smart-list evaluation, qualification history).
+"""Qualification: who belongs in a campaign (smart-list evaluation over a source, qualification history).
 
-No Airflow imports and no Dynamics writes here: this layer reads a spec and a
-source and answers "who qualifies, as of this interval end, and why".
+No Airflow imports and no Dynamics writes here: this layer takes a spec (:mod:`dynamics_campaign_sync.spec`)
+and a source and answers "who qualifies, as of this interval end, and why". Names are imported on first use,
+so importing the package (or one light module of it) does not load pandas, numpy and SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from dynamics_campaign_sync.qualification.evaluator import QualificationResult, evaluate
-from dynamics_campaign_sync.qualification.history import (
-    InMemoryQualificationHistory,
-    QualificationHistory,
-    SqliteQualificationHistory,
-    apply_qualification_rule,
-)
-from dynamics_campaign_sync.qualification.loader import (
-    SpecCollection,
-    SpecError,
-    collect_specs,
-    load_spec,
-    load_specs,
-)
-from dynamics_campaign_sync.qualification.logic import LogicError, parse_logic
-from dynamics_campaign_sync.qualification.operators import Operator
-from dynamics_campaign_sync.qualification.sources import (
-    ActivityCounts,
-    ActivityRequest,
-    DataFrameSource,
-    PeopleRequest,
-    Source,
-    SourceError,
-)
-from dynamics_campaign_sync.qualification.spec import (
-    DEFAULT_CONNECTION_ID,
-    BehaviourFilter,
-    CampaignRef,
-    CampaignSpec,
-    Condition,
-    DemographicFilter,
-    Guard,
-    InactivityFilter,
-    QualificationRule,
-    RemovalPolicy,
-    Rules,
-    Schedule,
-    SourceConfig,
-    Window,
-)
-from dynamics_campaign_sync.qualification.sql_source import SqlSource
+from typing import TYPE_CHECKING
 
-__all__ = [
-    "DEFAULT_CONNECTION_ID",
-    "ActivityCounts",
-    "ActivityRequest",
-    "BehaviourFilter",
-    "CampaignRef",
-    "CampaignSpec",
-    "Condition",
-    "DataFrameSource",
-    "DemographicFilter",
-    "Guard",
-    "InMemoryQualificationHistory",
-    "InactivityFilter",
-    "LogicError",
-    "Operator",
-    "PeopleRequest",
-    "QualificationHistory",
-    "QualificationResult",
-    "QualificationRule",
-    "RemovalPolicy",
-    "Rules",
-    "Schedule",
-    "Source",
-    "SourceConfig",
-    "SourceError",
-    "SpecCollection",
-    "SpecError",
-    "SqlSource",
-    "SqliteQualificationHistory",
-    "Window",
-    "apply_qualification_rule",
-    "collect_specs",
-    "evaluate",
-    "load_spec",
-    "load_specs",
-    "parse_logic",
-]
+from dynamics_campaign_sync.lazy_exports import lazy_exports
+
+if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time __getattr__ serves them
+    from dynamics_campaign_sync.qualification.evaluator import QualificationResult as QualificationResult
+    from dynamics_campaign_sync.qualification.evaluator import evaluate as evaluate
+    from dynamics_campaign_sync.qualification.history import (
+        InMemoryQualificationHistory as InMemoryQualificationHistory,
+    )
+    from dynamics_campaign_sync.qualification.history import QualificationHistory as QualificationHistory
+    from dynamics_campaign_sync.qualification.history import (
+        SqliteQualificationHistory as SqliteQualificationHistory,
+    )
+    from dynamics_campaign_sync.qualification.history import (
+        apply_qualification_rule as apply_qualification_rule,
+    )
+    from dynamics_campaign_sync.qualification.sources import ActivityCounts as ActivityCounts
+    from dynamics_campaign_sync.qualification.sources import ActivityRequest as ActivityRequest
+    from dynamics_campaign_sync.qualification.sources import DataFrameSource as DataFrameSource
+    from dynamics_campaign_sync.qualification.sources import PeopleRequest as PeopleRequest
+    from dynamics_campaign_sync.qualification.sources import Source as Source
+    from dynamics_campaign_sync.qualification.sources import SourceError as SourceError
+    from dynamics_campaign_sync.qualification.sql_source import SqlSource as SqlSource
+
+_EXPORTS = {
+    "QualificationResult": "evaluator",
+    "evaluate": "evaluator",
+    "InMemoryQualificationHistory": "history",
+    "QualificationHistory": "history",
+    "SqliteQualificationHistory": "history",
+    "apply_qualification_rule": "history",
+    "ActivityCounts": "sources",
+    "ActivityRequest": "sources",
+    "DataFrameSource": "sources",
+    "PeopleRequest": "sources",
+    "Source": "sources",
+    "SourceError": "sources",
+    "SqlSource": "sql_source",
+}
+__getattr__ = lazy_exports(__name__, _EXPORTS)
+__all__ = sorted(_EXPORTS)

@@ -35,9 +35,8 @@ from dynamics_campaign_sync.qualification.invalid_rows import (
     missing_ids,
     screen_people,
 )
-from dynamics_campaign_sync.qualification.logic import Node, evaluate_logic, possibly_true
+from dynamics_campaign_sync.qualification.logic import evaluate_logic, possibly_true
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
-from dynamics_campaign_sync.qualification.operators import ORDERED, Operator, ValueKind
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
@@ -47,12 +46,14 @@ from dynamics_campaign_sync.qualification.sources import (
     Source,
     SourceError,
 )
-from dynamics_campaign_sync.qualification.spec import (
+from dynamics_campaign_sync.spec.logic import Node
+from dynamics_campaign_sync.spec.models import (
     BehaviourFilter,
     CampaignSpec,
     DemographicFilter,
     InactivityFilter,
 )
+from dynamics_campaign_sync.spec.operators import ORDERED, Operator, ValueKind
 
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).

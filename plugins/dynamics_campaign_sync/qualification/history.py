@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from dynamics_campaign_sync.qualification.spec import QualificationRule
+from dynamics_campaign_sync.spec.models import QualificationRule
 
 _BATCH = 500  # ids per SQL statement, well under SQLite's parameter limit
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dynamics_campaign_sync.qualification.operators import (
+from dynamics_campaign_sync.spec.operators import (
     Operator,
     ValueKind,
     is_negative,

@@ -23,8 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dynamics_campaign_sync.qualification.logic import And, Node, Not, Or, Ref
-from dynamics_campaign_sync.qualification.operators import (
+from dynamics_campaign_sync.spec.logic import And, Node, Not, Or, Ref
+from dynamics_campaign_sync.spec.models import Condition
+from dynamics_campaign_sync.spec.operators import (
     Operator,
     ValueKind,
     is_negative,
@@ -33,7 +34,6 @@ from dynamics_campaign_sync.qualification.operators import (
     value_kind,
     values_of,
 )
-from dynamics_campaign_sync.qualification.spec import Condition
 
 _TEXT_OPERATORS = frozenset(
     {Operator.IS, Operator.IN, Operator.CONTAINS, Operator.STARTS_WITH, Operator.ENDS_WITH}

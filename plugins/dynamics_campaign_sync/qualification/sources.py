@@ -33,10 +33,10 @@ from dynamics_campaign_sync.qualification.contract import (
 )
 from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES, missing_ids
 from dynamics_campaign_sync.qualification.json_attributes import extract_attribute
-from dynamics_campaign_sync.qualification.logic import Node
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.qualification.people_versions import utc_timestamps
-from dynamics_campaign_sync.qualification.spec import Condition
+from dynamics_campaign_sync.spec.logic import Node
+from dynamics_campaign_sync.spec.models import Condition
 
 
 class SourceError(RuntimeError):

@@ -66,12 +66,12 @@ from dynamics_campaign_sync.qualification.sources import (
     count_by_person,
     people_columns_read,
 )
-from dynamics_campaign_sync.qualification.spec import Condition, SourceConfig
 from dynamics_campaign_sync.qualification.value_lists import (
     distinct_values_query,
     indexed_attribute_columns,
     matching_values,
 )
+from dynamics_campaign_sync.spec.models import Condition, SourceConfig
 
 
 class SqlSource:

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE
 from dynamics_campaign_sync.qualification.json_attributes import extract_attribute
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
-from dynamics_campaign_sync.qualification.spec import Condition
+from dynamics_campaign_sync.spec.models import Condition
 
 
 def indexed_attribute_columns(indexes: Sequence[dict[str, Any]]) -> frozenset[str]:

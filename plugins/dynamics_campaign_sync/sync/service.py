@@ -19,11 +19,12 @@ from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
 from dynamics_campaign_sync.ledger.checks import MEMBER
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
 from dynamics_campaign_sync.log_privacy import private_logger
-from dynamics_campaign_sync.qualification import CampaignSpec, apply_qualification_rule, evaluate
-from dynamics_campaign_sync.qualification.describe import describe_reason, filter_texts
+from dynamics_campaign_sync.qualification import apply_qualification_rule, evaluate
 from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
 from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
+from dynamics_campaign_sync.spec import CampaignSpec
+from dynamics_campaign_sync.spec.describe import describe_reason, filter_texts
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
 from dynamics_campaign_sync.sync.owned_lists import ensure_owned_list
 from dynamics_campaign_sync.sync.planner import (

@@ -23,10 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidationInfo
 
-from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUS_CODES, campaign_status_code
-from dynamics_campaign_sync.qualification.describe import render_doc_md
-from dynamics_campaign_sync.qualification.logic import LogicError, Node, parse_logic, references
-from dynamics_campaign_sync.qualification.operators import (
+from dynamics_campaign_sync.campaign_status import CAMPAIGN_STATUS_CODES, campaign_status_code
+from dynamics_campaign_sync.spec.describe import render_doc_md
+from dynamics_campaign_sync.spec.logic import LogicError, Node, parse_logic, references
+from dynamics_campaign_sync.spec.operators import (
     ConditionValueError,
     Operator,
     ValueKind,

@@ -11,10 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from dynamics_campaign_sync.qualification.logic import render
+from dynamics_campaign_sync.spec.logic import render
 
 if TYPE_CHECKING:
-    from dynamics_campaign_sync.qualification.spec import CampaignSpec, Condition, Window
+    from dynamics_campaign_sync.spec.models import CampaignSpec, Condition, Window
 
 _ACTIVITY_NAMES = {
     "web_visit": "Visited web page",

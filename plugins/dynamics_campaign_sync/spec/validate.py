@@ -1,6 +1,6 @@
 """Validate campaign sync specs from the command line.
 
-``python -m dynamics_campaign_sync.qualification.validate [paths...]``
+``python -m dynamics_campaign_sync.spec.validate [paths...]``
 
 Paths are spec files or directories of specs; the default is
 ``dags/campaigns/*.yaml``. Every problem is printed as
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dynamics_campaign_sync.qualification.loader import SpecError, load_all, spec_paths
+from dynamics_campaign_sync.spec.loader import SpecError, load_all, spec_paths
 
 DEFAULT_DIRECTORY = Path("dags/campaigns")
 
@@ -29,7 +29,7 @@ def _expand(paths: Sequence[str]) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m dynamics_campaign_sync.qualification.validate",
+        prog="python -m dynamics_campaign_sync.spec.validate",
         description="Validate campaign sync specs (YAML).",
     )
     parser.add_argument(

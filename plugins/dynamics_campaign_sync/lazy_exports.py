@@ -1,0 +1,23 @@
+"""Lazy re-exports for package ``__init__`` files, so importing a package does not import all of it.
+
+A DAG file that needs one light name (an exception class, a spec model) must not pay for pandas, SQLAlchemy
+or MSAL that sibling modules load: each name is imported from its module on first access (PEP 562).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` serving ``name`` from ``package.<exports[name]>`` when first asked for."""
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(f"{package}.{module}"), name)
+
+    return __getattr__
