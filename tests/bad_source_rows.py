@@ -81,3 +81,18 @@ def write_tables(engine: sa.Engine, people: pd.DataFrame, activities: pd.DataFra
             records = frame.astype(object).where(frame.notna(), None).to_dict("records")
             if records:
                 connection.execute(table.insert(), records)
+
+
+def bad_rows_spec(campaign_id: str, **fields) -> dict:
+    """The spec document the bad-row tests sync: every filter kind that orders values, so each kind is met."""
+    return {
+        "key": "bad_rows", "title": "Bad rows", "owner": "tests@example.com", "campaign": {"id": campaign_id},
+        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
+        "rules": {"filters": [
+            {"type": "demographic", "field": "country", "operator": "is", "value": "de"},
+            {"type": "demographic", "field": "employees", "operator": "gte", "value": 10},
+            {"type": "demographic", "field": "renewal_date", "operator": "gt", "value": "2026-01-01"},
+            {"type": "behaviour", "activity": "web_visit", "window": {"in_past_days": 30}},
+        ], "logic": "(1 and 2 and 3) or 4"},
+        **fields,
+    }

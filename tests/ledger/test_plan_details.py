@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from bad_source_rows import EXPECTED_KINDS, LONG_ID, bad_activities, bad_people, write_tables
+from bad_source_rows import EXPECTED_KINDS, LONG_ID, bad_activities, bad_people, bad_rows_spec, write_tables
 from ledger_samples import END, KEY, START
 
 from dynamics_campaign_sync.ledger import Ledger, LedgerError
@@ -60,16 +60,7 @@ def test_the_plan_stage_stores_the_invalid_rows_and_the_ledger_never_sees_an_ove
     end = dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC)
     source = sa.create_engine(f"sqlite:///{tmp_path / 'source.db'}")
     write_tables(source, bad_people(), bad_activities(end))
-    spec = CampaignSpec.model_validate({
-        "key": "bad_rows", "title": "Bad rows", "owner": "tests@example.com", "campaign": {"id": campaign_id},
-        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
-        "rules": {"filters": [
-            {"type": "demographic", "field": "country", "operator": "is", "value": "de"},
-            {"type": "demographic", "field": "employees", "operator": "gte", "value": 10},
-            {"type": "demographic", "field": "renewal_date", "operator": "gt", "value": "2026-01-01"},
-            {"type": "behaviour", "activity": "web_visit", "window": {"in_past_days": 30}},
-        ], "logic": "(1 and 2 and 3) or 4"},
-    })
+    spec = CampaignSpec.model_validate(bad_rows_spec(campaign_id))
     sync = CampaignSync(spec, client=client, ledger=ledger, source_factory=lambda: SqlSource(source))
     run = RunContext("scheduled__2026-03-02", end - dt.timedelta(days=1), end)
     try:

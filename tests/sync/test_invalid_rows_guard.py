@@ -10,9 +10,8 @@ from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
-from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, write_tables
+from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, bad_rows_spec, write_tables
 
-from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.qualification import SqlSource
 from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, GuardError, RunContext
@@ -24,29 +23,20 @@ INVALID = sum(count for count, _ in EXPECTED_KINDS.values())
 
 
 def spec_for(campaign_id: str, max_invalid_rows: int | str | None) -> CampaignSpec:
-    return CampaignSpec.model_validate({
-        "key": "bad_rows", "title": "Bad rows", "owner": "tests@example.com", "campaign": {"id": campaign_id},
-        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
-        "rules": {"filters": [
-            {"type": "demographic", "field": "country", "operator": "is", "value": "de"},
-            {"type": "demographic", "field": "employees", "operator": "gte", "value": 10},
-            {"type": "demographic", "field": "renewal_date", "operator": "gt", "value": "2026-01-01"},
-            {"type": "behaviour", "activity": "web_visit", "window": {"in_past_days": 30}},
-        ], "logic": "(1 and 2 and 3) or 4"},
-        "qualification": "every_time",
-        "guard": {"max_invalid_rows": max_invalid_rows},
-    })
+    return CampaignSpec.model_validate(bad_rows_spec(campaign_id, qualification="every_time",
+                                                     guard={"max_invalid_rows": max_invalid_rows}))
 
 
 @pytest.fixture
-def world(fresh_emulator, tmp_path):
-    """A campaign in Dynamics, a SQLite ledger and a source with bad rows; builds a sync for a guard limit."""
+def world(fresh_emulator, tmp_path, ledger_factory):
+    """A campaign in Dynamics, a ledger (SQLite, PostgreSQL) and a source with bad rows; builds a sync for a
+    guard limit."""
     client = client_for(fresh_emulator)
     campaign_id = client.create("campaigns", {"name": f"Bad rows {uuid.uuid4().hex[:6]}", "statecode": 0,
                                               "statuscode": 2})
     source = sa.create_engine(f"sqlite:///{tmp_path / 'source.db'}")
     write_tables(source, bad_people(), bad_activities(END))
-    ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger = ledger_factory()
     ledger.migrate()
 
     def sync(max_invalid_rows: int | str | None) -> CampaignSync:
@@ -54,7 +44,6 @@ def world(fresh_emulator, tmp_path):
                             source_factory=lambda: SqlSource(source))
 
     yield sync, campaign_id
-    ledger.close()
     client.close()
     source.dispose()
 
