@@ -174,6 +174,17 @@ class AirflowStack:
         self.components.append(component)
         return component
 
+    def stop_component(self, name: str, grace: float = 20) -> None:
+        """Stop one component (SIGTERM, then SIGKILL after ``grace``) and forget it, so it may be started again."""
+        for component in [c for c in self.components if c.name == name]:
+            _signal_group(component.process.pid, signal.SIGTERM)
+            try:
+                component.process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                _signal_group(component.process.pid, signal.SIGKILL)
+                component.process.wait(timeout=10)
+            self.components.remove(component)
+
     def stop(self, grace: float = 20) -> None:
         """SIGTERM every process group (newest first), wait, then SIGKILL whatever is left of each group."""
         for component in reversed(self.components):

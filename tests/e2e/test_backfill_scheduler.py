@@ -140,8 +140,13 @@ class BackfillWorld:
         # One active backfill per DAG: wait for the scheduler to mark earlier ones complete (every 30 s).
         stack.wait_for("earlier backfills to complete", lambda: all(
             b["completed_at"] for b in stack.api.backfills(DAG_ID)), timeout=120, interval=2)
+        # Airflow's CLI on a SQLite metadata DB fails with "database is locked" when the scheduler writes while
+        # `backfill create` (which reads, then re-queues runs) is half done, and leaves the backfill half made.
+        # The backfill is the scheduler's to run anyway: create it while the scheduler is stopped.
+        stack.stop_component("scheduler")
         stack.cli("backfill", "create", "--dag-id", DAG_ID, "--from-date", interval_start(first_day).isoformat(),
                   "--to-date", interval_start(last_day).isoformat(), "--max-active-runs", "1", *extra)
+        stack.start("scheduler", "scheduler")
         days = {interval_start(day).isoformat().replace("+00:00", "Z"): day for day in range(first_day, last_day + 1)}
 
         def finished() -> dict[int, dict[str, Any]] | None:
