@@ -111,11 +111,12 @@ def _code_lines() -> Iterator[str]:
 
 def _airflow_argv(readme_args: str) -> list[str]:
     """The argv `make airflow ARGS=...` hands the Airflow CLI, after the shell and make have quoted it."""
+    # --no-print-directory: under `make test` this make is a sub-make, which otherwise adds "Leaving directory".
     printed = subprocess.run(
-        f"make -n -o install PY=python airflow ARGS={readme_args}", shell=True, cwd=REPO,
+        f"make -n --no-print-directory -o install PY=python airflow ARGS={readme_args}", shell=True, cwd=REPO,
         capture_output=True, text=True, check=True,
-    ).stdout.strip().splitlines()[-1]
-    words = shlex.split(printed)
+    ).stdout.strip().splitlines()
+    words = shlex.split(next(line for line in printed if "local_stack.py" in line))
     return words[words.index("airflow", words.index("--airflow-port") + 2) + 1:]
 
 
