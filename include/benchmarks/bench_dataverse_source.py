@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
 
 from bench_create_leads import client_for  # noqa: E402
+
 from dataverse_emulator.testing import start_emulator  # noqa: E402
 from dynamics_campaign_sync.ledger import Ledger  # noqa: E402
 from dynamics_campaign_sync.qualification import evaluate  # noqa: E402

@@ -14,13 +14,13 @@ from typing import Any
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from qualification_helpers import END, START, make_spec
 
 from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource, evaluate
 from dynamics_campaign_sync.qualification.contract import activities_table, people_table
 from dynamics_campaign_sync.qualification.dataverse_source import DataverseSource
 from dynamics_campaign_sync.qualification.source_factory import build_source
 from dynamics_campaign_sync.spec import SpecError, load_spec
-from qualification_helpers import END, START, make_spec
 from support import client_for
 
 OWNERS = [str(uuid.UUID(int=1000 + i)) for i in range(3)]

@@ -33,7 +33,13 @@ import pandas as pd
 
 from dynamics_campaign_sync.dataverse import tracked_reads
 from dynamics_campaign_sync.dataverse.models import MemberType
-from dynamics_campaign_sync.qualification.contract import CREATED_AT, DYNAMICS_ID, EMAIL, MEMBER_TYPE, PERSON_ID
+from dynamics_campaign_sync.qualification.contract import (
+    CREATED_AT,
+    DYNAMICS_ID,
+    EMAIL,
+    MEMBER_TYPE,
+    PERSON_ID,
+)
 from dynamics_campaign_sync.qualification.odata_pushdown import instant_literal, people_filter
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
