@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
+from . import changes
 from .errors import bad_request, not_implemented
 from .httputil import Headers, Request, Response, json_response, parse_prefer
 from .odata_filter import CompiledFilter, compile_filter
@@ -22,7 +23,7 @@ from .store import Store, q
 
 MAX_PAGE_SIZE = 5000
 MAX_COUNT = 5000  # @odata.count stops at 5,000 in Dataverse
-_SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken"}
+_SUPPORTED = {"$select", "$filter", "$orderby", "$top", "$count", "$skiptoken", "$deltatoken"}
 _UNSUPPORTED = {"$expand": "$expand", "$apply": "$apply (aggregation)", "fetchxml": "FetchXML queries",
                 "savedquery": "Saved queries", "userquery": "User queries", "$search": "$search"}
 
@@ -137,6 +138,11 @@ def run_query(store: Store, entity: EntityDef, request: Request, *, base_url: st
     """Answer a collection GET on ``resource`` (path below the service root); ``restriction`` narrows it
     (navigation reads)."""
     opts = parse_options(entity, request)
+    if changes.is_tracked(request):
+        if restriction:
+            raise bad_request("Change tracking is not supported on navigation properties.")
+        return changes.run_tracked_query(store, entity, request, base_url=base_url, resource=resource,
+                                         select=opts.select, page_size=page_size(request) or MAX_PAGE_SIZE)
     where, params = [], []
     if restriction:
         where.append(restriction[0])

@@ -164,6 +164,7 @@ def create(store: Store, entity: EntityDef, body: Any, *, system: bool = False,
                 raise duplicate_record()
             store.delete(entity, new_id)
         store.insert(entity, row)
+        store.forget_deletion(entity, new_id)
     return row
 
 
@@ -232,6 +233,7 @@ def delete(store: Store, entity: EntityDef, record_id: str) -> None:
             for list_id in lists:
                 refresh_membercount(store, list_id)
         store.delete(entity, record_id)
+        store.record_deletion(entity, record_id)
 
 
 def refresh_membercount(store: Store, list_id: str) -> None:

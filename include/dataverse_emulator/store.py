@@ -57,6 +57,23 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS campaignitem (campaignid TEXT NOT NULL, listid TEXT NOT NULL, "
                 "PRIMARY KEY (campaignid, listid))")
             self.conn.execute("CREATE INDEX IF NOT EXISTS campaignitem_list ON campaignitem (listid)")
+            # Change tracking (see ``changes``): tombstones of deleted records, and the version below which
+            # delta tokens are void (a wipe raises it).
+            self.conn.execute('CREATE TABLE IF NOT EXISTS "deletedrecord" (entity TEXT NOT NULL, id TEXT NOT NULL, '
+                              "versionnumber INTEGER NOT NULL, PRIMARY KEY (entity, id))")
+            self.conn.execute('CREATE INDEX IF NOT EXISTS deletedrecord_version ON "deletedrecord" '
+                              "(entity, versionnumber)")
+            self.conn.execute("INSERT OR IGNORE INTO emulator_meta VALUES ('tokens_valid_from', '0')")
+            self._add_new_columns()
+
+    def _add_new_columns(self) -> None:
+        """Columns added to the schema after a database was created (``ALTER TABLE ... ADD COLUMN``)."""
+        for entity in ENTITIES.values():
+            present = {row[1] for row in self.conn.execute(f"PRAGMA table_info({q(entity.logical_name)})")}
+            for col in entity.columns.values():
+                if col.name not in present:
+                    self.conn.execute(f"ALTER TABLE {q(entity.logical_name)} ADD COLUMN {q(col.name)} "
+                                      f"{SQL_TYPES[col.type]}")
 
     def _max_version(self) -> int:
         highest = 0
@@ -64,6 +81,12 @@ class Store:
             value = self.conn.execute(f"SELECT MAX(versionnumber) FROM {q(entity.logical_name)}").fetchone()[0]
             highest = max(highest, value or 0)
         return highest
+
+    @property
+    def current_version(self) -> int:
+        """The highest version handed out so far."""
+        with self.lock:
+            return self._version
 
     def next_version(self) -> int:
         with self.lock:
@@ -147,6 +170,15 @@ class Store:
         return self.execute(f"DELETE FROM {q(entity.logical_name)} WHERE {q(entity.primary_key)} = ?",
                             (record_id,)) > 0
 
+    def record_deletion(self, entity: EntityDef, record_id: str) -> None:
+        """Leave the tombstone change tracking answers for a deleted record."""
+        self.execute('INSERT OR REPLACE INTO "deletedrecord" VALUES (?, ?, ?)',
+                     (entity.logical_name, record_id, self.next_version()))
+
+    def forget_deletion(self, entity: EntityDef, record_id: str) -> None:
+        """A record created again under a deleted id is a change, no longer a deletion."""
+        self.execute('DELETE FROM "deletedrecord" WHERE entity = ? AND id = ?', (entity.logical_name, record_id))
+
     def select(self, entity: EntityDef, *, where: str = "", params: Sequence[Any] = (),
                order: str = "", limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:
         sql = f"SELECT * FROM {q(entity.logical_name)}"
@@ -174,6 +206,9 @@ class Store:
             for entity in ENTITIES.values():
                 self.execute(f"DELETE FROM {q(entity.logical_name)}")
             self.execute("DELETE FROM campaignitem")
+            self.execute('DELETE FROM "deletedrecord"')
+            self.execute("UPDATE emulator_meta SET value = ? WHERE key = 'tokens_valid_from'",
+                         (str(self.next_version()),))
 
     def close(self) -> None:
         with self.lock:

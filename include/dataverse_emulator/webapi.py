@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from . import actions, records
+from . import actions, metadata, records
 from .errors import (
     INVALID_ARGUMENT,
     UNEXPECTED,
@@ -109,6 +109,8 @@ def _route(ctx: ApiContext, request: Request, resource: str) -> Response:
             raise not_implemented("$metadata")
         if name == "$batch":
             raise bad_request("A $batch request cannot be nested inside another $batch request.")
+    if name == "EntityDefinitions":
+        return metadata.attributes(request, ctx.base, key, segments[1:])
     entity = BY_SET.get(name)
     if entity is None:
         raise resource_not_found(name)

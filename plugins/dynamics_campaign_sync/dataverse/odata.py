@@ -37,6 +37,24 @@ def in_values(prop: str, values: Sequence[str]) -> str:
     return f"Microsoft.Dynamics.CRM.In(PropertyName={string_literal(prop)},PropertyValues={json.dumps(list(values))})"
 
 
+def iter_bodies(
+    transport: Transport,
+    path: str,
+    *,
+    params: Mapping[str, str] | None = None,
+    headers: Mapping[str, str],
+) -> Iterator[dict[str, Any]]:
+    """Yield each page's whole answer, following ``@odata.nextLink`` unchanged (sent with the same headers)
+    until it is absent; the last answer carries ``@odata.deltaLink`` when the read tracks changes."""
+    body = transport.get_json(path, params=params, headers=headers)
+    while True:
+        yield body
+        next_link = body.get("@odata.nextLink")
+        if not next_link:
+            return
+        body = transport.get_json(next_link, headers=headers)
+
+
 def iter_pages(
     transport: Transport,
     path: str,
@@ -49,14 +67,13 @@ def iter_pages(
     Dataverse pages with an opaque skip token in ``@odata.nextLink``; ``$skip`` is not supported.
     The page size is asked for with ``Prefer: odata.maxpagesize``.
     """
-    headers = {"Prefer": f"odata.maxpagesize={page_size}"}
-    body = transport.get_json(path, params=params, headers=headers)
-    while True:
+    for body in iter_bodies(transport, path, params=params, headers=page_size_header(page_size)):
         yield body.get("value", [])
-        next_link = body.get("@odata.nextLink")
-        if not next_link:
-            return
-        body = transport.get_json(next_link, headers=headers)
+
+
+def page_size_header(page_size: int, *preferences: str) -> dict[str, str]:
+    """The ``Prefer`` header asking for pages of ``page_size`` records (and any other preferences)."""
+    return {"Prefer": ",".join([*preferences, f"odata.maxpagesize={page_size}"])}
 
 
 def iter_records(

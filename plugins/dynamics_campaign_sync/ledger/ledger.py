@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from dynamics_campaign_sync.ledger import (
     catalog,
+    deltas,
     events,
     failures,
     history,
@@ -105,6 +106,22 @@ class Ledger:
         """The database's schema version (0 before the first :meth:`migrate`)."""
         with self._engine.connect() as connection:
             return migrations.current_version(connection)
+
+    # -- Dataverse people snapshots ----------------------------------------------------------------------------
+
+    def people_snapshot(self, scope: str) -> deltas.PeopleSnapshot | None:
+        """A Dataverse people read's snapshot and delta link (None before its first tracked read)."""
+        with self._engine.connect() as connection:
+            return deltas.load(connection, text(scope, "scope"))
+
+    def save_people_snapshot(self, scope: str, *, columns: Sequence[str], delta_link: str,
+                             changed: dict[str, dict[str, Any]], deleted: Sequence[str], replace: bool) -> int:
+        """Apply a tracked read (``replace``) or a delta read to the snapshot and keep its new delta link, in one
+        transaction; return how many records the snapshot holds."""
+        with self._writer.begin() as connection:
+            return deltas.save(connection, text(scope, "scope"), columns=columns,
+                               delta_link=text(delta_link, "delta_link"), changed=changed, deleted=deleted,
+                               replace=replace, now=self._now())
 
     # -- campaign catalog --------------------------------------------------------------------------------------
 

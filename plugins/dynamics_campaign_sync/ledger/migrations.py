@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, insert, inspect, select, text, update
 
-from dynamics_campaign_sync.ledger import sql
+from dynamics_campaign_sync.ledger import deltas, sql
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.schema import (
     campaign_locks,
@@ -108,6 +108,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "plan items and failures hold new:<source id> (source ids up to 400 characters)", _widen_plan_person_ids),
     Migration(4, "source ids up to 400 characters everywhere, rule-blocked qualifications not counted, campaign write locks, plan details, confirmed "
                  "event publication", _production_correctness),
+    Migration(5, "Dataverse people sources: delta links and snapshots of the selected columns",
+              deltas.create_tables),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -88,8 +88,12 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
 
         def source() -> Any:
             from dynamics_campaign_sync.qualification import SqlSource
+            from dynamics_campaign_sync.qualification.source_factory import build_source
 
-            return SqlSource.from_config(self.spec.source, SourceHook(self.spec.source.conn_id).url)
+            return build_source(
+                self.spec,
+                sql=lambda: SqlSource.from_config(self.spec.source, SourceHook(self.spec.source.conn_id).url),
+                client=lambda: self.dynamics.client, snapshots=lambda: self.ledger)
 
         return CampaignSync(self.spec, client=self.dynamics.client, ledger=self.ledger, source_factory=source)
 

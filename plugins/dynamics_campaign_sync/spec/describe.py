@@ -148,8 +148,7 @@ def render_doc_md(spec: CampaignSpec) -> str:
         f"- **Owner:** {spec.owner}",
         f"- **Schedule:** `{spec.schedule.cron}` ({spec.schedule.timezone}) "
         f"from {spec.schedule.start_date.isoformat()}",
-        f"- **Source:** connection `{spec.source.conn_id}`, tables "
-        f"`{spec.source.people_table}` and `{spec.source.activities_table}`",
+        f"- **Source:** {_describe_source(spec.source)}",
     ]
     if spec.tags:
         lines.append(f"- **Tags:** {', '.join(spec.tags)}")
@@ -175,3 +174,13 @@ def render_doc_md(spec: CampaignSpec) -> str:
         "activities after the interval end are not seen, so backfills give the same answer at any time.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _describe_source(source: Any) -> str:
+    tables = f"connection `{source.conn_id}`, tables `{source.people_table}` and `{source.activities_table}`"
+    if not source.from_dataverse:
+        return tables
+    tracking = "change tracking" if source.change_tracking else "full reads with $filter"
+    tables_read = source.entity or "leads and contacts as the member types say"
+    return (f"people from Dynamics ({tables_read}, {tracking}); "
+            f"activities, if any filter needs them, from {tables}, joined by {source.join_on}")

@@ -301,15 +301,38 @@ class Schedule(_Model):
         return value.astimezone(dt.UTC)
 
 
+#: The Dataverse table read for each member type when people come from Dynamics.
+DATAVERSE_ENTITIES: dict[str, str] = {"lead": "leads", "contact": "contacts"}
+_DATAVERSE_ONLY = ("entity", "change_tracking", "page_size", "join_on")
+
+
 class SourceConfig(_Model):
-    """Where people and activities are read: an Airflow connection and table names."""
+    """Where people and activities are read: an Airflow connection and table names, or (``people: dataverse``)
+    people from Dynamics' own leads/contacts and activities from the SQL connection."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    people: Literal["sql", "dataverse"] = "sql"
     conn_id: str = Field(default=DEFAULT_CONNECTION_ID, min_length=1)
     people_table: Identifier = "people"
     activities_table: Identifier = "activities"
     schema_name: Identifier | None = Field(default=None, alias="schema")
+    entity: Literal["leads", "contacts"] | None = None
+    change_tracking: bool = True
+    page_size: int = Field(default=5000, ge=1, le=5000)
+    join_on: Literal["dynamics_id", "email"] = "dynamics_id"
+
+    @model_validator(mode="after")
+    def _dataverse_options_with_dataverse(self) -> SourceConfig:
+        given = [name for name in _DATAVERSE_ONLY if name in self.model_fields_set]
+        if self.people == "sql" and given:
+            verb = "goes" if len(given) == 1 else "go"
+            raise _custom_error(f"{', '.join(given)} {verb} only with people: dataverse")
+        return self
+
+    @property
+    def from_dataverse(self) -> bool:
+        return self.people == "dataverse"
 
 
 class QualificationRule(_Model):
@@ -430,6 +453,30 @@ class CampaignSpec(_Model):
     blocked_statuses: tuple[int, ...] = (CAMPAIGN_STATUS_CODES["inactive"],)
 
     _path: str | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _member_types_from_entity(cls, data: Any) -> Any:
+        """``source.entity`` alone says which people are synced (``leads``: leads)."""
+        if not isinstance(data, dict):
+            return data
+        source = data.get("source")
+        entity = source.get("entity") if isinstance(source, dict) else None
+        if "member_types" not in data and entity in DATAVERSE_ENTITIES.values():
+            kind = next(k for k, v in DATAVERSE_ENTITIES.items() if v == entity)
+            data = {**data, "member_types": [kind]}
+        return data
+
+    @field_validator("source")
+    @classmethod
+    def _entity_matches_member_types(cls, source: SourceConfig, info: ValidationInfo) -> SourceConfig:
+        member_types = info.data.get("member_types")
+        if source.entity is not None and member_types is not None:
+            read = [k for k, v in DATAVERSE_ENTITIES.items() if v == source.entity]
+            if list(member_types) != read:
+                raise _custom_error(f"entity {source.entity} holds {read[0]}s only, but member_types is "
+                                    f"{', '.join(member_types)}: drop entity to read both tables")
+        return source
 
     @field_validator("member_types", mode="before")
     @classmethod
