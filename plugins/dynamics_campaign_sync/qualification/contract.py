@@ -92,7 +92,7 @@ def activities_table(metadata: sa.MetaData, name: str = "activities", schema: st
     table = sa.Table(
         name,
         metadata,
-        sa.Column(ACTIVITY_ID, sa.Integer, primary_key=True),
+        sa.Column(ACTIVITY_ID, sa.Integer, primary_key=True, autoincrement=False),  # ids come from the source
         sa.Column(PERSON_ID, sa.Text, nullable=False),
         sa.Column(ACTIVITY_TYPE, sa.Text, nullable=False),
         sa.Column(OCCURRED_AT, sa.DateTime(timezone=True), nullable=False),
