@@ -56,11 +56,13 @@ emulator: install
 lint: install
 	$(PY) -m ruff check .
 
-## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error).
+## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error), then check each
+## against its source where reachable (missing columns, features the source's database lacks).
 lint-specs: install
 	$(PY) -m dynamics_campaign_sync.spec.validate
+	CAMPAIGN_SYNC_DATA_DIR=$(DATA_DIR)/demo $(PY) -m dynamics_campaign_sync.qualification.compiler.lint
 
-## Sample people and activities into .data/source.db (PEOPLE=..., ACTIVITIES=...).
+## Sample people and activities into .data/source.duckdb (PEOPLE=..., ACTIVITIES=...; --db x.db for SQLite).
 ACTIVITIES ?= 200000
 sample-data: install
 	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --emulator-seed $(DATA_DIR)/emulator_seed.json
