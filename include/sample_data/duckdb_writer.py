@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from duckdb_engine import Dialect as DuckDBDialect
 from sqlalchemy.schema import CreateTable
 
-from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE, OCCURRED_AT, activities_table, people_table
+from dynamics_campaign_sync.qualification.contract import (
+    ACTIVITY_TYPE,
+    OCCURRED_AT,
+    activities_table,
+    people_table,
+)
 
 INFO_TABLE = "sample_data_info"
 _STAGING = "_activities_unsorted"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, person, write_tables
+from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, bad_rows_spec, person, write_tables
 from qualification_helpers import END, START, make_spec, utc
 from source_databases import DIALECTS, source_engine
 
@@ -13,15 +13,7 @@ from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource
 from dynamics_campaign_sync.qualification import evaluate as reference_evaluate
 from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
 
-SPEC = make_spec(
-    [
-        {"type": "demographic", "field": "country", "operator": "is", "value": "de"},
-        {"type": "demographic", "field": "employees", "operator": "gte", "value": 10},
-        {"type": "demographic", "field": "renewal_date", "operator": "gt", "value": "2026-01-01"},
-        {"type": "behaviour", "activity": "web_visit", "window": {"in_past_days": 30}},
-    ],
-    "(1 and 2 and 3) or 4",
-)
+SPEC = make_spec(**bad_rows_spec("unused")["rules"])
 
 
 @pytest.fixture(params=DIALECTS)

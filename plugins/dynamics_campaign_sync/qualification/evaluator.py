@@ -35,7 +35,11 @@ from dynamics_campaign_sync.qualification.invalid_rows import (
     missing_ids,
     screen_people,
 )
-from dynamics_campaign_sync.qualification.logic import evaluate_logic, possibly_true, qualifies_without_behaviour
+from dynamics_campaign_sync.qualification.logic import (
+    evaluate_logic,
+    possibly_true,
+    qualifies_without_behaviour,
+)
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (

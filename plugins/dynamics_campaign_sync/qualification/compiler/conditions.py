@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
 from dynamics_campaign_sync.qualification.masks import _FALSE_WORDS, _TRUE_WORDS
-from dynamics_campaign_sync.qualification.pushdown import is_number_type
+from dynamics_campaign_sync.qualification.pushdown import is_number_type, text_match
 from dynamics_campaign_sync.spec.models import Condition
 from dynamics_campaign_sync.spec.operators import (
     ORDERED,
@@ -44,14 +44,7 @@ def _null_free(clause: ColumnElement[bool]) -> ColumnElement[bool]:
 def _text(value: ColumnElement[Any], operator: Operator, values: tuple[Any, ...], dialect: Dialect
           ) -> ColumnElement[bool]:
     wanted = [str(v).lower() for v in values]
-    subject = dialect.lower(value, unicode=not all(v.isascii() for v in wanted))
-    if operator in (Operator.IS, Operator.IN):
-        return subject.in_(wanted)
-    if operator is Operator.CONTAINS:
-        return sa.or_(*(subject.contains(v, autoescape=True) for v in wanted))
-    if operator is Operator.STARTS_WITH:
-        return sa.or_(*(subject.startswith(v, autoescape=True) for v in wanted))
-    return sa.or_(*(subject.endswith(v, autoescape=True) for v in wanted))
+    return text_match(dialect.lower(value, unicode=not all(v.isascii() for v in wanted)), operator, wanted)
 
 
 def _number(value: ColumnElement[Any], operator: Operator, expected: Any, dialect: Dialect

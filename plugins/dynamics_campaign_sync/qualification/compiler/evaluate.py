@@ -17,13 +17,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, prepare_connection
+from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
     PERSON_ROW,
     ROW_KIND,
     CompiledSpec,
     compile_spec,
 )
-from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
 from dynamics_campaign_sync.qualification.evaluator import QualificationResult, check_fields, utc_interval
 from dynamics_campaign_sync.qualification.invalid_rows import (
