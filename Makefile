@@ -67,9 +67,10 @@ ACTIVITIES ?= 200000
 sample-data: install
 	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --emulator-seed $(DATA_DIR)/emulator_seed.json
 
-## Qualification benchmark: 1M people, 20M activities, compared with DuckDB (prints a table).
+## Qualification benchmark: the compiled query vs hand-written DuckDB/PostgreSQL queries (prints tables;
+## BENCH_ARGS='--people 100000 --activities 2000000 --scaling 100000,1000000' for other sizes).
 bench-qualify: install
-	$(PY) include/benchmarks/bench_qualify.py
+	$(PY) include/benchmarks/bench_qualify.py $(BENCH_ARGS)
 
 ## Lead creation for email-only people: one POST each vs $batch (prints a table).
 bench-leads: install
