@@ -56,18 +56,21 @@ emulator: install
 lint: install
 	$(PY) -m ruff check .
 
-## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error).
+## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error), then check each
+## against its source where reachable (missing columns, features the source's database lacks).
 lint-specs: install
 	$(PY) -m dynamics_campaign_sync.spec.validate
+	CAMPAIGN_SYNC_DATA_DIR=$(DATA_DIR)/demo $(PY) -m dynamics_campaign_sync.qualification.compiler.lint
 
-## Sample people and activities into .data/source.db (PEOPLE=..., ACTIVITIES=...).
+## Sample people and activities into .data/source.duckdb (PEOPLE=..., ACTIVITIES=...; --db x.db for SQLite).
 ACTIVITIES ?= 200000
 sample-data: install
 	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --emulator-seed $(DATA_DIR)/emulator_seed.json
 
-## Qualification benchmark: 1M people, 20M activities, compared with DuckDB (prints a table).
+## Qualification benchmark: the compiled query vs hand-written DuckDB/PostgreSQL queries (prints tables;
+## BENCH_ARGS='--people 100000 --activities 2000000 --scaling 100000,1000000' for other sizes).
 bench-qualify: install
-	$(PY) include/benchmarks/bench_qualify.py
+	$(PY) include/benchmarks/bench_qualify.py $(BENCH_ARGS)
 
 ## Lead creation for email-only people: one POST each vs $batch (prints a table).
 bench-leads: install

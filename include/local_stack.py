@@ -1,7 +1,7 @@
 """`make run` and `make demo`: the whole product on one machine, against the local Dataverse emulator.
 
 Both prepare the same things under the data folder (default ``.data/``): sample people and a year of
-activity up to today (``demo/source.db``), the emulator seeded with the same people and the example
+activity up to today (``demo/source.duckdb``), the emulator seeded with the same people and the example
 campaigns (its state and private CA in ``emulator/``), the ledger (``ledger.db``), and an Airflow home
 (``airflow/``) whose connections point at all of them. A second run reuses what exists.
 
@@ -90,8 +90,8 @@ def airflow_environment(data_dir: Path, *, ui_port: int) -> dict[str, str]:
         "AIRFLOW__API__PORT": str(ui_port),
         "CAMPAIGN_SYNC_DATA_DIR": str(data_dir),
         "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(data_dir / "ledger.db")}),
-        "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "sqlite",
-                                                         "host": str(data_dir / "demo" / "source.db")}),
+        "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "duckdb",
+                                                         "host": str(data_dir / "demo" / "source.duckdb")}),
         "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
         "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS])),
         # `airflow standalone` starts its components as `airflow ...` subprocesses found on PATH.
@@ -139,7 +139,7 @@ def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int,
     demo.mkdir(parents=True, exist_ok=True)
     # Activity up to the start of today, so "in the past N days" windows find recent behaviour.
     end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    source = demo / "source.db"
+    source = demo / "source.duckdb"
     print(f"Sample data: {people:,} people, {activities:,} activities up to {end:%Y-%m-%d} in {source}", flush=True)
     generate(source, people=people, activities=activities, end=end)
     seed = demo / "emulator_seed.json"

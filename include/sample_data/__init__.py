@@ -1,4 +1,5 @@
-"""Sample data for campaign sync: people and activities in the contract's SQLite tables.
+"""Sample data for campaign sync: people and activities in the contract's tables, in a DuckDB file (the
+default, ``.duckdb``) or a SQLite file (any other suffix).
 
 Deterministic for a seed and sizes, realistic in shape (see ``vocab``), and
 fast at scale: a million people and twenty million activities are generated
@@ -18,12 +19,26 @@ from pathlib import Path
 
 import numpy as np
 
+from dynamics_campaign_sync.qualification.contract import DUCKDB_SUFFIXES, source_file_url
 from sample_data.activities import activity_chunks
 from sample_data.emulator_seed import write_seed
 from sample_data.people import people_chunks, population
 from sample_data.writer import SqliteWriter, add_missing_indexes, read_info
 
-DEFAULT_DB = Path(".data/source.db")
+DEFAULT_DB = Path(".data/source.duckdb")
+source_url = source_file_url
+
+
+def is_duckdb(path: Path) -> bool:
+    return path.suffix in DUCKDB_SUFFIXES
+
+
+def read_any_info(path: Path) -> dict[str, str]:
+    if is_duckdb(path):
+        from sample_data.duckdb_writer import read_duckdb_info
+
+        return read_duckdb_info(path)
+    return read_info(path)
 DEFAULT_END = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 DEFAULT_SEED = 20260601
 
@@ -60,19 +75,24 @@ def generate(
 ) -> bool:
     """Write the sample database; returns False when an identical one already exists (kept as is)."""
     info = describe(people, activities, seed, end)
-    if not force and read_info(db_path) == info:
+    if not force and read_any_info(db_path) == info:
         log(f"{db_path}: already holds {people:,} people and {activities:,} activities (seed {seed}); kept")
-        added = add_missing_indexes(db_path)
+        added = [] if is_duckdb(db_path) else add_missing_indexes(db_path)
         if added:
             log(f"{db_path}: added the recommended indexes {', '.join(added)}")
         return False
     end_ts = _epoch(end)
-    writer = SqliteWriter(db_path)
+    if is_duckdb(db_path):
+        from sample_data.duckdb_writer import DuckdbWriter
+
+        writer: SqliteWriter | DuckdbWriter = DuckdbWriter(db_path)
+    else:
+        writer = SqliteWriter(db_path)
     writer.write("people", _progress("people", people_chunks(seed, people, end_ts), people, log))
     everyone = population(seed, people, end_ts)
     chunks = activity_chunks(seed, activities, end_ts, everyone)
     writer.write("activities", _progress("activities", chunks, activities, log))
-    log("building indexes …")
+    log("building indexes …" if not is_duckdb(db_path) else "sorting activities by type and time …")
     writer.finish(info)
     log(f"{db_path}: {people:,} people, {activities:,} activities")
     return True
@@ -85,4 +105,5 @@ def write_emulator_seed(
     return write_seed(path, people_chunks(seed, people, _epoch(end)))
 
 
-__all__ = ["DEFAULT_DB", "DEFAULT_END", "DEFAULT_SEED", "describe", "generate", "write_emulator_seed"]
+__all__ = ["DEFAULT_DB", "DEFAULT_END", "DEFAULT_SEED", "describe", "generate", "is_duckdb", "read_any_info",
+           "source_url", "write_emulator_seed"]

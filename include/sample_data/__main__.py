@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
         "--activities", type=int, default=200_000, help="number of activities (default 200,000)"
     )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)")
-    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"SQLite file (default {DEFAULT_DB})")
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database file: DuckDB (.duckdb) or SQLite (other suffix); default {DEFAULT_DB}")
     parser.add_argument(
         "--end",
         type=_moment,

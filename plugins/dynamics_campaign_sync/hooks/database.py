@@ -34,6 +34,10 @@ def url_from_connection(conn: Any) -> str:
     conn_type = (conn.conn_type or "").lower()
     if conn_type == "sqlite":
         return f"sqlite:///{conn.host}"
+    if conn_type == "duckdb":
+        from dynamics_campaign_sync.qualification.contract import duckdb_url
+
+        return duckdb_url(conn.host)
     if conn_type in {"postgres", "postgresql"}:
         return URL.create(
             "postgresql", username=conn.login or None, password=conn.password or None,
@@ -41,7 +45,7 @@ def url_from_connection(conn: Any) -> str:
         ).render_as_string(hide_password=False)
     raise ValueError(
         f"connection {conn.conn_id!r} (type {conn_type!r}) gives no database: set extra "
-        "'url' to a SQLAlchemy URL, or use a sqlite or postgres connection"
+        "'url' to a SQLAlchemy URL, or use a duckdb, sqlite or postgres connection"
     )
 
 
@@ -61,8 +65,12 @@ class SqlDatabaseHook(BaseHook):
         except AirflowNotFoundException:
             path = data_dir() / self.default_file
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.log.info("No connection %r: using the local SQLite file %s", self.conn_id, path)
-            return f"sqlite:///{path}"
+            self.log.info("No connection %r: using the local file %s", self.conn_id, path)
+            if path.suffix == ".db":
+                return f"sqlite:///{path}"
+            from dynamics_campaign_sync.qualification.contract import source_file_url
+
+            return source_file_url(path)
         return url_from_connection(conn)
 
 
@@ -88,7 +96,7 @@ class SourceHook(SqlDatabaseHook):
     """The qualification source: people and activities (connection ``campaign_sync_source``)."""
 
     default_conn_name = "campaign_sync_source"
-    default_file = "source.db"
+    default_file = "source.duckdb"
 
     def __init__(self, conn_id: str = default_conn_name, **kwargs: Any) -> None:
         super().__init__(conn_id, **kwargs)

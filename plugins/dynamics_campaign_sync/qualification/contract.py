@@ -11,6 +11,8 @@ Timestamps are UTC. On SQLite they are ISO-8601 text ``YYYY-MM-DD HH:MM:SS[.ffff
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
@@ -28,6 +30,21 @@ IDENTITY_COLUMNS = (PERSON_ID, MEMBER_TYPE, DYNAMICS_ID, EMAIL)
 MEMBER_TYPES = ("lead", "contact")
 #: The longest person id a source may use: the ledger stores source ids up to this length.
 PERSON_ID_MAX_LENGTH = SOURCE_ID_MAX
+
+#: File suffixes of DuckDB databases (the default embedded source); other files are SQLite.
+DUCKDB_SUFFIXES = (".duckdb", ".ddb")
+
+
+def source_file_url(path: Path | str) -> str:
+    """The SQLAlchemy URL of a source database file: DuckDB by suffix, opened read-only (several task
+    processes read it at once; DuckDB lets one process write or many read), else SQLite."""
+    path = Path(path)
+    return duckdb_url(path) if path.suffix in DUCKDB_SUFFIXES else f"sqlite:///{path}"
+
+
+def duckdb_url(path: Path | str) -> str:
+    return f"duckdb:///{path}?access_mode=read_only"
+
 
 #: Columns every activity row has.
 ACTIVITY_ID = "activity_id"
@@ -92,7 +109,7 @@ def activities_table(metadata: sa.MetaData, name: str = "activities", schema: st
     table = sa.Table(
         name,
         metadata,
-        sa.Column(ACTIVITY_ID, sa.Integer, primary_key=True),
+        sa.Column(ACTIVITY_ID, sa.Integer, primary_key=True, autoincrement=False),  # ids come from the source
         sa.Column(PERSON_ID, sa.Text, nullable=False),
         sa.Column(ACTIVITY_TYPE, sa.Text, nullable=False),
         sa.Column(OCCURRED_AT, sa.DateTime(timezone=True), nullable=False),

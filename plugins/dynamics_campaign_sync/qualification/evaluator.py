@@ -35,7 +35,11 @@ from dynamics_campaign_sync.qualification.invalid_rows import (
     missing_ids,
     screen_people,
 )
-from dynamics_campaign_sync.qualification.logic import evaluate_logic, possibly_true
+from dynamics_campaign_sync.qualification.logic import (
+    evaluate_logic,
+    possibly_true,
+    qualifies_without_behaviour,
+)
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
@@ -56,8 +60,6 @@ from dynamics_campaign_sync.spec.models import (
 from dynamics_campaign_sync.spec.operators import ORDERED, Operator, ValueKind
 
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
-#: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
-_MAX_ENUMERATED_FILTERS = 12
 #: The invalid-row kind of a value that a filter of this comparison kind cannot place in order.
 _UNREADABLE = {ValueKind.NUMBER: NOT_NUMERIC, ValueKind.DAY: NOT_A_DATE, ValueKind.INSTANT: NOT_A_DATE,
                ValueKind.DAYS: NOT_A_DATE}
@@ -127,7 +129,16 @@ def _utc(value: dt.datetime, name: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _check_fields(spec: CampaignSpec, source: Source) -> None:
+def utc_interval(interval_start: dt.datetime, interval_end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The interval in UTC; naive datetimes and a start after the end are errors."""
+    start = _utc(interval_start, "interval_start")
+    end = _utc(interval_end, "interval_end")
+    if start > end:
+        raise ValueError(f"interval_start {start.isoformat()} is after interval_end {end.isoformat()}")
+    return start, end
+
+
+def check_fields(spec: CampaignSpec, source: Source) -> None:
     columns = source.people_columns()
     for number, flt in spec.rules.numbered():
         if isinstance(flt, DemographicFilter) and flt.field not in columns:
@@ -135,25 +146,6 @@ def _check_fields(spec: CampaignSpec, source: Source) -> None:
                 f"{spec.key}: rules.filters[{number}].field: {flt.field!r} is not a column of the people "
                 f"table (columns: {', '.join(sorted(columns))})"
             )
-
-
-def qualifies_without_behaviour(tree: Node, spec: CampaignSpec) -> bool:
-    """Whether someone matching no behaviour filter could still qualify.
-
-    Behaviour filters are set false; demographic and inactivity filters are
-    given every combination of values. If none qualifies, only people who
-    match some behaviour filter need reading: usually a small share of everyone.
-    """
-    numbered = spec.rules.numbered()
-    free = [number for number, flt in numbered if not isinstance(flt, BehaviourFilter)]
-    if len(free) > _MAX_ENUMERATED_FILTERS:
-        return True
-    assignments = np.arange(2 ** len(free))
-    values = {number: (assignments >> bit & 1).astype(bool) for bit, number in enumerate(free)}
-    for number, flt in numbered:
-        if isinstance(flt, BehaviourFilter):
-            values[number] = np.zeros(len(assignments), dtype=bool)
-    return bool(evaluate_logic(tree, values).any())
 
 
 def _behaviour_matches(flt: BehaviourFilter, counts: np.ndarray) -> np.ndarray:
@@ -320,11 +312,8 @@ def evaluate(
     interval_end: dt.datetime,
 ) -> QualificationResult:
     """Who qualifies for ``spec`` as of ``interval_end`` (see the module docstring for the rules)."""
-    start = _utc(interval_start, "interval_start")
-    end = _utc(interval_end, "interval_end")
-    if start > end:
-        raise ValueError(f"interval_start {start.isoformat()} is after interval_end {end.isoformat()}")
-    _check_fields(spec, source)
+    start, end = utc_interval(interval_start, interval_end)
+    check_fields(spec, source)
     tree = spec.rules.tree
     numbered = spec.rules.numbered()
     invalid = InvalidRows()

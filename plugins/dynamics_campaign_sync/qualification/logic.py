@@ -11,6 +11,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from dynamics_campaign_sync.spec.logic import And, Node, Not, Ref
+from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec
+
+#: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
+_MAX_ENUMERATED_FILTERS = 12
 
 
 def evaluate_logic(node: Node, values: Mapping[int, np.ndarray]) -> np.ndarray:
@@ -50,3 +54,22 @@ def _possible(node: Node, known: Mapping[int, np.ndarray], size: int) -> tuple[n
     if isinstance(node, And):
         return np.logical_and.reduce(trues), np.logical_or.reduce(falses)
     return np.logical_or.reduce(trues), np.logical_and.reduce(falses)
+
+
+def qualifies_without_behaviour(tree: Node, spec: CampaignSpec) -> bool:
+    """Whether someone matching no behaviour filter could still qualify.
+
+    Behaviour filters are set false; demographic and inactivity filters are
+    given every combination of values. If none qualifies, only people who
+    match some behaviour filter need reading: usually a small share of everyone.
+    """
+    numbered = spec.rules.numbered()
+    free = [number for number, flt in numbered if not isinstance(flt, BehaviourFilter)]
+    if len(free) > _MAX_ENUMERATED_FILTERS:
+        return True
+    assignments = np.arange(2 ** len(free))
+    values = {number: (assignments >> bit & 1).astype(bool) for bit, number in enumerate(free)}
+    for number, flt in numbered:
+        if isinstance(flt, BehaviourFilter):
+            values[number] = np.zeros(len(assignments), dtype=bool)
+    return bool(evaluate_logic(tree, values).any())

@@ -89,8 +89,13 @@ def _text_clause(
             return sa.collate(column, "NOCASE").in_(wanted)
     else:
         subject = sa.func.lower(column)
-        if operator in (Operator.IS, Operator.IN):
-            return subject.in_(wanted)
+    return text_match(subject, operator, wanted)
+
+
+def text_match(subject: ColumnElement[Any], operator: Operator, wanted: list[str]) -> ColumnElement[bool]:
+    """``subject`` (lower-cased text) equal to, containing, starting or ending with any of ``wanted``."""
+    if operator in (Operator.IS, Operator.IN):
+        return subject.in_(wanted)
     if operator is Operator.CONTAINS:
         return sa.or_(*(subject.contains(v, autoescape=True) for v in wanted))
     if operator is Operator.STARTS_WITH:

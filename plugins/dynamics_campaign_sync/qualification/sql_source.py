@@ -41,6 +41,7 @@ from dynamics_campaign_sync.qualification.contract import (
     OCCURRED_AT,
     PERSON_ID,
 )
+from dynamics_campaign_sync.qualification.duckdb_tables import reflect_duckdb_table
 from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
 from dynamics_campaign_sync.qualification.joined_ids import count_joined, joined_ids_query
 from dynamics_campaign_sync.qualification.parallel_counts import (
@@ -113,6 +114,11 @@ class SqlSource:
 
     def _reflect(self, name: str) -> sa.Table:
         try:
+            if self._dialect == "duckdb":
+                table = reflect_duckdb_table(self._engine, name, self._schema)
+                if table is None:
+                    raise sa.exc.NoSuchTableError(name)
+                return table
             return sa.Table(name, sa.MetaData(), autoload_with=self._engine, schema=self._schema)
         except sa.exc.NoSuchTableError:
             where = self._engine.url.render_as_string(hide_password=True)
@@ -125,6 +131,15 @@ class SqlSource:
     @cached_property
     def _activities(self) -> sa.Table:
         return self._reflect(self._names[1])
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self._engine
+
+    @property
+    def tables(self) -> tuple[sa.Table, sa.Table]:
+        """The reflected ``(people, activities)`` tables."""
+        return self._people, self._activities
 
     @cached_property
     def _people_is_snapshot(self) -> bool:

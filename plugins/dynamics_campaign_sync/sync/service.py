@@ -19,7 +19,8 @@ from dynamics_campaign_sync.ledger import CampaignClaimedError, EventBatch
 from dynamics_campaign_sync.ledger.checks import MEMBER
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
 from dynamics_campaign_sync.log_privacy import private_logger
-from dynamics_campaign_sync.qualification import apply_qualification_rule, evaluate
+from dynamics_campaign_sync.qualification import apply_qualification_rule
+from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
 from dynamics_campaign_sync.qualification.invalid_rows import COUNT_NAME as INVALID_ROWS
 from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
 from dynamics_campaign_sync.qualification.reasons import parse_reasons

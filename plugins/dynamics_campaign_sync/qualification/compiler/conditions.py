@@ -1,0 +1,133 @@
+"""One condition (``field operator value``) as an SQL clause that is TRUE or FALSE, never NULL.
+
+The meaning is the evaluator's (``masks``): text comparisons fold case (Unicode), a value of the wrong
+kind (text that is no number, no date) matches no positive operator, negative operators are the exact
+complement of their positive twin (so they match NULL), a date is the whole UTC day. NULL-free clauses
+keep ``NOT`` and ``OR`` exact in the logic expression.
+
+The same clauses serve demographic filters (people columns) and activity ``where`` constraints (own
+columns and JSON attributes), and :func:`unreadable_clause` finds the values that a filter ordering
+numbers or dates cannot place (reported as invalid rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
+from dynamics_campaign_sync.qualification.masks import _FALSE_WORDS, _TRUE_WORDS
+from dynamics_campaign_sync.qualification.pushdown import is_number_type, text_match
+from dynamics_campaign_sync.spec.models import Condition
+from dynamics_campaign_sync.spec.operators import (
+    ORDERED,
+    Operator,
+    ValueKind,
+    is_negative,
+    positive,
+    temporal_bounds,
+    values_of,
+)
+
+#: Operators that place values in order: text there is an error, not a mismatch.
+ORDERING = ORDERED | {Operator.BETWEEN, Operator.IN_PAST}
+_COMPARE = {Operator.GT: "__gt__", Operator.GTE: "__ge__", Operator.LT: "__lt__", Operator.LTE: "__le__"}
+
+
+def _null_free(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    return sa.func.coalesce(clause, sa.false())
+
+
+def _text(value: ColumnElement[Any], operator: Operator, values: tuple[Any, ...], dialect: Dialect
+          ) -> ColumnElement[bool]:
+    wanted = [str(v).lower() for v in values]
+    return text_match(dialect.lower(value, unicode=not all(v.isascii() for v in wanted)), operator, wanted)
+
+
+def _number(value: ColumnElement[Any], operator: Operator, expected: Any, dialect: Dialect
+            ) -> ColumnElement[bool]:
+    number = dialect.number(value)
+    if operator in (Operator.IS, Operator.IN):
+        return number.in_([float(v) for v in values_of(expected)])
+    if operator is Operator.BETWEEN:
+        return number.between(float(expected[0]), float(expected[1]))
+    return getattr(number, _COMPARE[operator])(float(expected))
+
+
+def _boolean(value: ColumnElement[Any], expected: Any, dialect: Dialect) -> ColumnElement[bool]:
+    number = dialect.number(value)
+    word = dialect.lower(value, unicode=False)
+    truth = sa.case((number.is_not(None), sa.case((number != 0, 1), else_=0)),
+                    (word.in_(sorted(_TRUE_WORDS)), 1), (word.in_(sorted(_FALSE_WORDS)), 0), else_=sa.null())
+    return truth.in_(sorted({1 if v else 0 for v in values_of(expected)}))
+
+
+def _temporal(value: ColumnElement[Any], operator: Operator, expected: Any, as_of: dt.datetime,
+              dialect: Dialect) -> ColumnElement[bool]:
+    moment = dialect.instant(value)
+
+    def within(low: dt.datetime, high: dt.datetime) -> ColumnElement[bool]:
+        return sa.and_(moment >= dialect.instant_literal(low), moment < dialect.instant_literal(high))
+
+    if operator is Operator.IN_PAST:
+        return within(as_of - dt.timedelta(days=expected), as_of)
+    if operator is Operator.BETWEEN:
+        return within(temporal_bounds(expected[0])[0], temporal_bounds(expected[1])[1])
+    if operator in (Operator.IS, Operator.IN):
+        return sa.or_(*(within(*temporal_bounds(item)) for item in values_of(expected)))
+    low, high = temporal_bounds(expected)
+    bound = {Operator.GT: (">=", high), Operator.GTE: (">=", low), Operator.LT: ("<", low),
+             Operator.LTE: ("<", high)}[operator]
+    return moment.op(bound[0], is_comparison=True)(dialect.instant_literal(bound[1]))
+
+
+def positive_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.datetime, dialect: Dialect
+                    ) -> ColumnElement[bool]:
+    """The positive twin of ``condition`` on ``value``, NULL-free."""
+    base = positive(condition.operator)
+    if base is Operator.IS_EMPTY:
+        return sa.or_(value.is_(None), _null_free(dialect.blank(value)))
+    kind = condition.kind
+    if kind is ValueKind.TEXT:
+        clause = _text(value, base, condition.values, dialect)
+    elif kind is ValueKind.NUMBER:
+        clause = _number(value, base, condition.value, dialect)
+    elif kind is ValueKind.BOOLEAN:
+        clause = _boolean(value, condition.value, dialect)
+    else:
+        clause = _temporal(value, base, condition.value, as_of, dialect)
+    return _null_free(clause)
+
+
+def condition_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.datetime, dialect: Dialect
+                     ) -> ColumnElement[bool]:
+    """``condition`` on ``value``: negative operators are exact complements."""
+    clause = positive_clause(value, condition, as_of, dialect)
+    return sa.not_(clause) if is_negative(condition.operator) else clause
+
+
+def unreadable_kind(condition: Condition) -> str | None:
+    """``not_numeric`` / ``not_a_date`` when the condition orders numbers / dates, else None."""
+    if condition.operator not in ORDERING:
+        return None
+    if condition.kind is ValueKind.NUMBER:
+        return "not_numeric"
+    if condition.kind in (ValueKind.DAY, ValueKind.INSTANT, ValueKind.DAYS):
+        return "not_a_date"
+    return None
+
+
+def unreadable_clause(value: ColumnElement[Any], kind: str, dialect: Dialect) -> ColumnElement[bool] | None:
+    """Values neither missing, blank nor readable as ``kind`` (None: the column's type rules that out)."""
+    if kind == "not_numeric":
+        if is_number_type(value):
+            return None
+        parsed = dialect.number(value)
+    else:
+        if isinstance(value.type, sa.DateTime | sa.Date) and dialect.name != "sqlite":
+            return None
+        parsed = dialect.instant(value)
+    return _null_free(sa.and_(value.is_not(None), parsed.is_(None), sa.not_(_null_free(dialect.blank(value)))))

@@ -1,0 +1,199 @@
+"""What each database can do, and the few expressions whose spelling differs between them.
+
+The compiler writes one query per spec in SQLAlchemy Core; this layer supplies the dialect-specific
+pieces so that every dialect gives the evaluator's exact answer:
+
+* reading a value as a number, as an instant or as lower-case text, NULL where it is none of these
+  (the pandas semantics of ``masks``: text that is no number is NULL, not 0);
+* a key of the JSON ``attributes`` column (NULL when absent or when the document is not JSON);
+* per-connection setup: UTC as the session time zone (text without an offset is UTC), and on SQLite
+  the Python functions that fold Unicode case and parse numbers and ISO dates exactly as the evaluator.
+
+A dialect lacking a feature a spec needs is named by :func:`missing_features` (``make lint-specs``
+reports it when the source is reachable) instead of failing at run time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import ColumnElement
+
+from dynamics_campaign_sync.qualification.pushdown import is_number_type
+from dynamics_campaign_sync.spec.operators import to_utc
+
+#: Dialects the compiler is tested on; others are tried as "generic" SQL without JSON support.
+JSON_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql", "mysql", "mariadb"})
+#: Dialects where ``WITH x AS MATERIALIZED`` keeps a CTE referenced twice from being computed twice.
+MATERIALIZING_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql"})
+
+_NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+_ISO_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
+             r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)?$")
+
+
+#: JSON text to jsonb, NULL where it is no JSON (PostgreSQL 15 has no pg_input_is_valid).
+_PG_JSONB = """CREATE OR REPLACE FUNCTION pg_temp.campaign_sync_jsonb(document text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN document::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$"""
+
+
+def _python_number(value: Any) -> float | None:
+    """A text as the evaluator reads a number (``pd.to_numeric``): NULL where it is none."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def _python_epoch_us(value: Any) -> int | None:
+    """An ISO date or datetime text as microseconds since the epoch, UTC (naive text is UTC)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    moment = to_utc(moment)
+    return (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+
+
+def _python_lower(value: Any) -> str | None:
+    return None if value is None else str(value).lower()
+
+
+def epoch_us(moment: dt.datetime) -> int:
+    return (to_utc(moment) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
+
+
+def prepare_connection(dbapi_connection: Any, dialect: str) -> None:
+    """Set up a DBAPI connection for compiled queries (idempotent, so it runs before every query: pooled
+    connections may predate the compiler)."""
+    if dialect == "sqlite":
+        for function, arity, body in (("cs_lower", 1, _python_lower), ("cs_number", 1, _python_number),
+                                      ("cs_epoch_us", 1, _python_epoch_us)):
+            dbapi_connection.create_function(function, arity, body, deterministic=True)
+    elif dialect in ("duckdb", "postgresql"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET TimeZone = 'UTC'" if dialect == "duckdb" else "SET TIME ZONE 'UTC'")
+        if dialect == "postgresql":  # a session-private function: nothing is created in the source
+            cursor.execute(_PG_JSONB)
+        cursor.close()
+
+
+def _temporal_type(column: ColumnElement[Any]) -> bool:
+    return isinstance(column.type, sa.DateTime | sa.Date)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The compiler's view of one database dialect."""
+
+    name: str
+
+    @property
+    def has_json(self) -> bool:
+        return self.name in JSON_DIALECTS
+
+    @property
+    def materializes(self) -> bool:
+        return self.name in MATERIALIZING_DIALECTS
+
+    # -- values ------------------------------------------------------------------------------------
+
+    def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The value as text (numbers as their decimal text)."""
+        if isinstance(value.type, sa.String):
+            return value
+        return sa.cast(value, sa.Text)
+
+    def lower(self, value: ColumnElement[Any], *, unicode: bool) -> ColumnElement[Any]:
+        """Lower-case text; ``unicode``: fold every letter as Python does (SQLite folds ASCII only)."""
+        if self.name == "sqlite" and unicode:
+            return sa.func.cs_lower(value, type_=sa.Text)
+        return sa.func.lower(self.text(value), type_=sa.Text)
+
+    def blank(self, value: ColumnElement[Any]) -> ColumnElement[bool]:
+        """Text made of spaces only (not NULL; numbers are never blank)."""
+        if self.name == "sqlite":
+            return sa.and_(sa.func.typeof(value) == "text", sa.func.trim(value, " ") == "")
+        if not isinstance(value.type, sa.String):
+            return sa.false()
+        return sa.func.trim(value, " ") == ""
+
+    def number(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The value as a number, NULL where it is none (text like ``'n/a'``)."""
+        if is_number_type(value):
+            return value
+        if self.name == "sqlite":
+            kind = sa.func.typeof(value)
+            return sa.case((kind.in_(["integer", "real"]), value),
+                           (kind == "text", sa.func.cs_number(value, type_=sa.Float)), else_=sa.null())
+        if _temporal_type(value):
+            return sa.null()
+        text = self.text(value)
+        if self.name == "duckdb":
+            return sa.func.try_cast(text.op("AS")(sa.literal_column("DOUBLE")), type_=sa.Float)
+        if self.name == "postgresql":
+            return sa.case((text.op("~")(_NUMBER_TEXT), sa.cast(text, sa.Float)), else_=sa.null())
+        return sa.case((text.op("REGEXP")(_NUMBER_TEXT), sa.cast(text, sa.Float)), else_=sa.null())
+
+    def instant(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The value as a comparable UTC instant (see :meth:`instant_literal`), NULL where it is none."""
+        if self.name == "sqlite":
+            return sa.func.cs_epoch_us(sa.type_coerce(value, sa.Text), type_=sa.BigInteger)
+        if is_number_type(value):
+            return sa.null()
+        if _temporal_type(value):
+            if isinstance(value.type, sa.DateTime) and value.type.timezone:
+                return value
+            return sa.cast(value, sa.DateTime()).op("AT TIME ZONE")(sa.literal_column("'UTC'"))
+        text = self.text(value)
+        if self.name == "duckdb":
+            return sa.func.try_cast(text.op("AS")(sa.literal_column("TIMESTAMPTZ")),
+                                    type_=sa.DateTime(timezone=True))
+        stamp = sa.cast(text, sa.DateTime(timezone=True))
+        return sa.case((text.op("~" if self.name == "postgresql" else "REGEXP")(_ISO_TEXT), stamp),
+                       else_=sa.null())
+
+    def instant_literal(self, moment: dt.datetime) -> ColumnElement[Any]:
+        if self.name == "sqlite":
+            return sa.literal(epoch_us(moment), sa.BigInteger)
+        return sa.literal(to_utc(moment), sa.DateTime(timezone=True))
+
+    def json_key(self, document: ColumnElement[Any], key: str) -> ColumnElement[Any]:
+        """Key ``key`` of a JSON object column, NULL where absent or the text is no JSON object."""
+        if self.name == "sqlite":
+            value = sa.func.json_extract(document, f'$."{key}"')
+            return sa.case((sa.func.json_valid(document) == 1, value), else_=sa.null())
+        if self.name == "duckdb":
+            value = sa.func.json_extract_string(document, f'$."{key}"', type_=sa.Text)
+            return sa.case((sa.func.json_valid(document), value), else_=sa.null())
+        if self.name == "postgresql":
+            if isinstance(document.type, postgresql.JSON | postgresql.JSONB):
+                return sa.cast(document, postgresql.JSONB)[key].astext
+            # text: a document that is no JSON gives NULL rather than an error (see prepare_connection)
+            return sa.func.pg_temp.campaign_sync_jsonb(document, type_=postgresql.JSONB)[key].astext
+        value = sa.func.json_unquote(sa.func.json_extract(document, f'$."{key}"'), type_=sa.Text)
+        return sa.case((sa.func.json_valid(document) == 1, value), else_=sa.null())
+
+
+def dialect_of(engine: sa.Engine) -> Dialect:
+    return Dialect(engine.dialect.name)
+
+
+def missing_features(dialect: Dialect, needs_json: bool) -> list[str]:
+    """What the dialect lacks for a spec (empty: it can evaluate it)."""
+    missing = []
+    if needs_json and not dialect.has_json:
+        missing.append(f"{dialect.name} cannot read keys of the JSON attributes column")
+    return missing
+

@@ -1,0 +1,81 @@
+"""Checking specs against their sources before a run: ``python -m dynamics_campaign_sync.qualification.compiler.lint``.
+
+For each spec whose source is reachable, the tables are reflected and the spec is compiled for the
+source's dialect: a missing table or column, or a feature the dialect lacks (reading JSON attribute
+keys …), is printed as ``<path>: <message>`` and the exit status is 1. Unreachable sources are named
+and skipped (status 0): the spec itself is checked by ``spec.validate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+
+from dynamics_campaign_sync.qualification.compiler.activity import needs_json
+from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, missing_features
+from dynamics_campaign_sync.qualification.compiler.query import compile_spec
+from dynamics_campaign_sync.qualification.evaluator import check_fields
+from dynamics_campaign_sync.qualification.sources import SourceError
+from dynamics_campaign_sync.qualification.sql_source import SqlSource
+from dynamics_campaign_sync.spec.loader import SpecError, load_all
+from dynamics_campaign_sync.spec.models import CampaignSpec, DemographicFilter
+from dynamics_campaign_sync.spec.validate import _expand
+
+_AS_OF = dt.datetime(2000, 1, 2, tzinfo=dt.UTC)
+
+
+def problems(spec: CampaignSpec, source: SqlSource) -> list[str]:
+    """What keeps ``spec`` from running on ``source`` (empty: nothing)."""
+    try:
+        check_fields(spec, source)
+        people, activities = source.tables
+    except SourceError as error:
+        return [str(error)]
+    dialect = dialect_of(source.engine)
+    json = any(needs_json(flt, activities) for _, flt in spec.rules.numbered()
+               if not isinstance(flt, DemographicFilter))
+    found = missing_features(dialect, json)
+    if not found:
+        query = compile_spec(spec, people, activities, (_AS_OF - dt.timedelta(days=1), _AS_OF), dialect).query
+        query.compile(dialect=source.engine.dialect)  # a construct the dialect cannot render fails here
+    return found
+
+
+def _source(spec: CampaignSpec) -> SqlSource:
+    from dynamics_campaign_sync.hooks.database import SourceHook  # Airflow resolves the connection
+
+    return SqlSource.from_config(spec.source, SourceHook(spec.source.conn_id).url)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dynamics_campaign_sync.qualification.compiler.lint",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", help="spec files or directories (default: dags/campaigns)")
+    args = parser.parse_args(argv)
+    try:
+        specs = load_all(_expand(args.paths))
+    except SpecError as error:
+        print(error, file=sys.stderr)
+        return 1
+    failed = False
+    for spec in specs:
+        source = _source(spec)
+        try:
+            with source.engine.connect():
+                pass
+        except Exception as error:  # noqa: BLE001 - any failure to connect means "not reachable"
+            print(f"skipped: {spec.path}: source {spec.source.conn_id!r} not reachable ({type(error).__name__})")
+            continue
+        found = problems(spec, source)
+        for problem in found:
+            print(f"{spec.path}: {problem}", file=sys.stderr)
+        failed |= bool(found)
+        if not found:
+            print(f"ok: {spec.path} runs on {source.engine.dialect.name}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

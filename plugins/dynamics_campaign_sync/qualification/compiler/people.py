@@ -1,0 +1,112 @@
+"""The people as of the interval end, one row per person, with the invalid rows marked, as a subquery.
+
+Rows created at or after the interval end and rows of the other known member type are left out first.
+A history table (``person_id`` is not its primary key) keeps per person the latest version with
+``updated_at`` before the interval end, or the earliest when all are newer (``people_versions``); two
+rows for that version make the person a duplicate. Each row says what is wrong with it (``problem``,
+NULL when nothing) and how many source rows it stands for (``weight``: every row of a duplicate).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
+from dynamics_campaign_sync.qualification.contract import (
+    CREATED_AT,
+    IDENTITY_COLUMNS,
+    MEMBER_TYPE,
+    MEMBER_TYPES,
+    PERSON_ID,
+    PERSON_ID_MAX_LENGTH,
+    UPDATED_AT,
+)
+from dynamics_campaign_sync.qualification.invalid_rows import (
+    DUPLICATE_PERSON_ID,
+    NULL_PERSON_ID,
+    PERSON_ID_TOO_LONG,
+    UNKNOWN_MEMBER_TYPE,
+)
+from dynamics_campaign_sync.qualification.pushdown import comparable_timestamp, timestamp_literal
+
+PROBLEM = "problem"
+WEIGHT = "weight"
+
+
+def _before(column: sa.ColumnElement[Any], as_of: dt.datetime, dialect: Dialect) -> ColumnElement[bool]:
+    return comparable_timestamp(column, dialect.name) < timestamp_literal(column, as_of, dialect.name)
+
+
+def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
+                candidates: sa.Select[Any] | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if CREATED_AT in table.columns:
+        created = table.c[CREATED_AT]
+        where.append(sa.or_(created.is_(None), _before(created, as_of, dialect)))
+    others = [kind for kind in MEMBER_TYPES if kind not in member_types]
+    if others:  # unknown types (NULL too) are read, to be reported
+        member_type = table.c[MEMBER_TYPE]
+        where.append(sa.or_(member_type.is_(None), sa.not_(member_type.in_(others))))
+    if candidates is not None:
+        where.append(table.c[PERSON_ID].in_(candidates))
+    return where
+
+
+def _bad_id(person: ColumnElement[Any]) -> list[tuple[ColumnElement[bool], str]]:
+    return [(sa.or_(person.is_(None), person == ""), NULL_PERSON_ID),
+            (sa.func.length(person) > PERSON_ID_MAX_LENGTH, PERSON_ID_TOO_LONG)]
+
+
+def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:
+    return sa.or_(member_type.is_(None), sa.not_(member_type.in_(list(MEMBER_TYPES)))), UNKNOWN_MEMBER_TYPE
+
+
+def people_subquery(
+    table: sa.Table, fields: Sequence[str], member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
+    candidates: sa.Select[Any] | None = None,
+) -> sa.Select[Any]:
+    """Identity columns, ``fields``, ``problem`` and ``weight``: one row per person (see module)."""
+    names = list(dict.fromkeys((*IDENTITY_COLUMNS, *fields)))
+    where = _row_filter(table, member_types, as_of, dialect, candidates)
+    person = table.c[PERSON_ID]
+    if [column.name for column in table.primary_key.columns] == [PERSON_ID]:  # a snapshot: one row each
+        problem = sa.case(*_bad_id(person), _unknown_type(table.c[MEMBER_TYPE]), else_=sa.null())
+        return sa.select(*(table.c[n] for n in names), problem.label(PROBLEM),
+                         sa.literal(1).label(WEIGHT)).where(*where)
+    bad = sa.case(*_bad_id(person), else_=sa.null())
+    rows = sa.select(*(table.c[n] for n in names), bad.label(PROBLEM), *_version_columns(table, as_of, dialect)
+                     ).where(*where).subquery("people_rows")
+    bad_rows = sa.select(*(rows.c[n] for n in names), rows.c[PROBLEM], sa.literal(1).label(WEIGHT)).where(
+        rows.c[PROBLEM].is_not(None))
+    chosen = sa.case((rows.c.ties > 1, DUPLICATE_PERSON_ID), _unknown_type(rows.c[MEMBER_TYPE]),
+                     else_=sa.null())
+    weight = sa.case((rows.c.ties > 1, rows.c.versions), else_=1)
+    versions = sa.select(*(rows.c[n] for n in names), chosen.label(PROBLEM), weight.label(WEIGHT)).where(
+        rows.c[PROBLEM].is_(None), rows.c.version == 1)
+    return sa.union_all(bad_rows, versions).subquery("people_versions").select()
+
+
+def _version_columns(table: sa.Table, as_of: dt.datetime, dialect: Dialect) -> list[ColumnElement[Any]]:
+    """``version`` (1 for the row valid at ``as_of``), ``ties`` (rows of that same version) and ``versions``
+    (rows of the person), computed among the rows with a usable id."""
+    person = table.c[PERSON_ID]
+    bad = sa.or_(*(clause for clause, _ in _bad_id(person)))
+    group = [sa.case((bad, sa.literal(0)), else_=sa.literal(1)), person]  # bad ids are never grouped with ids
+    versions = sa.func.count().over(partition_by=group)
+    if UPDATED_AT not in table.columns:
+        return [sa.func.row_number().over(partition_by=group).label("version"), versions.label("ties"),
+                versions.label("versions")]
+    updated = table.c[UPDATED_AT]
+    valid = sa.case((sa.or_(updated.is_(None), _before(updated, as_of, dialect)), 1), else_=0)
+    latest_valid = sa.case((valid == 1, updated), else_=sa.null()).desc()
+    earliest_newer = sa.case((valid == 0, updated), else_=sa.null()).asc()
+    if dialect.name not in ("mysql", "mariadb"):  # there NULLs sort last in DESC already
+        latest_valid, earliest_newer = latest_valid.nulls_last(), earliest_newer.nulls_last()
+    version = sa.func.row_number().over(partition_by=group, order_by=[valid.desc(), latest_valid, earliest_newer])
+    ties = sa.func.count().over(partition_by=[*group, valid, updated])
+    return [version.label("version"), ties.label("ties"), versions.label("versions")]

@@ -1,0 +1,122 @@
+"""A spec and an interval as ONE query: the qualified people with their per-filter flags and counts,
+the people left out as invalid, and one row of totals.
+
+::
+
+    WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
+         people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
+    SELECT 'person', p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
+      WHERE p.problem IS NOT NULL OR <unreadable values> OR <logic over the filter clauses>
+    UNION ALL
+    SELECT 'total', …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
+
+Demographic clauses stay plain expressions over the people columns, so the database pushes them into
+its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
+invalid rows only: memory grows with them, not with the tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from dynamics_campaign_sync.qualification.compiler.activity import counts_query, matches
+from dynamics_campaign_sync.qualification.compiler.conditions import (
+    condition_clause,
+    unreadable_clause,
+    unreadable_kind,
+)
+from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
+from dynamics_campaign_sync.qualification.compiler.logic import logic_clause
+from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT, people_subquery
+from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
+from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, DemographicFilter
+
+ROW_KIND = "row_kind"
+PERSON_ROW, TOTAL_ROW = "person", "total"
+
+
+@dataclass(frozen=True)
+class CompiledSpec:
+    """The query and the names of its result columns."""
+
+    query: sa.Select[Any] | sa.CompoundSelect
+    flags: dict[int, str]  # filter number -> 0/1 column
+    counts: dict[int, str]  # behaviour/inactivity filter number -> count column (total on the total row)
+    unreadable: dict[tuple[str, str], str]  # (kind, field) -> 0/1 column
+
+
+def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
+    cte = select.cte(name)
+    return cte.prefix_with("MATERIALIZED") if dialect.materializes else cte
+
+
+def compile_spec(
+    spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
+    dialect: Dialect,
+) -> CompiledSpec:
+    """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes)."""
+    end = interval[1]
+    numbered = spec.rules.numbered()
+    counted = {n: _cte(counts_query(flt, activities, interval, dialect), f"b{n}", dialect)
+               for n, flt in numbered if not isinstance(flt, DemographicFilter)}
+    candidates = None
+    if not qualifies_without_behaviour(spec.rules.tree, spec):
+        candidates = sa.union(*(sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
+                                for n, flt in numbered if isinstance(flt, BehaviourFilter)))
+    demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
+    fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
+    person_rows = _cte(people_subquery(people, fields, spec.member_types, end, dialect, candidates),
+                       "people_as_of", dialect)
+    p = person_rows.c
+    joined: Any = person_rows
+    clauses: dict[int, ColumnElement[bool]] = {}
+    count_columns: dict[int, ColumnElement[Any]] = {}
+    for number, flt in numbered:
+        if isinstance(flt, DemographicFilter):
+            clauses[number] = condition_clause(p[flt.field], flt, end, dialect)
+            continue
+        counts = counted[number]
+        joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
+        count_columns[number] = sa.func.coalesce(counts.c.n, 0)
+        clauses[number] = matches(flt, count_columns[number])
+    unreadable = {}
+    for flt in demographic.values():
+        kind = unreadable_kind(flt)
+        clause = unreadable_clause(p[flt.field], kind, dialect) if kind else None
+        if clause is not None:
+            unreadable[(kind, flt.field)] = clause
+    valid = sa.and_(p[PROBLEM].is_(None), *(sa.not_(clause) for clause in unreadable.values()))
+    reported = sa.or_(p[PROBLEM].is_not(None), *unreadable.values())
+    wanted = sa.or_(reported, sa.and_(valid, logic_clause(spec.rules.tree, clauses)))
+
+    def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
+        return sa.case((clause, 1), else_=0)
+
+    flags = {n: f"f{n}" for n in clauses}
+    count_names = {n: f"c{n}" for n in count_columns}
+    unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
+    person_select = sa.select(
+        sa.literal(PERSON_ROW).label(ROW_KIND),
+        *(p[name] for name in IDENTITY_COLUMNS), p[PROBLEM], p[WEIGHT],
+        *(flag(clauses[n]).label(name) for n, name in flags.items()),
+        *(count_columns[n].label(name) for n, name in count_names.items()),
+        *(flag(unreadable[key]).label(name) for key, name in unreadable_names.items()),
+    ).select_from(joined).where(wanted)
+    total_select = sa.select(
+        sa.literal(TOTAL_ROW).label(ROW_KIND),
+        *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS),
+        sa.cast(sa.null(), sa.Text).label(PROBLEM),
+        sa.select(sa.func.coalesce(sa.func.sum(p[WEIGHT]), 0)).scalar_subquery().label(WEIGHT),
+        *(sa.literal(0).label(name) for name in flags.values()),
+        *(sa.select(sa.func.coalesce(sa.func.sum(counted[n].c.n), 0)).scalar_subquery().label(name)
+          for n, name in count_names.items()),
+        *(sa.literal(0).label(name) for name in unreadable_names.values()),
+    )
+    return CompiledSpec(sa.union_all(person_select, total_select), flags, count_names, unreadable_names)
+

@@ -1,0 +1,178 @@
+"""Random specs and source rows for the property tests (hypothesis strategies): every operator, NULLs,
+blanks, Unicode, windows at their microsecond boundaries, logic trees, member types."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from hypothesis import strategies as st
+from qualification_helpers import END, START, make_spec
+from qualification_reference import render
+
+DAY = dt.timedelta(days=1)
+MICRO = dt.timedelta(microseconds=1)
+
+TEXT_VALUES = ["VP Sales", "vp sales", "Engineer", "Director of IT", "", "  ", None, "Ärztin", "ÄRZTIN", "Germany",
+               "germany", "France", "Côte d'Ivoire"]  # fmt: skip
+NEEDLES = ["vp", "VP Sales", "engineer", "director", "ärztin", "germany", "fr", "ivoire", "Sales", "of"]
+NUMBERS = [None, 0, 1, 30, 31, 999, 1000, 5000]
+CREATED = [None, END - 10 * DAY, END - MICRO, END, END + DAY]
+RENEWALS = [
+    None,
+    "2026-05-31",
+    "2026-06-01",
+    "2026-04-15",
+    "2026-05-31 23:59:59",
+    "2026-05-30T12:00:00Z",
+    "garbage",
+]
+MOMENTS = [END - 7 * DAY, END - 7 * DAY - MICRO, END - MICRO, END, START, START - MICRO, END + DAY,
+           dt.datetime(2026, 5, 10, tzinfo=dt.UTC), dt.datetime(2026, 5, 10, 23, 59, 59, 999999, tzinfo=dt.UTC),
+           dt.datetime(2026, 5, 11, tzinfo=dt.UTC), END - 40 * DAY]  # fmt: skip
+PAGES = ["https://x/pricing", "https://x/PRICING/plans", "https://x/blog", None, ""]
+FORMS = ["Demo Request", "demo request", "Contact Us", None]
+PAYLOADS = [
+    None,
+    '{"minutes": 25}',
+    '{"minutes": "40"}',
+    '{"minutes": 10, "webinar": "Keynote"}',
+    "not json",
+    "{}",
+]
+ACTIVITY_TYPES = ["web_visit", "form_fill", "email_open", "webinar_attended"]
+DATES = [dt.date(2026, 5, 31), dt.date(2026, 4, 15), dt.date(2026, 6, 1)]
+INSTANTS = [dt.datetime(2026, 5, 31, 23, 59, 59, tzinfo=dt.UTC), END - 10 * DAY]
+
+
+@st.composite
+def person(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "member_type": draw(st.sampled_from(["lead", "contact"])),
+        "job_title": draw(st.sampled_from(TEXT_VALUES)),
+        "country": draw(st.sampled_from(TEXT_VALUES)),
+        "company_size": draw(st.sampled_from(NUMBERS)),
+        "lead_score": draw(st.sampled_from(NUMBERS)),
+        "renewal_date": draw(st.sampled_from(RENEWALS)),
+        "created_at": draw(st.sampled_from(CREATED)),
+    }
+
+
+@st.composite
+def activity(draw: st.DrawFn, people: int) -> dict[str, Any]:
+    return {
+        "person_id": draw(st.sampled_from([f"P{i:03d}" for i in range(1, people + 1)] + ["PX"])),
+        "activity_type": draw(st.sampled_from(ACTIVITY_TYPES)),
+        "occurred_at": draw(st.sampled_from(MOMENTS)),
+        "page_url": draw(st.sampled_from(PAGES)),
+        "form_name": draw(st.sampled_from(FORMS)),
+        "attributes": draw(st.sampled_from(PAYLOADS)),
+    }
+
+
+def text_values(draw: st.DrawFn, single: bool) -> Any:
+    if single or draw(st.booleans()):
+        return draw(st.sampled_from(NEEDLES))
+    return draw(st.lists(st.sampled_from(NEEDLES), min_size=1, max_size=3))
+
+
+@st.composite
+def condition(draw: st.DrawFn, field: str, kind: str) -> dict[str, Any]:
+    if draw(st.integers(0, 9)) == 0:
+        return {"field": field, "operator": draw(st.sampled_from(["is_empty", "is_not_empty"]))}
+    if kind == "text":
+        operator = draw(st.sampled_from(["is", "is_not", "in", "not_in", "contains", "not_contains",
+                                         "starts_with", "ends_with"]))  # fmt: skip
+        return {"field": field, "operator": operator, "value": text_values(draw, single=False)}
+    if kind == "number":
+        operator = draw(
+            st.sampled_from(["is", "is_not", "in", "not_in", "gt", "gte", "lt", "lte", "between"])
+        )
+        if operator == "between":
+            low, high = sorted(
+                draw(st.lists(st.sampled_from([0, 1, 25, 30, 40, 1000]), min_size=2, max_size=2))
+            )
+            return {"field": field, "operator": operator, "value": [low, high]}
+        if operator in ("in", "not_in"):
+            return {
+                "field": field,
+                "operator": operator,
+                "value": draw(st.lists(st.sampled_from([1, 25, 30, 1000]), min_size=1, max_size=3)),
+            }
+        return {
+            "field": field,
+            "operator": operator,
+            "value": draw(st.sampled_from([0, 1, 25, 30, 40, 1000])),
+        }
+    operator = draw(st.sampled_from(["is", "is_not", "gt", "gte", "lt", "lte", "between", "in_past"]))
+    if operator == "in_past":
+        return {"field": field, "operator": operator, "value": draw(st.sampled_from([1, 2, 30]))}
+    values = draw(st.sampled_from([DATES, INSTANTS]))
+    if operator == "between":
+        return {
+            "field": field,
+            "operator": operator,
+            "value": sorted(draw(st.lists(st.sampled_from(values), min_size=2, max_size=2))),
+        }
+    return {"field": field, "operator": operator, "value": draw(st.sampled_from(values))}
+
+
+DEMOGRAPHIC_FIELDS = [("job_title", "text"), ("country", "text"), ("company_size", "number"),
+                      ("lead_score", "number"), ("renewal_date", "date"), ("created_at", "date")]  # fmt: skip
+ACTIVITY_FIELDS = [("page_url", "text"), ("form_name", "text"), ("minutes", "number")]
+
+
+@st.composite
+def window(draw: st.DrawFn) -> dict[str, Any] | None:
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return None
+    if choice == 1:
+        return {"in_past_days": draw(st.sampled_from([1, 7, 30]))}
+    if choice == 2:
+        return {"in_interval": True}
+    return {"between": draw(st.sampled_from([["2026-05-10", "2026-05-10"], ["2026-05-01", "2026-06-30"]]))}
+
+
+@st.composite
+def a_filter(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["demographic", "behaviour", "inactivity"]))
+    if kind == "demographic":
+        field, field_kind = draw(st.sampled_from(DEMOGRAPHIC_FIELDS))
+        return {"type": "demographic", **draw(condition(field, field_kind))}
+    where = draw(st.lists(st.sampled_from(ACTIVITY_FIELDS), max_size=2))
+    flt: dict[str, Any] = {
+        "type": kind,
+        "activity": draw(st.sampled_from(ACTIVITY_TYPES)),
+        "where": [draw(condition(field, field_kind)) for field, field_kind in where],
+        "window": draw(window()),
+    }
+    if kind == "behaviour":
+        flt["min_times"] = draw(st.integers(1, 3))
+        if draw(st.booleans()):
+            flt["max_times"] = flt["min_times"] + draw(st.integers(0, 2))
+    return flt
+
+
+@st.composite
+def logic_tree(draw: st.DrawFn, numbers: list[int]) -> Any:
+    """A random and/or/not tree that uses each filter number exactly once."""
+    if len(numbers) == 1:
+        tree: Any = numbers[0]
+    else:
+        cut = draw(st.integers(1, len(numbers) - 1))
+        operator = draw(st.sampled_from(["and", "or"]))
+        tree = (operator, draw(logic_tree(numbers[:cut])), draw(logic_tree(numbers[cut:])))
+    return ("not", tree) if draw(st.integers(0, 3)) == 0 else tree
+
+
+@st.composite
+def scenario(draw: st.DrawFn) -> tuple[Any, Any, list[dict], list[dict]]:
+    people = draw(st.lists(person(), max_size=10))
+    activities = draw(st.lists(activity(len(people)), max_size=25))
+    filters = draw(st.lists(a_filter(), min_size=1, max_size=4))
+    numbers = draw(st.permutations(list(range(1, len(filters) + 1))))
+    tree = draw(logic_tree(list(numbers)))
+    member_types = draw(st.sampled_from([["lead"], ["contact"], ["lead", "contact"]]))
+    spec = make_spec(filters, render(tree), member_types=member_types)
+    return spec, tree, people, activities

@@ -1,0 +1,75 @@
+"""The compiled query leaves out and reports bad source rows as the pandas evaluator does, on every dialect;
+and it reads history tables (several versions per person) as of the interval end."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, bad_rows_spec, person, write_tables
+from qualification_helpers import END, START, make_spec, utc
+from source_databases import DIALECTS, source_engine
+
+from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource
+from dynamics_campaign_sync.qualification import evaluate as reference_evaluate
+from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
+
+SPEC = make_spec(**bad_rows_spec("unused")["rules"])
+
+
+@pytest.fixture(params=DIALECTS)
+def engine(request):
+    yield from source_engine(request.param)
+
+
+def test_each_kind_of_bad_row_is_left_out_and_counted_with_example_ids(engine):
+    write_tables(engine, bad_people(), bad_activities(END))
+    result = evaluate(SPEC, SqlSource(engine), START, END)
+
+    good = [f"P{n:02d}" for n in range(1, 11)]
+    assert result.qualified_ids == sorted(["C1", *good, "V1"])
+    report = result.invalid_rows.as_dict()
+    assert {kind: (entry["count"], set(entry["examples"])) for kind, entry in report.items()} == EXPECTED_KINDS
+    assert result.invalid_rows.rows == 12
+    assert result.reasons_for("P01")["counts"] == {"4": 1}
+    reference = reference_evaluate(SPEC, DataFrameSource(bad_people(), bad_activities(END)), START, END)
+    pd.testing.assert_frame_equal(result.qualified, reference.qualified)
+    assert (result.people_scanned, result.activity_rows_read) == (reference.people_scanned,
+                                                                  reference.activity_rows_read)
+
+
+def test_a_bad_value_fails_its_person_even_where_another_filter_would_qualify_them(engine):
+    write_tables(engine, bad_people(), bad_activities(END))
+    spec = make_spec([{"type": "demographic", "field": "employees", "operator": "lt", "value": 10},
+                      {"type": "demographic", "field": "country", "operator": "is", "value": "de"}], "1 or 2")
+    result = evaluate(spec, SqlSource(engine), START, END)
+    assert "N1" not in result.qualified_ids and "P01" in result.qualified_ids
+    assert result.invalid_rows.as_dict()["not_numeric:employees"] == {"count": 1, "examples": ["N1"]}
+
+
+def test_only_two_rows_of_the_same_version_are_duplicates(engine):
+    old, new = utc(2026, 1, 1), utc(2026, 3, 1)
+    people = pd.DataFrame([
+        person("H1", updated_at=old, country="FR"), person("H1", updated_at=new),
+        person("H2", updated_at=old), person("H2", updated_at=old, country="FR"),
+        person("H2", updated_at=new),
+        person("H3", updated_at=old), person("H3", updated_at=new), person("H3", updated_at=new),
+        person("H4", updated_at=None), person("H4", updated_at=None),
+    ])
+    write_tables(engine, people, bad_activities(END).iloc[:0])
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "de"}])
+    result = evaluate(spec, SqlSource(engine), START, END)
+    assert result.qualified_ids == ["H1", "H2"]
+    assert result.invalid_rows.as_dict() == {"duplicate_person_id": {"count": 5, "examples": ["H3", "H4"]}}
+
+
+def test_the_version_valid_at_the_interval_end_decides(engine):
+    """The latest version before the end; a person whose versions are all newer keeps the earliest."""
+    before, after, later = utc(2026, 5, 1), utc(2026, 7, 1), utc(2026, 8, 1)
+    people = pd.DataFrame([
+        person("A", updated_at=before, country="DE"), person("A", updated_at=after, country="FR"),
+        person("B", updated_at=after, country="DE"), person("B", updated_at=later, country="FR"),
+        person("C", updated_at=before, country="FR"), person("C", updated_at=None, country="DE"),
+    ])
+    write_tables(engine, people, bad_activities(END).iloc[:0])
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "de"}])
+    assert evaluate(spec, SqlSource(engine), START, END).qualified_ids == ["A", "B"]
