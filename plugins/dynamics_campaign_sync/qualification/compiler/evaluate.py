@@ -26,6 +26,7 @@ from dynamics_campaign_sync.qualification.compiler.query import (
 )
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
 from dynamics_campaign_sync.qualification.evaluator import QualificationResult, check_fields, utc_interval
+from dynamics_campaign_sync.qualification.evaluator import evaluate as frame_evaluate
 from dynamics_campaign_sync.qualification.invalid_rows import (
     ACTIVITY_NULL_PERSON_ID,
     NULL_PERSON_ID,
@@ -87,12 +88,13 @@ def _missing_person_ids(spec: CampaignSpec, source: SqlSource, bounds: tuple[dt.
 
 
 def evaluate(
-    spec: CampaignSpec, source: SqlSource, interval_start: dt.datetime, interval_end: dt.datetime
+    spec: CampaignSpec, source: Any, interval_start: dt.datetime, interval_end: dt.datetime
 ) -> QualificationResult:
     """Who qualifies for ``spec`` as of ``interval_end``: the semantics of ``evaluator.evaluate``, decided
     by the source database in one compiled query."""
     if not isinstance(source, SqlSource):
-        raise TypeError(f"the compiled evaluation needs a SqlSource, got {type(source).__name__}")
+        # People read from Dynamics (or any in-memory frames) are already in this process: nothing to push down.
+        return frame_evaluate(spec, source, interval_start, interval_end)
     start, end = utc_interval(interval_start, interval_end)
     check_fields(spec, source)
     people, activities = source.tables
