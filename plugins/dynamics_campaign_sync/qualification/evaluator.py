@@ -54,6 +54,7 @@ from dynamics_campaign_sync.spec.models import (
     InactivityFilter,
 )
 from dynamics_campaign_sync.spec.operators import ORDERED, Operator, ValueKind
+from dynamics_campaign_sync.utc import aware_utc
 
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
@@ -119,12 +120,6 @@ class QualificationResult:
             "filter_matches": {str(number): count for number, count in self.filter_matches.items()},
             "invalid_rows": self.invalid_rows.rows,
         }
-
-
-def _utc(value: dt.datetime, name: str) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
-    return value.astimezone(dt.UTC)
 
 
 def _check_fields(spec: CampaignSpec, source: Source) -> None:
@@ -320,8 +315,8 @@ def evaluate(
     interval_end: dt.datetime,
 ) -> QualificationResult:
     """Who qualifies for ``spec`` as of ``interval_end`` (see the module docstring for the rules)."""
-    start = _utc(interval_start, "interval_start")
-    end = _utc(interval_end, "interval_end")
+    start = aware_utc(interval_start, "interval_start")
+    end = aware_utc(interval_end, "interval_end")
     if start > end:
         raise ValueError(f"interval_start {start.isoformat()} is after interval_end {end.isoformat()}")
     _check_fields(spec, source)
