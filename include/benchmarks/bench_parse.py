@@ -26,6 +26,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "include"))  # our package itself is installed (make install)
+
+from project_env import python_path  # noqa: E402
+
 DAG_FILES = ("campaign_sync.py", "campaign_member_follow_ups.py")
 HEAVY = ("pandas", "numpy", "sqlalchemy", "msal", "requests")
 PACKAGE = "dynamics_campaign_sync"
@@ -98,8 +102,7 @@ def measure(dag_file: str) -> dict:
 
 
 def measure_in_fresh_process(dag_file: str, specs_dir: Path) -> dict:
-    env = {**os.environ, "CAMPAIGN_SYNC_SPECS_DIR": str(specs_dir),
-           "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include"), str(REPO / "dags")])}
+    env = {**os.environ, "CAMPAIGN_SYNC_SPECS_DIR": str(specs_dir), "PYTHONPATH": python_path(REPO / "dags")}
     answer = subprocess.run([sys.executable, __file__, "--measure", dag_file], env=env, check=True,
                             capture_output=True, text=True)
     return json.loads(answer.stdout.strip().splitlines()[-1])

@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-for _folder in ("plugins", "include"):
-    if str(ROOT / _folder) not in sys.path:
-        sys.path.insert(0, str(ROOT / _folder))
+if str(ROOT / "include") not in sys.path:  # our package itself is installed (make install)
+    sys.path.insert(0, str(ROOT / "include"))
 
 import duckdb  # noqa: E402 - a dev/bench dependency only
 import pandas as pd  # noqa: E402
