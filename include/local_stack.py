@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "include"))  # our package itself is installed (make install)
 
 import sqlite_metadata  # noqa: E402
-from project_env import airflow_process_environment  # noqa: E402
+from project_env import airflow_process_environment, api_health_problem  # noqa: E402
 
 from dataverse_emulator.testing import RunningEmulator, start_emulator  # noqa: E402
 from sample_data import generate, write_emulator_seed  # noqa: E402
@@ -169,17 +169,9 @@ def partner_list(document: dict) -> dict:
 
 
 def wait_for_api(base: str, process: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"airflow standalone exited with code {process.returncode}; see its log")
-        try:
-            if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(2)
-    raise SystemExit(f"the Airflow API did not answer on {base} within {timeout:.0f}s")
+    problem = api_health_problem(base, process, timeout)
+    if problem:
+        raise SystemExit(f"airflow standalone {problem}; see its log")
 
 
 def passwords(home: Path) -> dict[str, str]:

@@ -11,9 +11,13 @@ sample data, these helpers) is not installed: children get it on ``PYTHONPATH``,
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
+
+import requests
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -44,3 +48,19 @@ def airflow_process_environment(home: Path, base: Mapping[str, str] | None = Non
         "PYTHONPATH": python_path(base=base),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), base.get("PATH", "")]),
     }
+
+
+def api_health_problem(base: str, process: subprocess.Popen, timeout: float, poll: float = 2) -> str | None:
+    """Wait until the Airflow API at ``base`` answers its health check: None then, else why not (the process
+    that serves it exited, or ``timeout`` seconds passed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"exited with code {process.returncode}"
+        try:
+            if requests.get(f"{base}/api/v2/monitor/health", timeout=5).ok:
+                return None
+        except requests.RequestException:
+            pass
+        time.sleep(poll)
+    return f"did not answer on {base} within {timeout:.0f}s"

@@ -12,16 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from dashboard_world import KEY, REPO, RETIRED_KEY, SyncedLedger
-from project_env import airflow_process_environment
+from project_env import airflow_process_environment, api_health_problem
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -53,17 +51,9 @@ def free_port() -> int:
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"airflow api-server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(f"{url}/api/v2/monitor/health", timeout=5).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"airflow api-server did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()[-4000:]}")
+    problem = api_health_problem(url, process, STARTUP_TIMEOUT, poll=1)
+    if problem:
+        pytest.fail(f"airflow api-server {problem}:\n{log.read_text()[-4000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
