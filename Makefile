@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 # Re-install whenever the pinned requirements change.
 INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
-export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
+# include/ (emulator, sample data, helpers) is not installed; our package is, by `make install` (editable).
+export PYTHONPATH := $(CURDIR)/include
 
 .PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source clean
 PEOPLE ?= 5000
@@ -20,7 +21,8 @@ $(PY):
 
 $(INSTALLED): requirements.txt constraints.txt pyproject.toml | $(PY)
 	$(PY) -m pip install -q -r requirements.txt -c constraints.txt
-	# Our package as an Airflow provider (connection type "dynamics"); editable, so plugins/ stays the source.
+	# Our package, the one way every process imports it, and an Airflow provider (connection type "dynamics");
+	# editable, so plugins/ stays the source. --no-deps: its dependencies are the pins installed above.
 	$(PY) -m pip install -q -e . --no-deps --no-build-isolation
 	touch $@
 

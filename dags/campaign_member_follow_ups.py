@@ -8,16 +8,16 @@ campaign's owner. Trigger one by hand with ``{"batch_ids": [...]}`` to re-proces
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pendulum
 from airflow.sdk import DAG, AssetAny, Param, task
 
-from dynamics_campaign_sync.assets import added_asset, removed_asset
+from dynamics_campaign_sync.naming import added_asset, removed_asset
 from dynamics_campaign_sync.spec import collect_specs
+from dynamics_campaign_sync.spec.folder import specs_folder
 
-SPECS_DIR = Path(os.environ.get("CAMPAIGN_SYNC_SPECS_DIR") or Path(__file__).parent / "campaigns")
+SPECS_DIR = specs_folder(Path(__file__).parent)
 # Only the specs that validate: a broken spec has its own placeholder DAG and must not hide these.
 SPECS = collect_specs(SPECS_DIR).specs
 OWNERS = {spec.key: spec.owner for spec in SPECS}

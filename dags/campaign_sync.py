@@ -8,13 +8,13 @@ whose documentation lists each problem as ``<file>: <field>: <message>`` and who
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from dynamics_campaign_sync.dag_factory import build_dags
 from dynamics_campaign_sync.spec import collect_specs
+from dynamics_campaign_sync.spec.folder import specs_folder
 
-SPECS_DIR = Path(os.environ.get("CAMPAIGN_SYNC_SPECS_DIR") or Path(__file__).parent / "campaigns")
+SPECS_DIR = specs_folder(Path(__file__).parent)
 
 for _dag_id, _dag in build_dags(collect_specs(SPECS_DIR)).items():
     globals()[f"dag_{_dag_id}"] = _dag

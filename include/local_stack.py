@@ -35,9 +35,10 @@ import psutil
 import requests
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
+sys.path.insert(0, str(REPO / "include"))  # our package itself is installed (make install)
 
 import sqlite_metadata  # noqa: E402
+from project_env import airflow_process_environment, api_health_problem  # noqa: E402
 
 from dataverse_emulator.testing import RunningEmulator, start_emulator  # noqa: E402
 from sample_data import generate, write_emulator_seed  # noqa: E402
@@ -76,11 +77,7 @@ def airflow_environment(data_dir: Path, *, ui_port: int) -> dict[str, str]:
     home = data_dir / "airflow"
     home.mkdir(parents=True, exist_ok=True)
     return {
-        **os.environ,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_process_environment(home),
         **sqlite_metadata.airflow_environment(home / "airflow.db"),
         # Downstream DAGs run as soon as they exist; campaign sync DAGs say themselves that they start paused.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -92,10 +89,7 @@ def airflow_environment(data_dir: Path, *, ui_port: int) -> dict[str, str]:
         "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "sqlite", "host": str(data_dir / "ledger.db")}),
         "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "duckdb",
                                                          "host": str(data_dir / "demo" / "source.duckdb")}),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
         "PYTHONWARNINGS": ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), QUIET_WARNINGS])),
-        # `airflow standalone` starts its components as `airflow ...` subprocesses found on PATH.
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
 
 
@@ -175,17 +169,9 @@ def partner_list(document: dict) -> dict:
 
 
 def wait_for_api(base: str, process: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"airflow standalone exited with code {process.returncode}; see its log")
-        try:
-            if requests.get(f"{base}/api/v2/monitor/health", timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(2)
-    raise SystemExit(f"the Airflow API did not answer on {base} within {timeout:.0f}s")
+    problem = api_health_problem(base, process, timeout)
+    if problem:
+        raise SystemExit(f"airflow standalone {problem}; see its log")
 
 
 def passwords(home: Path) -> dict[str, str]:
@@ -245,10 +231,11 @@ def run(stack: LocalStack) -> int:
 
 def example_dag_ids() -> list[str]:
     """The sync DAGs of the specs shipped in dags/campaigns (the ones ``run`` starts unpaused)."""
-    from dynamics_campaign_sync.dag_factory import dag_id_for
+    from dynamics_campaign_sync.naming import sync_dag_id
     from dynamics_campaign_sync.spec import load_specs
+    from dynamics_campaign_sync.spec.folder import SPECS_SUBFOLDER
 
-    return [dag_id_for(spec) for spec in load_specs(REPO / "dags" / "campaigns")]
+    return [sync_dag_id(spec.key) for spec in load_specs(REPO / "dags" / SPECS_SUBFOLDER)]
 
 
 def unpause_examples_once(stack: LocalStack, base: str, password: str, timeout: float = 180) -> None:
@@ -310,6 +297,8 @@ def demo(stack: LocalStack) -> int:
     stack.migrate_metadata()
     from airflow.dag_processing.dagbag import DagBag
 
+    from dynamics_campaign_sync.naming import DAG_ID_PREFIX
+
     bag = DagBag(dag_folder=str(REPO / "dags" / "campaign_sync.py"))
     if bag.import_errors:
         print("\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()), file=sys.stderr)
@@ -323,7 +312,7 @@ def demo(stack: LocalStack) -> int:
         with output_to(log_path):
             dag_run = bag.get_dag(dag_id).test()
         summary = dag_run.get_task_instance("summary").xcom_pull(task_ids="summary") or {}
-        rows.append([dag_id.removeprefix("campaign_sync__"), dag_run.state, summary.get("qualified", "-"),
+        rows.append([dag_id.removeprefix(DAG_ID_PREFIX), dag_run.state, summary.get("qualified", "-"),
                      summary.get("added", "-"), summary.get("removed", "-"), summary.get("not_ours", "-"),
                      summary.get("failed", "-"), summary.get("requests", "-"), f"{time.monotonic() - started:.1f}s"])
     header = ["campaign", "state", "qualified", "added", "removed", "not ours", "failed", "requests", "time"]

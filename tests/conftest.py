@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from project_env import airflow_settings
 
 #: Suite-wide fixtures: ``ledger_url`` / ``ledger_factory`` on SQLite and PostgreSQL.
 pytest_plugins = ["ledger_databases"]
@@ -22,10 +23,7 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="campaign-sync-airflow-"))
 
 os.environ.update(
     {
-        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_settings(_AIRFLOW_HOME),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from project_env import python_path
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 
@@ -124,7 +125,7 @@ def test_dag_files_parse_without_pandas_numpy_sqlalchemy_msal_or_requests(dag_fi
     the evaluation engine, the ledger or the Dataverse client. Checked in a fresh process, as a dag-processor
     parses (`make bench-parse` prints the same figures, with timings)."""
     repo = DAGS_FOLDER.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(repo / p) for p in ("plugins", "include", "dags"))}
+    env = {**os.environ, "PYTHONPATH": python_path(repo / "dags")}
     env.pop("CAMPAIGN_SYNC_SPECS_DIR", None)  # the example specs
     answer = subprocess.run([sys.executable, str(repo / "include" / "benchmarks" / "bench_parse.py"),
                              "--measure", dag_file], env=env, capture_output=True, text=True, check=True)

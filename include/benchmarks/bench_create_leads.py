@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
+sys.path.insert(0, str(REPO / "include"))  # our package itself is installed (make install)
 
 from dataverse_emulator.testing import start_emulator  # noqa: E402
 from dynamics_campaign_sync.dataverse import DataverseClient, DataverseConfig  # noqa: E402

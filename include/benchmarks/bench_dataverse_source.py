@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
+sys.path[:0] = [str(REPO / "include")]  # our package itself is installed (make install)
 
 from bench_create_leads import client_for  # noqa: E402
 

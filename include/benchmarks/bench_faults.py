@@ -23,8 +23,9 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
+sys.path.insert(0, str(REPO / "include"))  # our package itself is installed (make install)
 
+from project_env import python_path  # noqa: E402
 from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
 
 from dataverse_emulator.testing import start_emulator  # noqa: E402
@@ -109,7 +110,7 @@ def verify(job: dict) -> dict:
 
 def crash_run(emulator, job: dict) -> dict:
     """SIGKILL a writer process while it sends a chunk (after a few), then let a second attempt heal and finish."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")])}
+    env = {**os.environ, "PYTHONPATH": python_path()}
     child = subprocess.Popen([sys.executable, __file__, "--write", json.dumps(job)], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     engine = create_engine(job["ledger_url"])

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-for _folder in ("plugins", "include", "include/benchmarks"):
+for _folder in ("include", "include/benchmarks"):  # our package itself is installed (make install)
     if str(ROOT / _folder) not in sys.path:
         sys.path.insert(0, str(ROOT / _folder))
 

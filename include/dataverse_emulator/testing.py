@@ -63,8 +63,9 @@ def demo_record(section: str, **match: Any) -> dict[str, Any]:
     raise LookupError(f"no demo {section} record with {match}")
 
 
-class VerifyingSession(requests.Session):
-    """A ``requests.Session`` that trusts exactly one CA bundle on every request."""
+class EmulatorSession(requests.Session):
+    """A ``requests.Session`` for talking to the emulator: trusts its CA bundle (and only it) and waits at most
+    60 s for an answer, unless a request says otherwise."""
 
     def __init__(self, ca_path: str) -> None:
         super().__init__()
@@ -102,7 +103,7 @@ class RunningEmulator:
         self.output = output  # everything the process printed (kept for diagnostics)
         for key, value in info.items():
             setattr(self, key, value)
-        self._admin = VerifyingSession(self.ca_path)
+        self._admin = EmulatorSession(self.ca_path)
 
     # -- lifecycle ------------------------------------------------------------------------------------
     def stop(self, timeout: float = 15) -> None:
@@ -164,8 +165,8 @@ class RunningEmulator:
         return self._call("GET", "info")
 
     # -- clients --------------------------------------------------------------------------------------
-    def session(self) -> VerifyingSession:
-        return VerifyingSession(self.ca_path)
+    def session(self) -> EmulatorSession:
+        return EmulatorSession(self.ca_path)
 
     def token_url(self) -> str:
         return f"{self.authority}/oauth2/v2.0/token"
@@ -177,7 +178,7 @@ class RunningEmulator:
         response.raise_for_status()
         return str(response.json()["access_token"])
 
-    def api_session(self) -> VerifyingSession:
+    def api_session(self) -> EmulatorSession:
         session = self.session()
         session.headers.update({"Authorization": f"Bearer {self.access_token()}", "Accept": "application/json",
                                 "OData-MaxVersion": "4.0", "OData-Version": "4.0"})

@@ -1,4 +1,5 @@
-"""Dynamics campaign status codes by name: the vocabulary the Dataverse client and the spec language share.
+"""Dynamics campaign status codes, names and labels: the one vocabulary of the Dataverse client, the spec
+language and the dashboard.
 
 No Airflow, no HTTP: a spec's ``blocked_statuses`` is validated with it at DAG-parse time, where loading the
 Dataverse client (MSAL, requests) would only cost time.
@@ -18,6 +19,12 @@ CAMPAIGN_STATUSES: dict[int, str] = {
 }
 CAMPAIGN_STATUS_CODES: dict[str, int] = {name: code for code, name in CAMPAIGN_STATUSES.items()}
 _STATUS_ALIASES = {"cancelled": "canceled"}
+
+
+def campaign_status_label(code: int) -> str | None:
+    """How Dynamics shows a status (``Ready To Launch``); None for a status reason of the organisation's own."""
+    name = CAMPAIGN_STATUSES.get(code)
+    return name.replace("_", " ").title() if name else None
 
 
 def campaign_status_code(raw: int | str) -> int:

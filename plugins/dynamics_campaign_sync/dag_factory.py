@@ -13,8 +13,8 @@ from pathlib import Path
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 
-from dynamics_campaign_sync.assets import added_asset, removed_asset
 from dynamics_campaign_sync.failure_reasons import keep_failure_reason
+from dynamics_campaign_sync.naming import added_asset, invalid_spec_dag_id, removed_asset, sync_dag_id
 from dynamics_campaign_sync.operators.campaign_sync import (
     AddToDynamicsCampaignOperator,
     CampaignSyncGuardOperator,
@@ -33,11 +33,10 @@ from dynamics_campaign_sync.spec.loader import SpecProblem, declared_key
 _PLACEHOLDER_START = pendulum.datetime(2026, 1, 1, tz="UTC")
 #: Caps concurrent Dataverse work across every sync DAG (service protection limits are per user).
 DATAVERSE_POOL = "dataverse"
-DAG_ID_PREFIX = "campaign_sync__"
 
 
 def dag_id_for(spec: CampaignSpec) -> str:
-    return f"{DAG_ID_PREFIX}{spec.key}"
+    return sync_dag_id(spec.key)
 
 
 def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
@@ -66,19 +65,6 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         max_active_runs=1,
         tags=sorted({"campaign-sync", *spec.tags}),
         default_args=default_args,
-        params={
-            "dry_run": Param(False, type="boolean", description="Plan and summarise only: no writes, no events"),
-            "override_guard": Param(False, type="boolean",
-                                    description="Write even if the plan exceeds the spec's max adds/removes"),
-            "take_over_campaign": Param(
-                False, type="boolean",
-                description="Take the campaign over from the spec that synced it before (after renaming or "
-                            "replacing a spec): its members become this spec's and follow this spec's rules"),
-            "republish_events": Param(
-                False, type="boolean",
-                description="Emit this run's added/removed asset events again even though Airflow already has "
-                            "them (downstream DAGs run again for the same people)"),
-        },
     ) as dag:
         common = {"spec": spec, "pool": DATAVERSE_POOL}
         gate = DynamicsCampaignActiveSensor(
@@ -105,17 +91,38 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
                             "published_removed": "publish_removed"},
         )
         gate >> lists >> plan >> guard >> add >> remove >> [publish_added, publish_removed] >> summary
+    # Declared once the tasks exist, so they stay on the DAG alone. Given to ``DAG(...)``, Airflow deep-copies
+    # them into every task (once per operator class layer) and serialization validates each copy twice with
+    # jsonschema: most of the parse time of 200 syncs. A task's run-time ``params`` are the DAG's merged with
+    # its own and the run's conf, so the tasks see the same values either way.
+    dag.params = run_params()
     return dag
+
+
+def run_params() -> dict[str, Param]:
+    """The options of a manual run (the trigger form), new objects per DAG: a run's conf updates them in place."""
+    return {
+        "dry_run": Param(False, type="boolean", description="Plan and summarise only: no writes, no events"),
+        "override_guard": Param(False, type="boolean",
+                                description="Write even if the plan exceeds the spec's max adds/removes"),
+        "take_over_campaign": Param(
+            False, type="boolean",
+            description="Take the campaign over from the spec that synced it before (after renaming or "
+                        "replacing a spec): its members become this spec's and follow this spec's rules"),
+        "republish_events": Param(
+            False, type="boolean",
+            description="Emit this run's added/removed asset events again even though Airflow already has "
+                        "them (downstream DAGs run again for the same people)"),
+    }
 
 
 def placeholder_dag_id(path: str, taken: set[str]) -> str:
     """The DAG id of a broken spec: its campaign's usual DAG id when the file still declares a free key
     (the history stays in one place), else one derived from the file name."""
     key = declared_key(path)
-    dag_id = f"{DAG_ID_PREFIX}{key}" if key else ""
+    dag_id = sync_dag_id(key) if key else ""
     if not dag_id or dag_id in taken:
-        stem = "".join(c if c.isalnum() else "_" for c in Path(path).stem.lower())
-        dag_id = f"{DAG_ID_PREFIX}invalid__{stem}"
+        dag_id = invalid_spec_dag_id(Path(path).stem)
     return dag_id
 
 

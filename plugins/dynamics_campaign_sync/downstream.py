@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from dynamics_campaign_sync.chunking import chunked
+
 FOLLOW_UPS = sa.Table(
     "campaign_follow_ups",
     sa.MetaData(),
@@ -55,7 +57,8 @@ def people_of_batches(ledger: Any, batch_ids: Sequence[str]) -> list[dict[str, A
 
 
 def chunks(items: Sequence[Any], size: int) -> list[list[Any]]:
-    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+    """The items in lists of at most ``size`` (one list per mapped task: plain lists, as XComs)."""
+    return [list(chunk) for chunk in chunked(items, size)]
 
 
 def follow_up_task(person: Mapping[str, Any]) -> str:

@@ -12,15 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from dashboard_world import KEY, REPO, RETIRED_KEY, SyncedLedger
+from project_env import airflow_process_environment, api_health_problem
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -52,17 +51,9 @@ def free_port() -> int:
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"airflow api-server exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(f"{url}/api/v2/monitor/health", timeout=5).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"airflow api-server did not answer within {STARTUP_TIMEOUT}s:\n{log.read_text()[-4000:]}")
+    problem = api_health_problem(url, process, STARTUP_TIMEOUT, poll=1)
+    if problem:
+        pytest.fail(f"airflow api-server {problem}:\n{log.read_text()[-4000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -84,19 +75,16 @@ def server(synced_ledger: SyncedLedger, tmp_path_factory: pytest.TempPathFactory
     home = tmp_path_factory.mktemp("airflow-home")
     port = free_port()
     env = {
-        # The metadata DB the synced world's DAG runs were recorded in: the page shows their states.
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
-        **os.environ,
-        **synced_ledger.env,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_process_environment(home, {
+            # The metadata DB the synced world's DAG runs were recorded in: the page shows their states.
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": conf.get("database", "sql_alchemy_conn"),
+            **os.environ,
+            **synced_ledger.env,
+        }),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,analyst:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
     }
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, check=True,
                    capture_output=True, timeout=300)

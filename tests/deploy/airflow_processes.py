@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 import requests
 import sqlite_metadata
+from project_env import airflow_process_environment
 
 from deploy.airflow_rest import AirflowApi
 
@@ -59,11 +60,7 @@ def airflow_environment(
     metadata = ({"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": sql_alchemy_conn} if sql_alchemy_conn
                 else sqlite_metadata.airflow_environment(home / "airflow.db"))
     return {
-        **inherited,
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        **airflow_process_environment(home, inherited),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__CORE__EXECUTOR": executor,
         # A sync runs one or two tasks at a time; the default of 32 would start 32 LocalExecutor workers.
@@ -86,9 +83,7 @@ def airflow_environment(
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "CAMPAIGN_SYNC_DATA_DIR": str(home / "data"),
-        "PYTHONPATH": os.pathsep.join([str(REPO / "plugins"), str(REPO / "include")]),
         "PYTHONUNBUFFERED": "1",
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         **(extra or {}),
     }
 

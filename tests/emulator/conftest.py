@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from dataverse_emulator.testing import RunningEmulator, VerifyingSession, demo_seed, start_emulator
+from dataverse_emulator.testing import EmulatorSession, RunningEmulator, demo_seed, start_emulator
 
 
 @pytest.fixture(scope="session")
@@ -26,7 +26,7 @@ def emu(emulator_process: RunningEmulator) -> RunningEmulator:
 
 
 @pytest.fixture
-def api(emu: RunningEmulator) -> VerifyingSession:
+def api(emu: RunningEmulator) -> EmulatorSession:
     """An authenticated Web API session (token from the client-secret flow)."""
     return emu.api_session()
 

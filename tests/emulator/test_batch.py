@@ -7,7 +7,7 @@ import re
 import uuid
 from typing import Any
 
-from dataverse_emulator.testing import RunningEmulator, VerifyingSession, demo_record
+from dataverse_emulator.testing import EmulatorSession, RunningEmulator, demo_record
 
 Op = tuple[str, str, Any]  # (method, path below the service root, JSON body or None)
 
@@ -26,7 +26,7 @@ def _part(emu: RunningEmulator, op: Op, content_id: int | None = None, absolute:
     return "\r\n".join(lines)
 
 
-def _batch(emu: RunningEmulator, api: VerifyingSession, items: list[Op | list[Op]],
+def _batch(emu: RunningEmulator, api: EmulatorSession, items: list[Op | list[Op]],
            continue_on_error: bool = False, token: bool = True) -> Any:
     boundary = f"batch_{uuid.uuid4()}"
     chunks = []
@@ -74,12 +74,12 @@ def _lead(name: str) -> Op:
     return ("POST", "leads", {"firstname": "Batch", "lastname": name})
 
 
-def _lead_names(emu: RunningEmulator, api: VerifyingSession) -> set[str]:
+def _lead_names(emu: RunningEmulator, api: EmulatorSession) -> set[str]:
     rows = api.get(emu.api_url + "leads", params={"$filter": "firstname eq 'Batch'", "$select": "lastname"}).json()
     return {r["lastname"] for r in rows["value"]}
 
 
-def test_batch_runs_operations_in_order(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_batch_runs_operations_in_order(emu: RunningEmulator, api: EmulatorSession) -> None:
     response = _batch(emu, api, [_lead("one"), _lead("two"), _lead("three"),
                                  ("GET", "leads?$select=lastname&$filter=firstname%20eq%20'Batch'", None)])
     assert response.status_code == 200 and response.headers["Content-Type"].startswith(
@@ -93,7 +93,7 @@ def test_batch_runs_operations_in_order(emu: RunningEmulator, api: VerifyingSess
 
 
 def test_batch_stops_at_the_first_error_unless_asked_to_continue(emu: RunningEmulator,
-                                                                 api: VerifyingSession) -> None:
+                                                                 api: EmulatorSession) -> None:
     missing = str(uuid.uuid4())
     broken: Op = ("PATCH", f"leads({missing})", {"lastname": "x"})
     items = [_lead("before"), ("DELETE", f"leads({missing})", None), _lead("after")]
@@ -109,7 +109,7 @@ def test_batch_stops_at_the_first_error_unless_asked_to_continue(emu: RunningEmu
     assert _lead_names(emu, api) == {"before", "later"}
 
 
-def test_change_sets_are_all_or_nothing(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_change_sets_are_all_or_nothing(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     campaign = demo_record("campaigns", statuscode=1)["campaignid"]
     missing = str(uuid.uuid4())
     failing = [_lead("cs-1"), _lead("cs-2"), ("DELETE", f"leads({missing})", None)]
@@ -129,7 +129,7 @@ def test_change_sets_are_all_or_nothing(emu: RunningEmulator, api: VerifyingSess
     assert list_id in {r["listid"] for r in lists["value"]}
 
 
-def test_batch_limits_and_authorisation(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_batch_limits_and_authorisation(emu: RunningEmulator, api: EmulatorSession) -> None:
     too_many = _batch(emu, api, [("GET", "WhoAmI", None)] * 1001)
     assert too_many.status_code == 400 and "at most 1000" in too_many.json()["error"]["message"]
     assert _batch(emu, api, [("GET", "WhoAmI", None)] * 1000).status_code == 200

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dataverse_emulator.testing import RunningEmulator, VerifyingSession
+from dataverse_emulator.testing import RunningEmulator, EmulatorSession
 
 TRACK = {"Prefer": "odata.track-changes"}
 
@@ -17,7 +17,7 @@ def _lead(i: int, **values: Any) -> dict[str, Any]:
     return {"leadid": str(uuid.UUID(int=i)), "lastname": f"Lead {i}", "jobtitle": "Engineer", **values}
 
 
-def _follow(api: VerifyingSession, url: str, headers: dict[str, str], params: dict[str, str] | None = None
+def _follow(api: EmulatorSession, url: str, headers: dict[str, str], params: dict[str, str] | None = None
             ) -> tuple[list[dict[str, Any]], str, int]:
     """Every item of a tracked read or delta read, its delta link and the pages it took."""
     items, pages = [], 0
@@ -42,7 +42,7 @@ def leads(emu: RunningEmulator) -> list[dict[str, Any]]:
     return records
 
 
-def test_tracked_read_pages_every_record_and_ends_with_a_delta_link(emu: RunningEmulator, api: VerifyingSession,
+def test_tracked_read_pages_every_record_and_ends_with_a_delta_link(emu: RunningEmulator, api: EmulatorSession,
                                                                     leads: list[dict[str, Any]]) -> None:
     items, link, pages = _follow(api, emu.api_url + "leads", {**TRACK, "Prefer": "odata.track-changes,"
                                                               "odata.maxpagesize=3"}, {"$select": "jobtitle"})
@@ -56,7 +56,7 @@ def test_tracked_read_pages_every_record_and_ends_with_a_delta_link(emu: Running
 
 
 def test_delta_link_answers_changes_creations_and_deletions_then_a_new_link(
-        emu: RunningEmulator, api: VerifyingSession, leads: list[dict[str, Any]]) -> None:
+        emu: RunningEmulator, api: EmulatorSession, leads: list[dict[str, Any]]) -> None:
     _, link, _ = _follow(api, emu.api_url + "leads", TRACK, {"$select": "jobtitle,lastname"})
     changed, deleted, created = leads[1]["leadid"], leads[2]["leadid"], str(uuid.UUID(int=99))
     assert api.patch(emu.api_url + f"leads({changed})", json={"jobtitle": "CTO"}).status_code == 204
@@ -76,7 +76,7 @@ def test_delta_link_answers_changes_creations_and_deletions_then_a_new_link(
     assert len(replay) == 3
 
 
-def test_a_record_deleted_and_created_again_is_a_change(emu: RunningEmulator, api: VerifyingSession,
+def test_a_record_deleted_and_created_again_is_a_change(emu: RunningEmulator, api: EmulatorSession,
                                                         leads: list[dict[str, Any]]) -> None:
     _, link, _ = _follow(api, emu.api_url + "leads", TRACK, {"$select": "lastname"})
     again = leads[0]["leadid"]
@@ -86,14 +86,14 @@ def test_a_record_deleted_and_created_again_is_a_change(emu: RunningEmulator, ap
     assert items == [{"@odata.etag": items[0]["@odata.etag"], "lastname": "Back", "leadid": again}]
 
 
-def test_only_select_goes_with_change_tracking(emu: RunningEmulator, api: VerifyingSession,
+def test_only_select_goes_with_change_tracking(emu: RunningEmulator, api: EmulatorSession,
                                                 leads: list[dict[str, Any]]) -> None:
     response = api.get(emu.api_url + "leads", params={"$filter": "jobtitle eq 'x'"}, headers=TRACK)
     assert response.status_code == 400
     assert "'$filter' is not supported with change tracking" in response.json()["error"]["message"]
 
 
-def test_a_token_from_before_a_reset_is_refused(emu: RunningEmulator, api: VerifyingSession,
+def test_a_token_from_before_a_reset_is_refused(emu: RunningEmulator, api: EmulatorSession,
                                                 leads: list[dict[str, Any]]) -> None:
     _, link, _ = _follow(api, emu.api_url + "leads", TRACK, {"$select": "lastname"})
     emu.reset({"leads": leads})
@@ -101,7 +101,7 @@ def test_a_token_from_before_a_reset_is_refused(emu: RunningEmulator, api: Verif
     assert response.status_code == 400 and response.json()["error"]["code"] == "0x80044352"
 
 
-def test_attribute_metadata_names_columns_and_types(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_attribute_metadata_names_columns_and_types(emu: RunningEmulator, api: EmulatorSession) -> None:
     response = api.get(emu.api_url + "EntityDefinitions(LogicalName='lead')/Attributes",
                        params={"$select": "LogicalName,AttributeType"})
     assert response.status_code == 200, response.text

@@ -9,10 +9,10 @@ import uuid
 import pytest
 import requests
 
-from dataverse_emulator.testing import RunningEmulator, VerifyingSession
+from dataverse_emulator.testing import EmulatorSession, RunningEmulator
 
 
-def test_request_limit_answers_429_and_the_wait_grows(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_request_limit_answers_429_and_the_wait_grows(emu: RunningEmulator, api: EmulatorSession) -> None:
     emu.configure(limits={"requests_per_window": 3, "window_seconds": 1})
     for _ in range(3):
         assert api.get(emu.api_url + "WhoAmI").status_code == 200
@@ -28,7 +28,7 @@ def test_request_limit_answers_429_and_the_wait_grows(emu: RunningEmulator, api:
     assert [e["status"] for e in emu.requests_log() if e["path"].endswith("WhoAmI")] == [200] * 3 + [429] * 2 + [200]
 
 
-def test_execution_time_limit(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_execution_time_limit(emu: RunningEmulator, api: EmulatorSession) -> None:
     emu.configure(limits={"execution_seconds_per_window": 0.2, "window_seconds": 1},
                   faults=[{"path": "WhoAmI", "slow_rate": 1, "slow_seconds": 0.3}])
     assert api.get(emu.api_url + "WhoAmI").status_code == 200
@@ -38,7 +38,7 @@ def test_execution_time_limit(emu: RunningEmulator, api: VerifyingSession) -> No
     assert int(blocked.headers["Retry-After"]) >= 1
 
 
-def test_concurrency_limit(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_concurrency_limit(emu: RunningEmulator, api: EmulatorSession) -> None:
     emu.configure(limits={"max_concurrent": 1}, faults=[{"path": "WhoAmI", "slow_rate": 1, "slow_seconds": 0.5}])
     slow = threading.Thread(target=lambda: emu.api_session().get(emu.api_url + "WhoAmI"))
     slow.start()
@@ -49,11 +49,11 @@ def test_concurrency_limit(emu: RunningEmulator, api: VerifyingSession) -> None:
     assert refused.headers["Retry-After"] == "1"
 
 
-def _statuses(emu: RunningEmulator, api: VerifyingSession, n: int = 24) -> list[int]:
+def _statuses(emu: RunningEmulator, api: EmulatorSession, n: int = 24) -> list[int]:
     return [api.get(emu.api_url + "leads?$top=1&$select=fullname").status_code for _ in range(n)]
 
 
-def test_faults_are_reproducible_with_a_seed(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_faults_are_reproducible_with_a_seed(emu: RunningEmulator, api: EmulatorSession) -> None:
     rule = {"path": r"/leads\b", "method": "GET", "error_rate": 0.5, "error_statuses": [500, 503], "retry_after": 2}
     emu.configure(faults=[rule], fault_seed=42)
     first = _statuses(emu, api)
@@ -70,7 +70,7 @@ def test_faults_are_reproducible_with_a_seed(emu: RunningEmulator, api: Verifyin
 
 
 def test_injected_503_carries_retry_after_and_drops_close_the_socket(emu: RunningEmulator,
-                                                                    api: VerifyingSession) -> None:
+                                                                    api: EmulatorSession) -> None:
     emu.configure(faults=[{"path": "campaigns", "error_rate": 1, "error_statuses": [503], "retry_after": 7},
                           {"path": "contacts", "drop_rate": 1}])
     unavailable = api.get(emu.api_url + "campaigns")
@@ -114,7 +114,7 @@ def test_a_rule_with_times_fails_exactly_that_many_token_requests(emu: RunningEm
     assert [e["fault"] for e in emu.requests_log()] == ["error", "error", None]
 
 
-def test_broken_bodies_keep_the_status_and_the_effect(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_broken_bodies_keep_the_status_and_the_effect(emu: RunningEmulator, api: EmulatorSession) -> None:
     emu.configure(faults=[{"path": "campaigns", "broken_body_rate": 1, "times": 1},
                           {"path": "contacts", "broken_body_rate": 1, "broken_body": "html"},
                           {"path": "oauth2", "broken_body_rate": 1, "times": 1, "token_endpoint": True}])

@@ -9,7 +9,7 @@ import pytest
 from dataverse_emulator.errors import ODataError
 from dataverse_emulator.odata_filter import compile_filter, parse_filter
 from dataverse_emulator.schema import LEAD, LISTMEMBER
-from dataverse_emulator.testing import RunningEmulator, VerifyingSession, demo_record
+from dataverse_emulator.testing import EmulatorSession, RunningEmulator, demo_record
 
 
 # -- parser, in process --------------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_bad_filters_are_400_with_the_odata_message(text: str, message: str) -> 
 
 
 # -- filters over HTTPS -------------------------------------------------------------------------------------
-def _leads(api: VerifyingSession, emu: RunningEmulator, flt: str, select: str = "fullname") -> list[dict[str, Any]]:
+def _leads(api: EmulatorSession, emu: RunningEmulator, flt: str, select: str = "fullname") -> list[dict[str, Any]]:
     response = api.get(emu.api_url + "leads", params={"$filter": flt, "$select": select})
     assert response.status_code == 200, response.text
     return response.json()["value"]
@@ -82,14 +82,14 @@ def _leads(api: VerifyingSession, emu: RunningEmulator, flt: str, select: str = 
     ("Microsoft.Dynamics.CRM.In(PropertyName='address1_country',PropertyValues=[\"Japan\",\"Italy\"])",
      lambda r: r["address1_country"] in ("Japan", "Italy")),
 ])
-def test_filter_operators_match_the_data(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any],
+def test_filter_operators_match_the_data(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any],
                                          flt: str, expected: Any) -> None:
     got = {r["leadid"] for r in _leads(api, emu, flt)}
     want = {r["leadid"] for r in demo["leads"] if expected({"donotemail": False, **r})}
     assert got == want and (got or flt.startswith("statecode"))
 
 
-def test_guid_literals_and_lookup_values(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_guid_literals_and_lookup_values(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     lead = demo["leads"][4]
     assert [r["leadid"] for r in _leads(api, emu, f"leadid eq {lead['leadid'].upper()}")] == [lead["leadid"]]
     webinar = demo_record("lists", listname="Webinar registrants (imported)")
@@ -100,7 +100,7 @@ def test_guid_literals_and_lookup_values(emu: RunningEmulator, api: VerifyingSes
     assert all(set(m) == {"@odata.etag", "_entityid_value", "entitytype", "listmemberid"} for m in members["value"])
 
 
-def test_unknown_properties_and_unsupported_options_are_400(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_unknown_properties_and_unsupported_options_are_400(emu: RunningEmulator, api: EmulatorSession) -> None:
     for params, fragment in [
         ({"$filter": "shoesize gt 3"}, "Could not find a property named 'shoesize'"),
         ({"$select": "fullname,shoesize"}, "Could not find a property named 'shoesize'"),
@@ -115,7 +115,7 @@ def test_unknown_properties_and_unsupported_options_are_400(emu: RunningEmulator
         assert fragment in response.json()["error"]["message"]
 
 
-def test_orderby_top_count_and_select(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_orderby_top_count_and_select(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     response = api.get(emu.api_url + "leads", params={
         "$select": "address1_country,numberofemployees", "$orderby": "address1_country desc,numberofemployees asc",
         "$top": "5", "$count": "true"})
@@ -128,7 +128,7 @@ def test_orderby_top_count_and_select(emu: RunningEmulator, api: VerifyingSessio
     assert body["@odata.context"].endswith("$metadata#leads(address1_country,numberofemployees)")
 
 
-def test_paging_follows_next_links_unchanged(emu: RunningEmulator, api: VerifyingSession,
+def test_paging_follows_next_links_unchanged(emu: RunningEmulator, api: EmulatorSession,
                                              demo: dict[str, Any]) -> None:
     url: str | None = emu.api_url + "leads?$select=fullname&$filter=statecode eq 0 or statecode eq 1"
     headers = {"Prefer": "odata.maxpagesize=7"}
@@ -148,7 +148,7 @@ def test_paging_follows_next_links_unchanged(emu: RunningEmulator, api: Verifyin
     assert pages == 8 and len(seen) == len(set(seen)) == len(demo["leads"])
 
 
-def test_paging_with_orderby_and_default_page_size(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_paging_with_orderby_and_default_page_size(emu: RunningEmulator, api: EmulatorSession) -> None:
     url: str | None = emu.api_url + "leads?$select=lastname&$orderby=lastname desc"
     names: list[str] = []
     while url:
@@ -160,7 +160,7 @@ def test_paging_with_orderby_and_default_page_size(emu: RunningEmulator, api: Ve
     assert len(everything["value"]) == 50 and "@odata.nextLink" not in everything
 
 
-def test_single_record_reads(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_single_record_reads(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     campaign = demo_record("campaigns", statecode=1)
     response = api.get(emu.api_url + f"campaigns({campaign['campaignid']})",
                        params={"$select": "name,statecode,statuscode"})
@@ -176,7 +176,7 @@ def test_single_record_reads(emu: RunningEmulator, api: VerifyingSession, demo: 
     assert api.get(emu.api_url + "nosuchset").status_code == 404
 
 
-def test_navigation_reads(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_navigation_reads(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     launched = demo_record("campaigns", statuscode=2)
     webinar = demo_record("lists", listname="Webinar registrants (imported)")
     lists = api.get(emu.api_url + f"campaigns({launched['campaignid']})/campaignlist_association",

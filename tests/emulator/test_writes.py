@@ -8,24 +8,24 @@ from typing import Any
 
 import pytest
 
-from dataverse_emulator.testing import RunningEmulator, VerifyingSession, demo_record
+from dataverse_emulator.testing import EmulatorSession, RunningEmulator, demo_record
 
 DUPLICATE_RECORD = "0x80040237"  # Dataverse's code for a second record (or link) with the same key
 
 
-def _create(api: VerifyingSession, emu: RunningEmulator, entity_set: str, body: dict[str, Any]) -> str:
+def _create(api: EmulatorSession, emu: RunningEmulator, entity_set: str, body: dict[str, Any]) -> str:
     response = api.post(emu.api_url + entity_set, json=body)
     assert response.status_code == 204, response.text
     return response.headers["OData-EntityId"].rsplit("(", 1)[1].rstrip(")")
 
 
-def _get(api: VerifyingSession, emu: RunningEmulator, path: str, **params: str) -> dict[str, Any]:
+def _get(api: EmulatorSession, emu: RunningEmulator, path: str, **params: str) -> dict[str, Any]:
     response = api.get(emu.api_url + path, params=params)
     assert response.status_code == 200, response.text
     return response.json()
 
 
-def _static_list(api: VerifyingSession, emu: RunningEmulator, code: int = 4, **extra: Any) -> str:
+def _static_list(api: EmulatorSession, emu: RunningEmulator, code: int = 4, **extra: Any) -> str:
     return _create(api, emu, "lists", {"listname": f"Test list {uuid.uuid4().hex[:6]}", "type": False,
                                        "createdfromcode": code, **extra})
 
@@ -34,25 +34,25 @@ def _refs(kind: str, ids: list[str]) -> list[dict[str, str]]:
     return [{"@odata.type": f"Microsoft.Dynamics.CRM.{kind}", f"{kind}id": i} for i in ids]
 
 
-def _add(api: VerifyingSession, emu: RunningEmulator, list_id: str, kind: str, ids: list[str],
+def _add(api: EmulatorSession, emu: RunningEmulator, list_id: str, kind: str, ids: list[str],
          action: str = "AddListMembersList") -> Any:
     return api.post(emu.api_url + action, json={
         "List": {"@odata.type": "Microsoft.Dynamics.CRM.list", "listid": list_id}, "Members": _refs(kind, ids)})
 
 
-def _members(api: VerifyingSession, emu: RunningEmulator, list_id: str) -> set[str]:
+def _members(api: EmulatorSession, emu: RunningEmulator, list_id: str) -> set[str]:
     rows = _get(api, emu, "listmembers", **{"$select": "_entityid_value,entitytype",
                                              "$filter": f"_listid_value eq {list_id}"})["value"]
     return {r["_entityid_value"] for r in rows}
 
 
-def _membercount(api: VerifyingSession, emu: RunningEmulator, list_id: str) -> int:
+def _membercount(api: EmulatorSession, emu: RunningEmulator, list_id: str) -> int:
     return _get(api, emu, f"lists({list_id})", **{"$select": "membercount"})["membercount"]
 
 
 # -- records -------------------------------------------------------------------------------------------------
 def test_create_returns_204_with_entity_id_or_201_with_representation(emu: RunningEmulator,
-                                                                      api: VerifyingSession) -> None:
+                                                                      api: EmulatorSession) -> None:
     response = api.post(emu.api_url + "lists", json={"listname": "Mkto-leads-1", "type": False, "createdfromcode": 4})
     assert response.status_code == 204 and response.content == b""
     entity_id = response.headers["OData-EntityId"]
@@ -72,7 +72,7 @@ def test_create_returns_204_with_entity_id_or_201_with_representation(emu: Runni
     assert duplicate.status_code == 412 and duplicate.json()["error"]["code"] == "0x80040237"
 
 
-def test_invalid_payloads_are_400(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_invalid_payloads_are_400(emu: RunningEmulator, api: EmulatorSession) -> None:
     cases = [
         ("leads", {"lastname": "X", "shoesize": 42}, "Invalid property 'shoesize' was found in entity "
                                                      "'Microsoft.Dynamics.CRM.lead'."),
@@ -92,7 +92,7 @@ def test_invalid_payloads_are_400(emu: RunningEmulator, api: VerifyingSession) -
     assert listmember.status_code == 400 and "does not support entities of type 'listmember'" in listmember.text
 
 
-def test_patch_upserts_and_delete(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_patch_upserts_and_delete(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     campaign = demo_record("campaigns", statuscode=0)
     url = emu.api_url + f"campaigns({campaign['campaignid']})"
     before = api.get(url).json()
@@ -116,7 +116,7 @@ def test_patch_upserts_and_delete(emu: RunningEmulator, api: VerifyingSession, d
 
 
 def test_a_create_only_upsert_makes_a_list_once_and_refuses_the_second(emu: RunningEmulator,
-                                                                      api: VerifyingSession) -> None:
+                                                                      api: EmulatorSession) -> None:
     list_id = str(uuid.uuid4())
     url = emu.api_url + f"lists({list_id})"
     body = {"listname": "CampaignSync-leads-x", "type": False, "createdfromcode": 4}
@@ -130,7 +130,7 @@ def test_a_create_only_upsert_makes_a_list_once_and_refuses_the_second(emu: Runn
 
 
 # -- associations --------------------------------------------------------------------------------------------
-def test_a_list_is_associated_once_and_can_be_undone(emu: RunningEmulator, api: VerifyingSession,
+def test_a_list_is_associated_once_and_can_be_undone(emu: RunningEmulator, api: EmulatorSession,
                                                      demo: dict[str, Any]) -> None:
     campaign = demo_record("campaigns", statuscode=1)["campaignid"]
     list_id = _static_list(api, emu)
@@ -159,7 +159,7 @@ def test_a_list_is_associated_once_and_can_be_undone(emu: RunningEmulator, api: 
 
 
 # -- marketing list membership -------------------------------------------------------------------------------
-def test_add_and_remove_members(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_add_and_remove_members(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     list_id = _static_list(api, emu)
     leads = [r["leadid"] for r in demo["leads"][:6]]
     assert _add(api, emu, list_id, "lead", leads[:4]).status_code == 204
@@ -181,7 +181,7 @@ def test_add_and_remove_members(emu: RunningEmulator, api: VerifyingSession, dem
     assert list_id in {r["listid"] for r in member_lists}
 
 
-def test_member_violations_name_the_offender_and_change_nothing(emu: RunningEmulator, api: VerifyingSession,
+def test_member_violations_name_the_offender_and_change_nothing(emu: RunningEmulator, api: EmulatorSession,
                                                                demo: dict[str, Any]) -> None:
     list_id = _static_list(api, emu)
     leads = [r["leadid"] for r in demo["leads"][:3]]
@@ -206,7 +206,7 @@ def test_member_violations_name_the_offender_and_change_nothing(emu: RunningEmul
     ({"type": True}, "is a dynamic marketing list"),
     ({"statecode": 1, "statuscode": 1}, "is inactive"),
 ])
-def test_locked_dynamic_and_inactive_lists_refuse_member_changes(emu: RunningEmulator, api: VerifyingSession,
+def test_locked_dynamic_and_inactive_lists_refuse_member_changes(emu: RunningEmulator, api: EmulatorSession,
                                                                  demo: dict[str, Any], state: dict[str, Any],
                                                                  fragment: str) -> None:
     lead = demo["leads"][0]["leadid"]
@@ -225,7 +225,7 @@ def test_locked_dynamic_and_inactive_lists_refuse_member_changes(emu: RunningEmu
         assert rename.status_code == 400 and "inactive" in rename.json()["error"]["message"]
 
 
-def test_contact_lists_take_contacts(emu: RunningEmulator, api: VerifyingSession, demo: dict[str, Any]) -> None:
+def test_contact_lists_take_contacts(emu: RunningEmulator, api: EmulatorSession, demo: dict[str, Any]) -> None:
     list_id = _static_list(api, emu, code=2)
     contacts = [c["contactid"] for c in demo["contacts"][:3]]
     assert _add(api, emu, list_id, "contact", contacts).status_code == 204
@@ -237,7 +237,7 @@ def test_contact_lists_take_contacts(emu: RunningEmulator, api: VerifyingSession
     assert _membercount(api, emu, list_id) == 2
 
 
-def test_ten_thousand_members_are_fast(emu: RunningEmulator, api: VerifyingSession) -> None:
+def test_ten_thousand_members_are_fast(emu: RunningEmulator, api: EmulatorSession) -> None:
     leads = [{"leadid": str(uuid.uuid4()), "firstname": "Bulk", "lastname": f"Lead {i}"} for i in range(10_000)]
     emu.seed({"leads": leads})
     list_id = _static_list(api, emu)

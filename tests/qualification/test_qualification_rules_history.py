@@ -6,12 +6,9 @@ import datetime as dt
 
 import pytest
 from qualification_helpers import utc
+from qualification_histories import InMemoryQualificationHistory, SqliteQualificationHistory
 
-from dynamics_campaign_sync.qualification import (
-    InMemoryQualificationHistory,
-    SqliteQualificationHistory,
-    apply_qualification_rule,
-)
+from dynamics_campaign_sync.qualification import apply_qualification_rule
 from dynamics_campaign_sync.spec import QualificationRule
 
 DAY = dt.timedelta(days=1)

@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from project_env import python_path
 from sqlalchemy import func, select
 
 from dynamics_campaign_sync.ledger.schema import campaign_locks, events
@@ -63,8 +64,7 @@ def start_writer(emulator, ledger_url: str, campaign_id: str, run_id: str, wait_
     job = {"emulator": {f: getattr(emulator, f) for f in EMULATOR_FIELDS}, "ledger_url": ledger_url,
            "campaign_id": campaign_id, "spec": spec_document(campaign_id), "run_id": run_id,
            "interval": [START.isoformat(), END.isoformat()], "lock_wait_seconds": wait_seconds}
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(TESTS.parent / "plugins"), str(TESTS.parent / "include"), str(TESTS), str(TESTS / "sync")])}
+    env = {**os.environ, "PYTHONPATH": python_path(TESTS, TESTS / "sync")}
     return subprocess.Popen([sys.executable, str(TESTS / "sync" / "overlap_worker.py"), json.dumps(job)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 

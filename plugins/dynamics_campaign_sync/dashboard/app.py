@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from dynamics_campaign_sync.dashboard import access, sources, summaries
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.reports import EventFilter
+from dynamics_campaign_sync.naming import sync_dag_id
 
 URL_PREFIX = "/campaign-sync"
 STATIC = Path(__file__).parent / "static"
@@ -41,7 +42,7 @@ def _snapshot(dag_ids: list[str] | None = None) -> tuple[summaries.Snapshot, sou
     catalog = sources.load_catalog()
     ledger, state = _ledger()
     snapshot = summaries.Snapshot(ledger, catalog.specs)
-    wanted = dag_ids if dag_ids is not None else [summaries.dag_id(key) for key in snapshot.keys]
+    wanted = dag_ids if dag_ids is not None else [sync_dag_id(key) for key in snapshot.keys]
     snapshot.airflow_runs.update(sources.latest_dag_runs(wanted))
     return snapshot, catalog, state
 
@@ -50,7 +51,7 @@ def campaigns(request: Request, response: Response, user: access.ReaderDep) -> d
     """Every campaign sync the user may read: specs, plus keys the ledger still holds members for."""
     response.headers.update(NO_STORE)
     snapshot, catalog, ledger_state = _snapshot()
-    allowed = access.readable(request, user, (summaries.dag_id(key) for key in snapshot.keys))
+    allowed = access.readable(request, user, (sync_dag_id(key) for key in snapshot.keys))
     return {
         "generated_at": datetime.now(UTC),
         "ledger": ledger_state,
@@ -60,7 +61,7 @@ def campaigns(request: Request, response: Response, user: access.ReaderDep) -> d
         "campaigns": [
             summaries.summary(snapshot, key, catalog.specs.get(key))
             for key in snapshot.keys
-            if summaries.dag_id(key) in allowed
+            if sync_dag_id(key) in allowed
         ],
     }
 
@@ -75,8 +76,8 @@ def campaign(
 ) -> dict[str, Any]:
     """One campaign sync in full: lists, runs, timeline, recent events and the latest dry run."""
     response.headers.update(NO_STORE)
-    access.require_campaign_access(request, user, summaries.dag_id(key))
-    snapshot, catalog, ledger_state = _snapshot([summaries.dag_id(key)])
+    access.require_campaign_access(request, user, sync_dag_id(key))
+    snapshot, catalog, ledger_state = _snapshot([sync_dag_id(key)])
     if key not in snapshot.keys:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign sync with key {key!r}")
     document = summaries.detail(snapshot, key, catalog.specs.get(key), summaries.Limits(events, plan_items))
@@ -85,7 +86,7 @@ def campaign(
 
 def _campaign_ledger(request: Request, user: BaseUser, key: str) -> Ledger:
     """The ledger, once the user may read ``key``'s runs and the campaign is known (403 / 404 otherwise)."""
-    access.require_campaign_access(request, user, summaries.dag_id(key))
+    access.require_campaign_access(request, user, sync_dag_id(key))
     ledger, state = _ledger()
     if ledger is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, state["message"])
@@ -146,8 +147,8 @@ def person(
         raise HTTPException(status.HTTP_404_NOT_FOUND, state["message"])
     report = ledger.person_report(who)
     keys = {row["campaign_key"] for rows in report.values() for row in rows if isinstance(row, dict)}
-    readable = access.readable(request, user, [summaries.dag_id(key) for key in keys])
-    allowed = {key for key in keys if summaries.dag_id(key) in readable}
+    readable = access.readable(request, user, [sync_dag_id(key) for key in keys])
+    allowed = {key for key in keys if sync_dag_id(key) in readable}
     specs = sources.load_catalog().specs
     return {"generated_at": datetime.now(UTC), "query": who, **summaries.person_document(report, allowed, specs)}
 

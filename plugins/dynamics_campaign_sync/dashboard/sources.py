@@ -9,7 +9,6 @@ by mistake.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,22 +24,9 @@ from dynamics_campaign_sync.hooks.database import LedgerHook, data_dir, url_from
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.engine import create_ledger_engine
 from dynamics_campaign_sync.spec import CampaignSpec, collect_specs
+from dynamics_campaign_sync.spec.folder import specs_folder
 
 log = logging.getLogger(__name__)
-
-#: Same variable the DAG file reads, so the dashboard shows exactly the syncs the DAGs are built from.
-SPECS_DIR_ENV = "CAMPAIGN_SYNC_SPECS_DIR"
-
-
-def specs_dir() -> Path:
-    """``$CAMPAIGN_SYNC_SPECS_DIR``, else ``campaigns/`` in Airflow's DAGs folder (as ``dags/campaign_sync.py``)."""
-    configured = os.environ.get(SPECS_DIR_ENV)
-    if configured:
-        return Path(configured)
-    from airflow.configuration import conf
-
-    return Path(conf.get("core", "dags_folder")) / "campaigns"
-
 
 @dataclass(frozen=True)
 class SpecCatalog:
@@ -52,7 +38,7 @@ class SpecCatalog:
 
 def load_catalog(directory: Path | None = None) -> SpecCatalog:
     """Every spec of the folder; a broken file is reported instead of hiding the others."""
-    folder = directory or specs_dir()
+    folder = directory or specs_folder()  # the DAG files' lookup: the dashboard shows the syncs they build
     catalog = SpecCatalog()
     if not folder.is_dir():
         catalog.errors.append(f"{folder}: the campaign spec folder does not exist")

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dynamics_campaign_sync.dag_factory import DAG_ID_PREFIX
+from dynamics_campaign_sync.campaign_status import campaign_status_label
 from dynamics_campaign_sync.dashboard import queries
-from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
 from dynamics_campaign_sync.ledger.checks import APPLIED, DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
+from dynamics_campaign_sync.naming import sync_dag_id
 from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.spec.describe import describe_filter, describe_reason
 from dynamics_campaign_sync.spec.logic import render
@@ -35,16 +35,10 @@ class Limits:
     drift: int = 200
 
 
-def dag_id(campaign_key: str) -> str:
-    """The sync DAG of a campaign key (``dag_factory.dag_id_for`` needs a whole spec)."""
-    return f"{DAG_ID_PREFIX}{campaign_key}"
-
-
 def status_label(statuscode: int | None) -> str | None:
     if statuscode is None:
         return None
-    name = CAMPAIGN_STATUSES.get(statuscode)
-    return name.replace("_", " ").title() if name else f"Status {statuscode}"
+    return campaign_status_label(statuscode) or f"Status {statuscode}"
 
 
 class Snapshot:
@@ -168,7 +162,7 @@ def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str
             totals = queries.event_totals(connection, key)
     return {
         "key": key,
-        "dag_id": dag_id(key),
+        "dag_id": sync_dag_id(key),
         "has_spec": spec is not None,
         "title": spec.title if spec else key,
         "owner": spec.owner if spec else None,
@@ -179,7 +173,7 @@ def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str
         "totals": {"added": totals["add"], "removed": totals["remove"]},
         "last_run": plan_document(last),
         "last_applied": plan_document(applied),
-        "last_attempt": attempt(snapshot.airflow_runs.get(dag_id(key)), last),
+        "last_attempt": attempt(snapshot.airflow_runs.get(sync_dag_id(key)), last),
         # "Not ours": in the campaign through lists we do not own, so never touched; as of the newest plan.
         "not_ours": last.counts.get("not_ours") if last else None,
     }
@@ -342,21 +336,21 @@ def person_document(report: Mapping[str, list[dict[str, Any]]], allowed: set[str
         "campaigns": sorted(allowed),
         "memberships": [{**_person(row["person_id"], {"source_person_id": row["source_person_id"],
                                                       **(row["reason"] or {})}),
-                         "campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
+                         "campaign_key": row["campaign_key"], "dag_id": sync_dag_id(row["campaign_key"]),
                          "member_type": row["member_type"], "state": row["status"], "added_at": row["added_at"],
                          "added_by_run": row["added_by_run"], "removed_at": row["removed_at"],
                          "removed_by_run": row["removed_by_run"]} for row in mine("memberships")],
         "events": [{**event(row, wording[row["campaign_key"]]), "campaign_key": row["campaign_key"],
-                    "dag_id": dag_id(row["campaign_key"])} for row in mine("events")],
-        "qualifications": [{"campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
+                    "dag_id": sync_dag_id(row["campaign_key"])} for row in mine("events")],
+        "qualifications": [{"campaign_key": row["campaign_key"], "dag_id": sync_dag_id(row["campaign_key"]),
                             "source_person_id": row["person_id"], "qualified_at": row["qualified_at"],
                             "run_id": row["run_id"], "counted": row["counted"]} for row in mine("qualifications")],
         "plan_items": [{**_person(row["person_id"], row["reason"]), "campaign_key": row["campaign_key"],
-                        "dag_id": dag_id(row["campaign_key"]), "run_id": row["run_id"],
+                        "dag_id": sync_dag_id(row["campaign_key"]), "run_id": row["run_id"],
                         "plan_status": row["status"], "interval_end": row["interval_end"],
                         "member_type": row["member_type"], "action": row["action"],
                         "why": why(row["reason"], wording[row["campaign_key"]])} for row in mine("plan_items")],
-        "failures": [{**failure(row), "campaign_key": row["campaign_key"], "dag_id": dag_id(row["campaign_key"]),
+        "failures": [{**failure(row), "campaign_key": row["campaign_key"], "dag_id": sync_dag_id(row["campaign_key"]),
                       "run_id": row["run_id"]} for row in mine("failures")],
     }
 

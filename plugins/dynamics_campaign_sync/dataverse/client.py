@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 
+from dynamics_campaign_sync.chunking import chunked
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.batch import (
     MAX_BATCH_OPERATIONS,
@@ -34,7 +35,7 @@ from dynamics_campaign_sync.dataverse.models import (
 from dynamics_campaign_sync.dataverse.odata import any_of, guid, in_values, iter_records, string_literal
 from dynamics_campaign_sync.dataverse.responses import unreadable_response
 from dynamics_campaign_sync.dataverse.retry import RequestStats, RetryPolicy
-from dynamics_campaign_sync.dataverse.session import VerifyingSession
+from dynamics_campaign_sync.dataverse.session import ConfiguredTlsSession
 from dynamics_campaign_sync.dataverse.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,6 @@ LOOKUP_CHUNK = 50
 #: Ids per existence check (``In`` with GUIDs: about 9 KB of URL per request).
 EXISTS_CHUNK = 200
 _GUID_IN_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def chunked(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 #: Makes a ``PATCH <set>(<id>)`` create-only: Dataverse answers 412 instead of updating a record that exists.
@@ -86,8 +82,8 @@ class DataverseClient:
         self._policy = policy or config.retry
 
     @cached_property
-    def _session(self) -> VerifyingSession:
-        return VerifyingSession(self.config.verify)
+    def _session(self) -> ConfiguredTlsSession:
+        return ConfiguredTlsSession(self.config.verify)
 
     @cached_property
     def tokens(self) -> TokenProvider:

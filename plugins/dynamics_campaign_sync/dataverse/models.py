@@ -4,46 +4,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-from dynamics_campaign_sync.campaign_status import (  # noqa: F401  (re-exported: part of the client's vocabulary)
-    CAMPAIGN_STATUS_CODES,
-    CAMPAIGN_STATUSES,
-    campaign_status_code,
-)
+from dynamics_campaign_sync.campaign_status import CAMPAIGN_STATUSES
+from dynamics_campaign_sync.member_types import MemberType
 
-
-class MemberType(StrEnum):
-    """The kinds of people a marketing list can hold (one kind per list)."""
-
-    LEAD = "lead"
-    CONTACT = "contact"
-
-    @property
-    def createdfromcode(self) -> int:
-        return {MemberType.LEAD: 4, MemberType.CONTACT: 2}[self]
-
-    @property
-    def entity_set(self) -> str:
-        return f"{self.value}s"
-
-    @property
-    def key(self) -> str:
-        return f"{self.value}id"
-
-    @property
-    def odata_type(self) -> str:
-        return f"Microsoft.Dynamics.CRM.{self.value}"
-
-    @property
-    def list_navigation(self) -> str:
-        """Navigation property from a list to its members of this type."""
-        return f"list{self.value}_association"
-
-    @classmethod
-    def from_createdfromcode(cls, code: int | None) -> MemberType | None:
-        return {4: cls.LEAD, 2: cls.CONTACT}.get(code)  # type: ignore[arg-type]
+__all__ = ["MemberType"]  # the client's vocabulary, defined where the spec language can use it without HTTP
 
 
 @dataclass(frozen=True)

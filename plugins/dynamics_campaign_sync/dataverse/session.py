@@ -13,7 +13,10 @@ from typing import Any
 import requests
 
 
-class VerifyingSession(requests.Session):
+class ConfiguredTlsSession(requests.Session):
+    """Verifies TLS as configured (``True``, ``False`` or a CA bundle path) on every request, whatever the
+    environment says."""
+
     def __init__(self, verify: bool | str) -> None:
         super().__init__()
         self.verify = verify

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
 from dynamics_campaign_sync.ledger.errors import LedgerError
-
-T = TypeVar("T")
+from dynamics_campaign_sync.member_types import MemberType
+from dynamics_campaign_sync.utc import aware_utc
 
 ADD = "add"
 REMOVE = "remove"
 ACTIONS = frozenset({ADD, REMOVE})
 
-MEMBER_TYPES = frozenset({"lead", "contact"})
+MEMBER_TYPES = frozenset(MemberType)
 
 MEMBER = "member"
 REMOVED = "removed"
@@ -43,11 +43,7 @@ def choice(value: object, allowed: Collection[str], what: str) -> str:
 
 def as_utc(value: object, what: str) -> datetime:
     """The same instant in UTC; naive datetimes are refused because their zone can only be guessed."""
-    if not isinstance(value, datetime):
-        raise LedgerError(f"{what} must be a datetime, got {value!r}")
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise LedgerError(f"{what} must be timezone-aware (UTC), got naive {value.isoformat()}")
-    return value.astimezone(UTC)
+    return aware_utc(value, what, LedgerError)
 
 
 def as_interval(start: object, end: object, what: str) -> tuple[datetime, datetime]:
@@ -102,7 +98,3 @@ def preview(values: Iterable[str], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def chunked(values: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Consecutive slices of at most ``size`` items (keeps IN lists under the drivers' parameter limits)."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Integer, Table, Text, delete, func, insert, select, update
 
 from dynamics_campaign_sync.ledger import sql
-from dynamics_campaign_sync.ledger.checks import chunked
+from dynamics_campaign_sync.chunking import chunked
 from dynamics_campaign_sync.ledger.columns import UTCDateTime
 from dynamics_campaign_sync.ledger.schema import GUID, KEY, metadata
 

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 
+from dynamics_campaign_sync.chunking import chunked
 from dynamics_campaign_sync.ledger import sql
-from dynamics_campaign_sync.ledger.checks import chunked
 from dynamics_campaign_sync.ledger.schema import failures as table
 
 

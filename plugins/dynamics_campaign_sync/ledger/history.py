@@ -1,7 +1,7 @@
 """Qualification history, behind the once / every-N-days qualification rules.
 
-Implements the qualification engine's ``QualificationHistory`` protocol
-(:mod:`dynamics_campaign_sync.qualification.history`): one row per campaign, person and qualification time,
+What the qualification rule reads (:mod:`dynamics_campaign_sync.qualification.history`; the tests check it
+against reference histories): one row per campaign, person and qualification time,
 with the run that saw it. Lookups can be limited to times strictly before an as-of time, so re-running an
 interval gets the same answer and a backfill of an older interval is not blocked by newer runs. Both
 directions work on 100k+ people: lookups run in chunked IN lists, writes as one batched insert.

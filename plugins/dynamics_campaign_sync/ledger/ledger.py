@@ -7,7 +7,7 @@ and commit atomically) and delegates to one module per concern.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -53,10 +53,7 @@ from dynamics_campaign_sync.ledger.models import (
     Plan,
     PlanItem,
 )
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+from dynamics_campaign_sync.utc import utc_now
 
 
 class Ledger:
@@ -67,7 +64,7 @@ class Ledger:
     every datetime coming out is aware UTC.
     """
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = _utc_now) -> None:
+    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
         self._engine = configure_engine(engine)
         self._writer = writer(engine)
         self._clock = clock
@@ -490,7 +487,7 @@ class Ledger:
         with self._engine.connect() as connection:
             return reports.person_report(connection, text(who, "person"))
 
-    # -- qualification history (the qualification engine's history protocol) ----------------------------------
+    # -- qualification history (what the qualification rule reads) --------------------------------------------
 
     def last_qualified(
         self, campaign_key: str, person_ids: Sequence[str], *, before: datetime | None = None,

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Connection, Row, Select, Table, func, sele
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 
-from dynamics_campaign_sync.ledger.checks import chunked
+from dynamics_campaign_sync.chunking import chunked
 
 #: Ids per IN list; well under SQLite's 32,766 bound parameters and cheap for PostgreSQL to plan.
 IN_CHUNK = 5_000

@@ -1,4 +1,4 @@
-"""Qualification: who belongs in a campaign (smart-list evaluation over a source, qualification history).
+"""Qualification: who belongs in a campaign (smart-list evaluation over a source, the qualification rule).
 
 No Airflow imports and no Dynamics writes here: this layer takes a spec (:mod:`dynamics_campaign_sync.spec`)
 and a source and answers "who qualifies, as of this interval end, and why". Names are imported on first use,
@@ -15,13 +15,6 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time __getatt
     from dynamics_campaign_sync.qualification.evaluator import QualificationResult as QualificationResult
     from dynamics_campaign_sync.qualification.evaluator import evaluate as evaluate
     from dynamics_campaign_sync.qualification.history import (
-        InMemoryQualificationHistory as InMemoryQualificationHistory,
-    )
-    from dynamics_campaign_sync.qualification.history import QualificationHistory as QualificationHistory
-    from dynamics_campaign_sync.qualification.history import (
-        SqliteQualificationHistory as SqliteQualificationHistory,
-    )
-    from dynamics_campaign_sync.qualification.history import (
         apply_qualification_rule as apply_qualification_rule,
     )
     from dynamics_campaign_sync.qualification.sources import ActivityCounts as ActivityCounts
@@ -35,9 +28,6 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time __getatt
 _EXPORTS = {
     "QualificationResult": "evaluator",
     "evaluate": "evaluator",
-    "InMemoryQualificationHistory": "history",
-    "QualificationHistory": "history",
-    "SqliteQualificationHistory": "history",
     "apply_qualification_rule": "history",
     "ActivityCounts": "sources",
     "ActivityRequest": "sources",

@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
+from dynamics_campaign_sync.member_types import MemberType
 
 #: Columns every people row has; ``dynamics_id`` is NULL for people known only by email.
 PERSON_ID = "person_id"
@@ -27,7 +28,7 @@ UPDATED_AT = "updated_at"
 IDENTITY_COLUMNS = (PERSON_ID, MEMBER_TYPE, DYNAMICS_ID, EMAIL)
 
 #: The member types a people row may have (the Dynamics entities we sync).
-MEMBER_TYPES = ("lead", "contact")
+MEMBER_TYPES = tuple(MemberType)
 #: The longest person id a source may use: the ledger stores source ids up to this length.
 PERSON_ID_MAX_LENGTH = SOURCE_ID_MAX
 

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from dynamics_campaign_sync.dataverse import tracked_reads
-from dynamics_campaign_sync.dataverse.models import MemberType
+from dynamics_campaign_sync.member_types import MemberType
 from dynamics_campaign_sync.qualification.contract import (
     CREATED_AT,
     DYNAMICS_ID,

@@ -58,6 +58,7 @@ from dynamics_campaign_sync.spec.models import (
     InactivityFilter,
 )
 from dynamics_campaign_sync.spec.operators import ORDERED, Operator, ValueKind
+from dynamics_campaign_sync.utc import aware_utc
 
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: The invalid-row kind of a value that a filter of this comparison kind cannot place in order.
@@ -123,16 +124,10 @@ class QualificationResult:
         }
 
 
-def _utc(value: dt.datetime, name: str) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got {value!r}")
-    return value.astimezone(dt.UTC)
-
-
 def utc_interval(interval_start: dt.datetime, interval_end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The interval in UTC; naive datetimes and a start after the end are errors."""
-    start = _utc(interval_start, "interval_start")
-    end = _utc(interval_end, "interval_end")
+    start = aware_utc(interval_start, "interval_start")
+    end = aware_utc(interval_end, "interval_end")
     if start > end:
         raise ValueError(f"interval_start {start.isoformat()} is after interval_end {end.isoformat()}")
     return start, end

@@ -1,9 +1,8 @@
-"""Qualification history and the qualification rule (once / every time / once every N days).
+"""The qualification rule (once / every time / once every N days) over a history of past qualifications.
 
 Marketo's "each person can run through the flow once / every time / once
-every N days" is enforced from a history of past qualifications. The history
-is a protocol: the ledger implements it on its own table; this module has an
-in-memory and a SQLite implementation for tests and local runs.
+every N days" is enforced from a history of past qualifications, which the
+ledger keeps (:meth:`Ledger.last_qualified <dynamics_campaign_sync.ledger.Ledger.last_qualified>`).
 
 Only qualifications strictly *before* the evaluation's as-of time count. A
 re-run of the same interval (recorded at its own interval end) therefore gets
@@ -14,40 +13,10 @@ qualifications recorded by newer runs.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Iterable, Mapping
 
 from dynamics_campaign_sync.spec.models import QualificationRule
-
-_BATCH = 500  # ids per SQL statement, well under SQLite's parameter limit
-
-
-class QualificationHistory(Protocol):
-    """Past qualifications per campaign and person."""
-
-    def last_qualified(
-        self, campaign_key: str, person_ids: Sequence[str], *, before: dt.datetime | None = None,
-        counted_only: bool = False,
-    ) -> dict[str, dt.datetime]:
-        """The latest qualification time (UTC) of each person who has one; only times < ``before`` if given;
-        only matches the rule let through with ``counted_only``."""
-        ...
-
-    def record(
-        self, campaign_key: str, person_ids: Sequence[str], qualified_at: dt.datetime, run_id: str, *,
-        counted: bool = True,
-    ) -> None:
-        """Remember that these people qualified at ``qualified_at`` (recording twice is harmless); ``counted=False``
-        for matches the rule blocked."""
-        ...
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    if value.tzinfo is None:
-        raise ValueError(f"qualification times must be timezone-aware, got {value!r}")
-    return value.astimezone(dt.UTC)
+from dynamics_campaign_sync.utc import aware_utc
 
 
 def apply_qualification_rule(
@@ -59,104 +28,20 @@ def apply_qualification_rule(
     """The qualified people the rule lets through, in their original order.
 
     ``history`` maps person ids to their last qualification time (from
-    :meth:`QualificationHistory.last_qualified`). Times at or after ``as_of``
+    :meth:`Ledger.last_qualified <dynamics_campaign_sync.ledger.Ledger.last_qualified>`). Times at or after ``as_of``
     are ignored, so the function gives the same answer when an interval is run again.
 
     * ``once``: people who never qualified before;
     * ``every_time``: everyone;
     * ``every_n_days``: people whose last qualification is at least N days before ``as_of``.
     """
-    as_of = _utc(as_of)
+    as_of = aware_utc(as_of, "as_of")
     ids = list(qualified_ids)
     if rule.rule == "every_time":
         return ids
-    earlier = {person: when for person, when in ((p, _utc(t)) for p, t in history.items()) if when < as_of}
+    earlier = {person: when for person, when in ((p, aware_utc(t, "a qualification time")) for p, t in history.items()) if when < as_of}
     if rule.rule == "once":
         return [person for person in ids if person not in earlier]
     assert rule.days is not None
     cutoff = as_of - dt.timedelta(days=rule.days)
     return [person for person in ids if person not in earlier or earlier[person] <= cutoff]
-
-
-class InMemoryQualificationHistory:
-    """A history kept in a dict, for tests and single-process runs."""
-
-    def __init__(self) -> None:
-        self._times: dict[tuple[str, str], set[dt.datetime]] = {}
-        self.runs: dict[tuple[str, str, dt.datetime], str] = {}
-
-    def last_qualified(
-        self, campaign_key: str, person_ids: Sequence[str], *, before: dt.datetime | None = None
-    ) -> dict[str, dt.datetime]:
-        limit = _utc(before) if before is not None else None
-        latest = {}
-        for pid in person_ids:
-            times = [t for t in self._times.get((campaign_key, pid), ()) if limit is None or t < limit]
-            if times:
-                latest[pid] = max(times)
-        return latest
-
-    def record(
-        self, campaign_key: str, person_ids: Sequence[str], qualified_at: dt.datetime, run_id: str
-    ) -> None:
-        when = _utc(qualified_at)
-        for pid in person_ids:
-            self._times.setdefault((campaign_key, pid), set()).add(when)
-            self.runs.setdefault((campaign_key, pid, when), run_id)
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS qualification_history (
-    campaign_key TEXT NOT NULL,
-    person_id TEXT NOT NULL,
-    qualified_at TEXT NOT NULL,  -- UTC, ISO-8601 with offset: text order is time order
-    run_id TEXT NOT NULL,
-    PRIMARY KEY (campaign_key, person_id, qualified_at)
-)
-"""
-
-
-def _to_text(value: dt.datetime) -> str:
-    return _utc(value).isoformat(timespec="microseconds")
-
-
-class SqliteQualificationHistory:
-    """A history in a SQLite table ``qualification_history`` (a file path or ``:memory:``)."""
-
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        self._connection = sqlite3.connect(str(path))
-        with self._connection:
-            self._connection.execute(_SCHEMA)
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def last_qualified(
-        self, campaign_key: str, person_ids: Sequence[str], *, before: dt.datetime | None = None
-    ) -> dict[str, dt.datetime]:
-        ids = list(dict.fromkeys(person_ids))
-        limit = _to_text(before) if before is not None else None
-        latest: dict[str, dt.datetime] = {}
-        for offset in range(0, len(ids), _BATCH):
-            batch = ids[offset : offset + _BATCH]
-            marks = ",".join("?" * len(batch))
-            sql = (
-                "SELECT person_id, MAX(qualified_at) FROM qualification_history "
-                f"WHERE campaign_key = ? AND person_id IN ({marks})"
-                + (" AND qualified_at < ?" if limit is not None else "")
-                + " GROUP BY person_id"
-            )
-            params = [campaign_key, *batch, *([limit] if limit is not None else [])]
-            for pid, text in self._connection.execute(sql, params):
-                latest[pid] = dt.datetime.fromisoformat(text)
-        return latest
-
-    def record(
-        self, campaign_key: str, person_ids: Sequence[str], qualified_at: dt.datetime, run_id: str
-    ) -> None:
-        when = _to_text(qualified_at)
-        with self._connection:
-            self._connection.executemany(
-                "INSERT OR IGNORE INTO qualification_history VALUES (?, ?, ?, ?)",
-                ((campaign_key, pid, when, run_id) for pid in person_ids),
-            )

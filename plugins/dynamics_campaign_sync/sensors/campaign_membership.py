@@ -11,6 +11,7 @@ from airflow.sdk import BaseSensorOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from dynamics_campaign_sync.hooks.dynamics import DynamicsHook
+from dynamics_campaign_sync.member_types import MemberType
 from dynamics_campaign_sync.sync.membership_check import people_not_yet
 from dynamics_campaign_sync.triggers.membership import CampaignMembershipTrigger
 
@@ -29,7 +30,7 @@ class CampaignMembershipSensor(BaseSensorOperator):
                  present: bool = True, dynamics_conn_id: str = DynamicsHook.default_conn_name,
                  deferrable: bool = True, poke_interval: float = 60, timeout: float = 3600, **kwargs: Any) -> None:
         super().__init__(poke_interval=poke_interval, timeout=timeout, **kwargs)
-        if member_type not in {"lead", "contact"}:
+        if member_type not in set(MemberType):
             raise ValueError(f"{self.task_id}: member_type must be 'lead' or 'contact', got {member_type!r}")
         self.campaign_id = campaign_id
         self.person_ids = person_ids

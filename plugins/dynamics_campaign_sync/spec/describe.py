@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from dynamics_campaign_sync.campaign_status import campaign_status_label
 from dynamics_campaign_sync.spec.logic import render
 
 if TYPE_CHECKING:
@@ -21,15 +22,6 @@ _ACTIVITY_NAMES = {
     "form_fill": "Filled out form",
     "email_open": "Opened email",
     "email_click": "Clicked link in email",
-}
-_STATUS_NAMES = {
-    0: "Proposed",
-    1: "Ready To Launch",
-    2: "Launched",
-    3: "Completed",
-    4: "Canceled",
-    5: "Suspended",
-    6: "Inactive",
 }
 
 
@@ -158,7 +150,7 @@ def render_doc_md(spec: CampaignSpec) -> str:
     lines += [f"{number}. {describe_filter(flt)}" for number, flt in spec.rules.numbered()]
     lines += ["", f"**Logic:** `{render(spec.rules.tree)}`", "", "## Flow", ""]
     guard = spec.guard
-    blocked = ", ".join(_STATUS_NAMES.get(code, str(code)) for code in spec.blocked_statuses)
+    blocked = ", ".join(campaign_status_label(code) or str(code) for code in spec.blocked_statuses)
     lines += [
         f"- **Qualification:** {_qualification_text(spec)}",
         f"- **Removal:** members are {_removal_text(spec)}",

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from dynamics_campaign_sync.spec.cache import cached
 from dynamics_campaign_sync.spec.logic import LogicError, parse_logic
 from dynamics_campaign_sync.spec.models import KEY_PATTERN, CampaignSpec
 
@@ -231,5 +232,7 @@ def declared_key(path: str | Path) -> str | None:
 
 
 def collect_specs(directory: str | Path) -> SpecCollection:
-    """Every spec of ``directory`` that validates, and the problems of the others (see :func:`collect`)."""
-    return collect(spec_paths(directory))
+    """Every spec of ``directory`` that validates, and the problems of the others (see :func:`collect`); from
+    :mod:`~dynamics_campaign_sync.spec.cache` while the files are unchanged."""
+    directory = Path(directory)
+    return cached(directory, spec_paths(directory), collect)

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidationInfo
 
 from dynamics_campaign_sync.campaign_status import CAMPAIGN_STATUS_CODES, campaign_status_code
+from dynamics_campaign_sync.member_types import MemberType
 from dynamics_campaign_sync.spec.describe import render_doc_md
 from dynamics_campaign_sync.spec.logic import LogicError, Node, parse_logic, references
 from dynamics_campaign_sync.spec.operators import (
@@ -43,7 +44,6 @@ KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
 DEFAULT_CONNECTION_ID = "campaign_sync_source"
 
 Identifier = Annotated[str, Field(pattern=IDENTIFIER_PATTERN, max_length=63)]
-MemberType = Literal["lead", "contact"]
 
 #: Dynamics campaign ``statuscode`` values by name (all "Active" by statecode except inactive).
 
@@ -442,7 +442,7 @@ class CampaignSpec(_Model):
     owner: str = Field(min_length=1)
     tags: tuple[str, ...] = ()
     campaign: CampaignRef
-    member_types: tuple[MemberType, ...] = ("lead", "contact")
+    member_types: tuple[MemberType, ...] = (MemberType.LEAD, MemberType.CONTACT)
     schedule: Schedule
     source: SourceConfig = SourceConfig()
     rules: Rules
@@ -482,12 +482,12 @@ class CampaignSpec(_Model):
     @classmethod
     def _member_types_shorthand(cls, raw: Any) -> Any:
         if raw == "both":
-            return ["lead", "contact"]
+            return list(MemberType)
         return [raw] if isinstance(raw, str) else raw
 
     @field_validator("member_types")
     @classmethod
-    def _member_types_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _member_types_unique(cls, value: tuple[MemberType, ...]) -> tuple[MemberType, ...]:
         if not value:
             raise _custom_error("give at least one of lead, contact")
         if len(set(value)) != len(value):

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
+from dynamics_campaign_sync.utc import to_utc
+
 
 class Operator(StrEnum):
     """The operators a condition may use."""
@@ -103,13 +105,6 @@ def positive(operator: Operator) -> Operator:
 
 def is_negative(operator: Operator) -> bool:
     return operator in NEGATION
-
-
-def to_utc(value: dt.datetime) -> dt.datetime:
-    """Make a datetime tz-aware UTC; a naive one is taken to be UTC already."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
 
 
 def temporal_bounds(value: dt.date | dt.datetime) -> tuple[dt.datetime, dt.datetime]:

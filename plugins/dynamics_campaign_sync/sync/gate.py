@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUS_CODES, Campaign, campaign_status_code
+from dynamics_campaign_sync.campaign_status import CAMPAIGN_STATUS_CODES, campaign_status_code
+from dynamics_campaign_sync.dataverse.models import Campaign
 
 INACTIVE = CAMPAIGN_STATUS_CODES["inactive"]
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from croniter import croniter
 
+from dynamics_campaign_sync.utc import to_utc
+
 
 def cron_period_ending(cron: str, timezone: str, end: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The cron interval ``(previous tick, end)``: for ``0 6 * * *`` and an end of 14:00, the 24 h before it."""
@@ -30,16 +32,9 @@ def run_interval(context: Any, cron: str, timezone: str) -> tuple[dt.datetime, d
         except KeyError:
             start = end = None
         if start is not None and end is not None and end > start:
-            return _utc(start), _utc(end)
+            return to_utc(start), to_utc(end)
     run_after = context["dag_run"].run_after
-    return tuple(_utc(v) for v in cron_period_ending(cron, timezone, _utc(run_after)))  # type: ignore[return-value]
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    """A plain ``datetime`` in UTC. Airflow hands out pendulum datetimes, whose arithmetic with a
-    standard-library timezone loses the zone; the qualification layer does such arithmetic."""
-    aware = value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-    return dt.datetime(*aware.timetuple()[:6], aware.microsecond, tzinfo=dt.UTC)
+    return tuple(to_utc(v) for v in cron_period_ending(cron, timezone, to_utc(run_after)))  # type: ignore[return-value]
 
 
 def _zone(name: str) -> dt.tzinfo:

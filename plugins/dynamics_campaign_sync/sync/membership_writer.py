@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from dynamics_campaign_sync.chunking import chunked
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
-from dynamics_campaign_sync.dataverse.client import DEFAULT_MEMBER_CHUNK, chunked
+from dynamics_campaign_sync.dataverse.client import DEFAULT_MEMBER_CHUNK
 
 log = logging.getLogger(__name__)
 
