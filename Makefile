@@ -56,9 +56,9 @@ emulator: install
 lint: install
 	$(PY) -m ruff check .
 
-## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error).
+## Validate every campaign spec in dags/campaigns, or SPECS=<files or folders> (exit 1 naming file and field on any error).
 lint-specs: install
-	$(PY) -m dynamics_campaign_sync.spec.validate
+	$(PY) -m dynamics_campaign_sync.spec.validate $(SPECS)
 
 ## Sample people and activities into .data/source.db (PEOPLE=..., ACTIVITIES=...).
 ACTIVITIES ?= 200000
