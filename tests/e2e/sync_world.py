@@ -140,33 +140,10 @@ def connections(emulator, ledger: Path | str, source_url: str) -> dict[str, str]
 COUNTRY_NAMES = {"DE": "Germany", "FR": "France", "US": "United States"}
 DYNAMICS_PEOPLE_KEY = "e2e_dynamics_people"
 
-DYNAMICS_PEOPLE_SPEC = """
-key: {key}
-title: E2E German audience from Dynamics
-description: Leads and contacts whose Dynamics address is in Germany.
-owner: e2e-tests
-campaign:
-  id: {campaign_id}
-member_types: [lead, contact]
-schedule:
-  cron: "0 6 * * *"
-  timezone: UTC
-  start_date: 2026-01-01
-source:
-  people: dataverse
-  page_size: 2
-rules:
-  filters:
-    - type: demographic
-      field: address1_country
-      operator: is
-      value: germany
-  logic: all
-qualification: every_time
-removal: mirror
-guard:
-  max_adds: 100
-"""
+#: The German audience of ``SPEC``, its people read from Dynamics (paged two at a time) instead of the source.
+DYNAMICS_PEOPLE_SPEC = (SPEC.replace("\nrules:", "\nsource:\n  people: dataverse\n  page_size: 2\nrules:")
+                        .replace("field: country", "field: address1_country").replace("value: de", "value: germany"))
+assert DYNAMICS_PEOPLE_SPEC.count("dataverse") == DYNAMICS_PEOPLE_SPEC.count("address1_country") == 1
 
 
 def dynamics_people_seed() -> dict:
