@@ -58,11 +58,11 @@ emulator: install
 lint: install
 	$(PY) -m ruff check .
 
-## Validate every campaign spec in dags/campaigns (exit 1 naming file and field on any error), then check each
-## against its source where reachable (missing columns, features the source's database lacks).
+## Validate every campaign spec in dags/campaigns, or SPECS=<files or folders> (exit 1 naming file and field on
+## any error), then check each against its source where reachable (missing columns, features its database lacks).
 lint-specs: install
-	$(PY) -m dynamics_campaign_sync.spec.validate
-	CAMPAIGN_SYNC_DATA_DIR=$(DATA_DIR)/demo $(PY) -m dynamics_campaign_sync.qualification.compiler.lint
+	$(PY) -m dynamics_campaign_sync.spec.validate $(SPECS)
+	CAMPAIGN_SYNC_DATA_DIR=$(DATA_DIR)/demo $(PY) -m dynamics_campaign_sync.qualification.compiler.lint $(SPECS)
 
 ## Sample people and activities into .data/source.duckdb (PEOPLE=..., ACTIVITIES=...; --db x.db for SQLite).
 ACTIVITIES ?= 200000

@@ -39,5 +39,8 @@ def campaign_status_code(raw: int | str) -> int:
     name = raw.strip().lower().replace(" ", "_").replace("-", "_")
     name = _STATUS_ALIASES.get(name, name)
     if name not in CAMPAIGN_STATUS_CODES:
-        raise ValueError(f"{raw!r} is not one of {', '.join(CAMPAIGN_STATUS_CODES)} or a statuscode number")
+        from dynamics_campaign_sync.spec.messages import did_you_mean  # here: spec imports this module
+
+        hint = did_you_mean(name, CAMPAIGN_STATUS_CODES)
+        raise ValueError(f"{raw!r} is not one of {', '.join(CAMPAIGN_STATUS_CODES)} or a statuscode number{hint}")
     return CAMPAIGN_STATUS_CODES[name]

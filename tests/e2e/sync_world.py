@@ -132,3 +132,32 @@ def connections(emulator, ledger: Path | str, source_url: str) -> dict[str, str]
         "AIRFLOW_CONN_CAMPAIGN_SYNC_LEDGER": json.dumps({"conn_type": "generic", "extra": {"url": ledger_url}}),
         "AIRFLOW_CONN_CAMPAIGN_SYNC_SOURCE": json.dumps({"conn_type": "generic", "extra": {"url": source_url}}),
     }
+
+
+# -- people from Dynamics itself (source.people: dataverse) ---------------------------------------------------
+
+#: The country Dynamics holds in ``address1_country`` for each source country code.
+COUNTRY_NAMES = {"DE": "Germany", "FR": "France", "US": "United States"}
+DYNAMICS_PEOPLE_KEY = "e2e_dynamics_people"
+
+#: The German audience of ``SPEC``, its people read from Dynamics (paged two at a time) instead of the source.
+DYNAMICS_PEOPLE_SPEC = (SPEC.replace("\nrules:", "\nsource:\n  people: dataverse\n  page_size: 2\nrules:")
+                        .replace("field: country", "field: address1_country").replace("value: de", "value: germany"))
+assert DYNAMICS_PEOPLE_SPEC.count("dataverse") == DYNAMICS_PEOPLE_SPEC.count("address1_country") == 1
+
+
+def dynamics_people_seed() -> dict:
+    """The seed with each lead's and contact's country in Dynamics, created before the first interval."""
+    document = seed_document()
+    for record in [*document["leads"], *document["contacts"]]:
+        country = PEOPLE[record["lastname"]][3]
+        record.update(address1_country=COUNTRY_NAMES[country], createdon="2026-01-01T00:00:00Z")
+    return document
+
+
+def write_dynamics_people_spec(folder: Path) -> None:
+    """The folder holds only the Dynamics-people spec (on the campaign the other specs use)."""
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    (folder / f"{DYNAMICS_PEOPLE_KEY}.yaml").write_text(
+        DYNAMICS_PEOPLE_SPEC.format(key=DYNAMICS_PEOPLE_KEY, campaign_id=CAMPAIGN_ID))

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from dynamics_campaign_sync.spec.cache import cached
 from dynamics_campaign_sync.spec.logic import LogicError, parse_logic
+from dynamics_campaign_sync.spec.messages import translate
 from dynamics_campaign_sync.spec.models import KEY_PATTERN, CampaignSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -95,8 +96,8 @@ def _problems_from(path: str, error: ValidationError, data: dict[str, Any]) -> l
             tuple(o["loc"])[: len(loc)] == loc and o is not item for o in items
         ):
             continue  # a list whose items all failed is not also "too short"
-        message = "unknown field (check the spelling)" if item["type"] == "extra_forbidden" else item["msg"]
-        problems.append(SpecProblem(path, format_location(loc), message))
+        where, message = translate(item, CampaignSpec)
+        problems.append(SpecProblem(path, format_location(where), message))
     if not any(problem.location == "rules.logic" for problem in problems):
         problems.extend(_logic_problems(path, data))
     return problems

@@ -197,7 +197,7 @@ class Rules(_Model):
         if isinstance(data, dict) and isinstance(data.get("filters"), list):
             filters = []
             for item in data["filters"]:
-                if isinstance(item, dict) and item.get("type") in _TYPE_ALIASES:
+                if isinstance(item, dict) and isinstance(item.get("type"), str) and item["type"] in _TYPE_ALIASES:
                     item = {**item, "type": _TYPE_ALIASES[item["type"]]}
                 filters.append(item)
             data = {**data, "filters": filters}

@@ -23,11 +23,11 @@ Semantics (Marketo's smart-list operators, see the package README):
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
+from dynamics_campaign_sync.spec.messages import not_one_of
 from dynamics_campaign_sync.utc import to_utc
 
 
@@ -92,10 +92,7 @@ def parse_operator(raw: object) -> Operator:
     try:
         return Operator(str(raw))
     except ValueError:
-        names = [op.value for op in Operator]
-        close = difflib.get_close_matches(str(raw), names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConditionValueError(f"{raw!r} is not one of {', '.join(names)}{hint}") from None
+        raise ConditionValueError(not_one_of(raw, [op.value for op in Operator])) from None
 
 
 def positive(operator: Operator) -> Operator:
