@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynamics_campaign_sync.dag_factory import DAG_ID_PREFIX
-from dynamics_campaign_sync.dashboard import queries
 from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
 from dynamics_campaign_sync.ledger.checks import APPLIED, DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
@@ -63,9 +62,8 @@ class Snapshot:
         synced: dict[str, str] = {}
         if ledger is not None:
             self.catalog = {row["campaign_id"]: row for row in ledger.campaigns()}
-            with ledger.engine.connect() as connection:
-                self.ledger_keys = queries.campaign_keys(connection)
-                synced = queries.synced_campaign_ids(connection, set(specs) | self.ledger_keys)
+            self.ledger_keys = ledger.campaign_keys()
+            synced = ledger.synced_campaign_ids(set(specs) | self.ledger_keys)
         self.keys = sorted(set(specs) | self.ledger_keys)
         self.campaign_ids = {key: _campaign_id(specs.get(key), synced.get(key), self.catalog) for key in self.keys}
 
@@ -163,9 +161,8 @@ def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str
     if ledger is not None:
         last = ledger.latest_plan(key)
         applied = ledger.latest_plan(key, APPLIED)
-        with ledger.engine.connect() as connection:
-            counts = queries.member_counts(connection, campaign["id"]) if campaign["id"] else {}
-            totals = queries.event_totals(connection, key)
+        counts = ledger.member_counts(campaign["id"]) if campaign["id"] else {}
+        totals = ledger.event_totals(key)
     return {
         "key": key,
         "dag_id": dag_id(key),
@@ -196,9 +193,8 @@ def detail(snapshot: Snapshot, key: str, spec: CampaignSpec | None, limits: Limi
                     count_meanings=COUNT_MEANINGS)
     if ledger is None:
         return document
-    with ledger.engine.connect() as connection:
-        runs = queries.recent_plans(connection, key, RUN_HISTORY)
-        drifted = queries.drifted_people(connection, campaign_id, limits.drift) if campaign_id else []
+    runs = ledger.recent_plans(key, RUN_HISTORY)
+    drifted = ledger.drifted_people(campaign_id, limits.drift) if campaign_id else []
     total, events = ledger.events_page(key, limit=limits.events)
     last = document["last_run"]
     document.update(
