@@ -9,6 +9,7 @@ broken file costs only its own campaign and its problems show in the DAG list.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
@@ -80,7 +81,7 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
                             "them (downstream DAGs run again for the same people)"),
         },
     ) as dag:
-        common = {"spec": spec, "pool": DATAVERSE_POOL}
+        common: dict[str, Any] = {"spec": spec, "pool": DATAVERSE_POOL}
         gate = DynamicsCampaignActiveSensor(
             task_id="gate",
             campaign_id=spec.campaign.id,

@@ -19,6 +19,6 @@ class VerifyingSession(requests.Session):
         self.verify = verify
         self._forced_verify = verify
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["verify"] = self._forced_verify
         return super().request(method, url, *args, **kwargs)

@@ -164,7 +164,7 @@ class Ledger:
         Raises :class:`LedgerError` if ``list_id`` is owned for another campaign or member type. A different list
         for the same pair replaces the old mapping (the old list was deleted in Dynamics and re-created).
         """
-        arguments = {
+        arguments: dict[str, Any] = {
             "campaign_id": text(campaign_id, "campaign_id"),
             "member_type": choice(member_type, MEMBER_TYPES, "member_type"),
             "list_id": text(list_id, "list_id"),
@@ -368,7 +368,7 @@ class Ledger:
         ``details`` small JSON kept beside the counts (the invalid source rows by kind, with example ids)."""
         start, end = as_interval(interval_start, interval_end, f"plan of campaign {campaign_key}")
         key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
-        arguments = {
+        arguments: dict[str, Any] = {
             "status": choice(status, PLAN_STATUSES, "status"),
             "counts": checked_counts(counts, f"plan of campaign {key}, run {run}"),
             "items": _plan_items(items, f"plan of campaign {key}, run {run}"),

@@ -113,7 +113,8 @@ class PublishMembershipEventsOperator(CampaignSyncBaseOperator):
         def delivered_since(since: datetime) -> set[str]:
             # Airflow's own record of the asset's events is the truth about what downstream DAGs were given.
             events = context["inlet_events"][asset].after((since - CLOCK_SKEW).isoformat())
-            return {batch for event in events for batch in (event.extra or {}).get("batch_ids", [])}
+            named = ((event.extra or {}).get("batch_ids") for event in events)
+            return {str(batch) for batch_ids in named if isinstance(batch_ids, list) for batch in batch_ids}
 
         extra = self.sync.publish(self.action, context["run_id"], delivered_since=delivered_since,
                                   republish=self.param(context, "republish_events"))

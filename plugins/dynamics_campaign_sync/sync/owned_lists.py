@@ -44,7 +44,8 @@ def owned_list_id(campaign_id: str, member_type: MemberType, *, replacing: str |
 
 
 class _StoredList(Protocol):
-    list_id: str
+    @property
+    def list_id(self) -> str: ...
 
 
 class OwnedListStore(Protocol):

@@ -71,7 +71,7 @@ class DriftFacts:
     in_flight: frozenset[str] = frozenset()
     #: Member type → when our current owned list was recorded: people added before it was lost with the old list
     #: (deleted and re-created), not taken out by someone — they are re-added as before, not drift.
-    list_since: Mapping[str, dt.datetime] = field(default_factory=dict)
+    list_since: Mapping[MemberType, dt.datetime] = field(default_factory=dict)
     #: False for a run older than the newest applied interval: old qualification must not clear today's drift.
     may_clear: bool = True
 
@@ -113,7 +113,7 @@ def removal_due(policy: str, days: int | None, member: CurrentMember,
     return since is None or since <= as_of - dt.timedelta(days=days or 0)
 
 
-def missing_members(our_members: Mapping[str, CurrentMember], in_owned_lists: Mapping[str, set[str]],
+def missing_members(our_members: Mapping[str, CurrentMember], in_owned_lists: Mapping[MemberType, set[str]],
                     drift: DriftFacts) -> dict[str, CurrentMember]:
     """Our members who are not in our owned list of their type although they should be: candidates for drift.
 
@@ -137,8 +137,8 @@ def build_plan(
     eligible_source_ids: set[str],
     unresolved: Mapping[str, str],
     our_members: Mapping[str, CurrentMember],
-    in_owned_lists: Mapping[str, set[str]],
-    in_other_lists: Mapping[str, set[str]],
+    in_owned_lists: Mapping[MemberType, set[str]],
+    in_other_lists: Mapping[MemberType, set[str]],
     removal_policy: str,
     removal_days: int | None,
     last_qualified: Mapping[str, dt.datetime],
