@@ -15,12 +15,22 @@ from typing import Any
 from dynamics_campaign_sync.dag_factory import DAG_ID_PREFIX
 from dynamics_campaign_sync.dataverse.models import CAMPAIGN_STATUSES
 from dynamics_campaign_sync.ledger import Ledger, Plan
-from dynamics_campaign_sync.ledger.checks import APPLIED, DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
+from dynamics_campaign_sync.ledger.checks import (
+    APPLIED,
+    DRIFT_STATES,
+    DRY_RUN,
+    MEMBER,
+    MEMBER_TYPES,
+    REMOVED,
+    PlanStatus,
+)
 from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.spec.describe import describe_filter, describe_reason
 from dynamics_campaign_sync.spec.logic import render
 
 STATES = {0: "Active", 1: "Inactive"}
+#: Plan statuses that say more than Airflow's run state: the run wrote nothing.
+NOTHING_WRITTEN = frozenset({PlanStatus.SUPERSEDED, PlanStatus.DRY_RUN, PlanStatus.BLOCKED})
 #: How many runs the run history shows.
 RUN_HISTORY = 20
 
@@ -136,7 +146,7 @@ def attempt(airflow_run: Mapping[str, Any] | None, plan: Plan | None) -> dict[st
         return None
     ours = plan if plan is not None and plan.run_id == airflow_run["run_id"] else None
     state = airflow_run["state"]
-    if ours is not None and ours.status in {"superseded", "dry_run", "blocked"} and state != "running":
+    if ours is not None and ours.status in NOTHING_WRITTEN and state != "running":
         state = ours.status
     elif airflow_run["dry_run"] and state == "success":
         state = "dry_run"
