@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.ledger.checks import Action
 from dynamics_campaign_sync.log_privacy import private_logger
-from dynamics_campaign_sync.sync.guard import Guard
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
 from dynamics_campaign_sync.sync.new_leads import create_missing_leads
 from dynamics_campaign_sync.sync.owned_lists import OwnedLists
-from dynamics_campaign_sync.sync.ownership import CampaignOwnership
 from dynamics_campaign_sync.sync.planner import NEW_PERSON_PREFIX
 from dynamics_campaign_sync.sync.run import RunContext
 from dynamics_campaign_sync.sync.write_lock import CampaignWriteLock
@@ -28,20 +26,15 @@ FAILURES_SHOWN = 20
 
 
 class MembershipChanges:
-    def __init__(self, campaign_key: str, *, client: DataverseClient, ledger: Ledger, ownership: CampaignOwnership,
-                 lists: OwnedLists, guard: Guard) -> None:
+    def __init__(self, campaign_key: str, *, client: DataverseClient, ledger: Ledger, lists: OwnedLists) -> None:
         self.key = campaign_key
         self.client = client
         self.ledger = ledger
-        self.ownership = ownership
         self.lists = lists
-        self.guard = guard
 
     def apply(self, action: Action, campaign_id: str, run: RunContext, write_lock: CampaignWriteLock) -> WriteOutcome:
-        """Heal what a crashed attempt left, then send this run's planned adds or removes — only for a plan the
-        guard approved; anything else raises :class:`~.run.PlanNotApprovedError` before any request."""
-        self.ownership.check(campaign_id)  # ensure_lists claimed it
-        self.guard.check_approved(run)
+        """Heal what a crashed attempt left, then send this run's planned adds or removes (the caller checked
+        that the spec owns the campaign and that the guard approved the plan)."""
         with write_lock.held(run.run_id) as keep_alive:
             return self._apply_locked(Action(action), campaign_id, run, keep_alive)
 

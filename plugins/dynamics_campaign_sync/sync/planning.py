@@ -7,7 +7,7 @@ qualification rule to the matches, and records plan, counts and details in the l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
@@ -18,7 +18,6 @@ from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.spec.describe import describe_reason, filter_texts
 from dynamics_campaign_sync.sync.drift import drift_facts, record_drift
 from dynamics_campaign_sync.sync.owned_lists import OwnedLists
-from dynamics_campaign_sync.sync.ownership import CampaignOwnership
 from dynamics_campaign_sync.sync.planner import CurrentMember, SyncPlan, build_plan
 from dynamics_campaign_sync.sync.resolve import resolve
 from dynamics_campaign_sync.sync.run import RunContext
@@ -33,15 +32,14 @@ PLAN_PREVIEW = 20
 NAMED_PER_KIND = 200
 
 
+@dataclass
 class Planning:
-    def __init__(self, spec: CampaignSpec, *, client: DataverseClient, ledger: Ledger, ownership: CampaignOwnership,
-                 lists: OwnedLists, source_factory: Callable[[], Any] | None) -> None:
-        self.spec = spec
-        self.client = client
-        self.ledger = ledger
-        self.ownership = ownership
-        self.lists = lists
-        self._source_factory = source_factory
+    spec: CampaignSpec
+    client: DataverseClient
+    ledger: Ledger
+    lists: OwnedLists
+    #: Opens the qualification source (None: this sync cannot plan).
+    source_factory: Callable[[], Any] | None = None
 
     @property
     def key(self) -> str:
@@ -49,14 +47,13 @@ class Planning:
 
     def plan(self, campaign_id: str, run: RunContext) -> dict[str, Any]:
         """Qualify as of the interval end, compare with the ledger and Dynamics, record the plan; return its
-        counts and a preview (the XCom)."""
+        counts and a preview (the XCom). The caller checked that this spec owns the campaign."""
         dry_run = run.dry_run
-        if self._source_factory is None:
+        if self.source_factory is None:
             raise ValueError("a plan needs a qualification source")
         log.info("Evaluating %s for the interval %s – %s", self.key, run.interval_start.isoformat(),
                  run.interval_end.isoformat())
-        self.ownership.check(campaign_id, preview_take_over=run.take_over)
-        result = evaluate(self.spec, self._source_factory(), run.interval_start, run.interval_end)
+        result = evaluate(self.spec, self.source_factory(), run.interval_start, run.interval_end)
         log.info("Qualified %d people as of %s (%d people and %d activity rows read)", len(result.qualified),
                  run.interval_end.isoformat(), result.people_scanned, result.activity_rows_read)
         candidates, unresolved = resolve(self.client, result.qualified)

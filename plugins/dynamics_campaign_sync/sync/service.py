@@ -51,11 +51,9 @@ class CampaignSync:
         self.write_lock = CampaignWriteLock(ledger, spec.key, wait=lock_wait)
         self.ownership = CampaignOwnership(ledger, spec.key)
         self.lists = OwnedLists(client, ledger, self.member_types)
-        self.planning = Planning(spec, client=client, ledger=ledger, ownership=self.ownership, lists=self.lists,
-                                 source_factory=source_factory)
+        self.planning = Planning(spec, client=client, ledger=ledger, lists=self.lists, source_factory=source_factory)
         self.guarding = Guard(spec, ledger)
-        self.changes = MembershipChanges(spec.key, client=client, ledger=ledger, ownership=self.ownership,
-                                         lists=self.lists, guard=self.guarding)
+        self.changes = MembershipChanges(spec.key, client=client, ledger=ledger, lists=self.lists)
         self.publication = Publication(ledger, spec.key)
 
     @property
@@ -93,6 +91,8 @@ class CampaignSync:
     # -- plan and guard ---------------------------------------------------------------------------------------
 
     def plan(self, campaign_id: str, run: RunContext) -> dict[str, Any]:
+        """Refused for a campaign another spec owns (a dry run may preview a take-over); see :meth:`Planning.plan`."""
+        self.check_campaign_owner(campaign_id, preview_take_over=run.take_over)
         return self.planning.plan(campaign_id, run)
 
     def apply_qualification_rule(self, source_ids: list[str], run: RunContext, *, record: bool) -> set[str]:
@@ -113,6 +113,10 @@ class CampaignSync:
     # -- writes -----------------------------------------------------------------------------------------------
 
     def apply(self, action: Action | str, campaign_id: str, run: RunContext) -> WriteOutcome:
+        """Send the run's planned adds or removes — only for a plan the guard approved, of a campaign this spec
+        owns (ensure_lists claimed it); anything else raises before any request."""
+        self.check_campaign_owner(campaign_id)
+        self.check_approved(run)
         return self.changes.apply(Action(action), campaign_id, run, self.write_lock)
 
     def _create_missing_leads(self, people: dict[str, dict[str, Any]], run_id: str,
