@@ -8,7 +8,7 @@ DATA_DIR ?= .data
 # include/ (emulator, sample data, helpers) is not installed; our package is, by `make install` (editable).
 export PYTHONPATH := $(CURDIR)/include
 
-.PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source clean
+.PHONY: install browser run demo airflow test typecheck emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source clean
 PEOPLE ?= 5000
 # Ports of `make run`; a busy one is named at start-up with the variable that moves it.
 EMULATOR_PORT ?= 8443
@@ -40,9 +40,13 @@ demo: install
 airflow: install
 	@$(PY) include/local_stack.py --data-dir $(DATA_DIR) --airflow-port $(AIRFLOW_PORT) airflow $(ARGS)
 
-## The whole test suite, end-to-end tests included.
-test: install browser
+## The whole test suite, end-to-end tests included, after the type check.
+test: install browser typecheck
 	$(PY) -m pytest
+
+## Type-check plugins/ with mypy (settings in pyproject.toml; no error is allowed).
+typecheck: install
+	$(PY) -m mypy
 
 ## Debian's Chromium for the dashboard's browser test (never a downloaded browser); its tests skip without it.
 browser:
@@ -91,4 +95,4 @@ bench-dataverse-source: install
 	$(PY) include/benchmarks/bench_dataverse_source.py
 
 clean:
-	rm -rf $(DATA_DIR) .pytest_cache
+	rm -rf $(DATA_DIR) .pytest_cache .mypy_cache

@@ -9,9 +9,11 @@ broken file costs only its own campaign and its problems show in the DAG list.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param
+from airflow.sdk.definitions.param import ParamsDict
 
 from dynamics_campaign_sync.failure_reasons import keep_failure_reason
 from dynamics_campaign_sync.naming import added_asset, invalid_spec_dag_id, removed_asset, sync_dag_id
@@ -66,7 +68,7 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         tags=sorted({"campaign-sync", *spec.tags}),
         default_args=default_args,
     ) as dag:
-        common = {"spec": spec, "pool": DATAVERSE_POOL}
+        common: dict[str, Any] = {"spec": spec, "pool": DATAVERSE_POOL}
         gate = DynamicsCampaignActiveSensor(
             task_id="gate",
             campaign_id=spec.campaign.id,
@@ -95,7 +97,7 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
     # them into every task (once per operator class layer) and serialization validates each copy twice with
     # jsonschema: most of the parse time of 200 syncs. A task's run-time ``params`` are the DAG's merged with
     # its own and the run's conf, so the tasks see the same values either way.
-    dag.params = run_params()
+    dag.params = ParamsDict(run_params())
     return dag
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.chunking import chunked
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.ledger import Ledger
 
 FOLLOW_UPS = sa.Table(
     "campaign_follow_ups",
@@ -39,7 +42,7 @@ def batch_ids_from(events: Mapping[Any, Sequence[Any]] | None, extra_ids: Iterab
     return list(dict.fromkeys(found))
 
 
-def people_of_batches(ledger: Any, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
+def people_of_batches(ledger: Ledger, batch_ids: Sequence[str]) -> list[dict[str, Any]]:
     """One small dict per person and batch: ids, member type, campaign, action, matched rules."""
     people = []
     for batch_id in batch_ids:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dataverse_emulator.testing import RunningEmulator, EmulatorSession
+from dataverse_emulator.testing import EmulatorSession, RunningEmulator
 
 TRACK = {"Prefer": "odata.track-changes"}
 

@@ -13,15 +13,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from dynamics_campaign_sync.campaign_status import campaign_status_label
-from dynamics_campaign_sync.dashboard import queries
 from dynamics_campaign_sync.ledger import Ledger, Plan
-from dynamics_campaign_sync.ledger.checks import APPLIED, DRIFT_STATES, DRY_RUN, MEMBER, MEMBER_TYPES, REMOVED
+from dynamics_campaign_sync.ledger.checks import (
+    APPLIED,
+    DRIFT_STATES,
+    DRY_RUN,
+    MEMBER,
+    MEMBER_TYPES,
+    REMOVED,
+    PlanStatus,
+)
 from dynamics_campaign_sync.naming import sync_dag_id
 from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.spec.describe import describe_filter, describe_reason
 from dynamics_campaign_sync.spec.logic import render
 
 STATES = {0: "Active", 1: "Inactive"}
+#: Plan statuses that say more than Airflow's run state: the run wrote nothing.
+NOTHING_WRITTEN = frozenset({PlanStatus.SUPERSEDED, PlanStatus.DRY_RUN, PlanStatus.BLOCKED})
 #: How many runs the run history shows.
 RUN_HISTORY = 20
 
@@ -57,9 +66,8 @@ class Snapshot:
         synced: dict[str, str] = {}
         if ledger is not None:
             self.catalog = {row["campaign_id"]: row for row in ledger.campaigns()}
-            with ledger.engine.connect() as connection:
-                self.ledger_keys = queries.campaign_keys(connection)
-                synced = queries.synced_campaign_ids(connection, set(specs) | self.ledger_keys)
+            self.ledger_keys = ledger.campaign_keys()
+            synced = ledger.synced_campaign_ids(set(specs) | self.ledger_keys)
         self.keys = sorted(set(specs) | self.ledger_keys)
         self.campaign_ids = {key: _campaign_id(specs.get(key), synced.get(key), self.catalog) for key in self.keys}
 
@@ -132,7 +140,7 @@ def attempt(airflow_run: Mapping[str, Any] | None, plan: Plan | None) -> dict[st
         return None
     ours = plan if plan is not None and plan.run_id == airflow_run["run_id"] else None
     state = airflow_run["state"]
-    if ours is not None and ours.status in {"superseded", "dry_run", "blocked"} and state != "running":
+    if ours is not None and ours.status in NOTHING_WRITTEN and state != "running":
         state = ours.status
     elif airflow_run["dry_run"] and state == "success":
         state = "dry_run"
@@ -141,7 +149,7 @@ def attempt(airflow_run: Mapping[str, Any] | None, plan: Plan | None) -> dict[st
 
 
 def _members(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    current = {member_type: counts.get(MEMBER, {}).get(member_type, 0) for member_type in sorted(MEMBER_TYPES)}
+    current: dict[str, Any] = {member_type: counts.get(MEMBER, {}).get(member_type, 0) for member_type in sorted(MEMBER_TYPES)}
     removed = {member_type: counts.get(REMOVED, {}).get(member_type, 0) for member_type in sorted(MEMBER_TYPES)}
     drifted = {state: sum(counts.get(state, {}).values()) for state in sorted(DRIFT_STATES)}
     return {**current, "total": sum(current.values()), "removed": removed, "removed_total": sum(removed.values()),
@@ -157,9 +165,8 @@ def summary(snapshot: Snapshot, key: str, spec: CampaignSpec | None) -> dict[str
     if ledger is not None:
         last = ledger.latest_plan(key)
         applied = ledger.latest_plan(key, APPLIED)
-        with ledger.engine.connect() as connection:
-            counts = queries.member_counts(connection, campaign["id"]) if campaign["id"] else {}
-            totals = queries.event_totals(connection, key)
+        counts = ledger.member_counts(campaign["id"]) if campaign["id"] else {}
+        totals = ledger.event_totals(key)
     return {
         "key": key,
         "dag_id": sync_dag_id(key),
@@ -190,9 +197,8 @@ def detail(snapshot: Snapshot, key: str, spec: CampaignSpec | None, limits: Limi
                     count_meanings=COUNT_MEANINGS)
     if ledger is None:
         return document
-    with ledger.engine.connect() as connection:
-        runs = queries.recent_plans(connection, key, RUN_HISTORY)
-        drifted = queries.drifted_people(connection, campaign_id, limits.drift) if campaign_id else []
+    runs = ledger.recent_plans(key, RUN_HISTORY)
+    drifted = ledger.drifted_people(campaign_id, limits.drift) if campaign_id else []
     total, events = ledger.events_page(key, limit=limits.events)
     last = document["last_run"]
     document.update(

@@ -22,6 +22,6 @@ class ConfiguredTlsSession(requests.Session):
         self.verify = verify
         self._forced_verify = verify
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["verify"] = self._forced_verify
         return super().request(method, url, *args, **kwargs)

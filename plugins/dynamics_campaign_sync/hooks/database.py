@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.ledger import Ledger
 
 #: Where local state lives when nothing else is configured (``make run`` sets it to ``.data``).
 DATA_DIR_ENV = "CAMPAIGN_SYNC_DATA_DIR"
@@ -84,7 +87,7 @@ class LedgerHook(SqlDatabaseHook):
         super().__init__(conn_id, **kwargs)
 
     @cached_property
-    def ledger(self):
+    def ledger(self) -> Ledger:
         from dynamics_campaign_sync.ledger import Ledger
 
         ledger = Ledger.from_url(self.url)

@@ -167,6 +167,21 @@ def config_from_connection(conn: Any) -> DataverseConfig:
     )
 
 
+def client_from_connection(conn: Any) -> DataverseClient:
+    """The one way a Dataverse client is built from an Airflow connection — by the hook (so tasks, sensors and
+    the connection form's Test button) and by the triggers: every secret the connection holds is masked in this
+    process's logs first (:func:`config_from_connection`), and a bad setting names the connection. No I/O: the
+    client signs in on its first request."""
+    # Imported here: the client loads MSAL and requests, which a DAG file parsing operators never needs.
+    from dynamics_campaign_sync.dataverse.client import DataverseClient
+
+    try:
+        config = config_from_connection(conn)
+    except DataverseConfigError as exc:
+        raise DataverseConfigError(f"connection {conn.conn_id!r}: {exc}") from None
+    return DataverseClient(config)
+
+
 class DynamicsHook(BaseHook):
     """Connects to one Dataverse organisation with an app registration (client secret or certificate).
 
@@ -188,10 +203,7 @@ class DynamicsHook(BaseHook):
 
     @cached_property
     def config(self) -> DataverseConfig:
-        try:
-            return config_from_connection(self.connection)
-        except DataverseConfigError as exc:
-            raise DataverseConfigError(f"connection {self.dynamics_conn_id!r}: {exc}") from None
+        return self.client.config
 
     @cached_property
     def retry_policy(self) -> RetryPolicy:
@@ -200,10 +212,7 @@ class DynamicsHook(BaseHook):
 
     @cached_property
     def client(self) -> DataverseClient:
-        # Imported here: the client loads MSAL and requests, which a DAG file parsing operators never needs.
-        from dynamics_campaign_sync.dataverse.client import DataverseClient
-
-        return DataverseClient(self.config)
+        return client_from_connection(self.connection)
 
     def get_conn(self) -> DataverseClient:
         return self.client

@@ -5,32 +5,54 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.member_types import MemberType
 from dynamics_campaign_sync.utc import aware_utc
 
-ADD = "add"
-REMOVE = "remove"
-ACTIONS = frozenset({ADD, REMOVE})
+
+class Action(StrEnum):
+    """What a plan item, an intent or an event does to a person in Dynamics (stored as its value)."""
+
+    ADD = "add"
+    REMOVE = "remove"
+
+
+class MemberStatus(StrEnum):
+    """A membership's state in the ledger (stored as its value)."""
+
+    MEMBER = "member"
+    REMOVED = "removed"
+    #: Drift: a member we added whose lead/contact was deleted in Dynamics (final: never written to again).
+    DELETED_IN_DYNAMICS = "deleted_in_dynamics"
+    #: Drift: a member someone else took out of our owned list (the spec's ``drift`` option says what follows).
+    REMOVED_IN_DYNAMICS = "removed_in_dynamics"
+
+
+class PlanStatus(StrEnum):
+    """Where a run's plan stands (stored as its value)."""
+
+    PLANNED = "planned"
+    APPLIED = "applied"
+    SUPERSEDED = "superseded"
+    DRY_RUN = "dry_run"
+    BLOCKED = "blocked"
+
+
+ADD, REMOVE = Action.ADD, Action.REMOVE
+ACTIONS = frozenset(Action)
 
 MEMBER_TYPES = frozenset(MemberType)
 
-MEMBER = "member"
-REMOVED = "removed"
-#: Drift: a member we added whose lead/contact was deleted in Dynamics (final: never written to again).
-DELETED_IN_DYNAMICS = "deleted_in_dynamics"
-#: Drift: a member someone else took out of our owned list (the spec's ``drift`` option says what follows).
-REMOVED_IN_DYNAMICS = "removed_in_dynamics"
+MEMBER, REMOVED = MemberStatus.MEMBER, MemberStatus.REMOVED
+DELETED_IN_DYNAMICS, REMOVED_IN_DYNAMICS = MemberStatus.DELETED_IN_DYNAMICS, MemberStatus.REMOVED_IN_DYNAMICS
 DRIFT_STATES = frozenset({DELETED_IN_DYNAMICS, REMOVED_IN_DYNAMICS})
 
-PLANNED = "planned"
-APPLIED = "applied"
-SUPERSEDED = "superseded"
-DRY_RUN = "dry_run"
-BLOCKED = "blocked"
-PLAN_STATUSES = frozenset({PLANNED, APPLIED, SUPERSEDED, DRY_RUN, BLOCKED})
+PLANNED, APPLIED, SUPERSEDED = PlanStatus.PLANNED, PlanStatus.APPLIED, PlanStatus.SUPERSEDED
+DRY_RUN, BLOCKED = PlanStatus.DRY_RUN, PlanStatus.BLOCKED
+PLAN_STATUSES = frozenset(PlanStatus)
 
 
 def choice(value: object, allowed: Collection[str], what: str) -> str:

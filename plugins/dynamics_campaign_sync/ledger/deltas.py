@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Integer, Table, Text, delete, func, insert, select, update
 
-from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.chunking import chunked
+from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.columns import UTCDateTime
 from dynamics_campaign_sync.ledger.schema import GUID, KEY, metadata
 
@@ -79,10 +79,10 @@ def save(connection: Connection, scope: str, *, columns: Sequence[str], delta_li
     for chunk in ([] if replace else chunked(gone, sql.IN_CHUNK)):
         connection.execute(delete(snapshot_rows).where(snapshot_rows.c.scope == scope,
                                                        snapshot_rows.c.record_id.in_(chunk)))
-    rows = [{"scope": scope, "record_id": record_id, "record": json.dumps(record, separators=(",", ":"))}
+    rows: list[dict[str, str]] = [{"scope": scope, "record_id": record_id, "record": json.dumps(record, separators=(",", ":"))}
             for record_id, record in changed.items()]
-    for chunk in chunked(rows, _INSERT_CHUNK):
-        connection.execute(insert(snapshot_rows), list(chunk))
+    for batch in chunked(rows, _INSERT_CHUNK):
+        connection.execute(insert(snapshot_rows), list(batch))
     count = connection.scalar(select(func.count()).select_from(snapshot_rows)
                               .where(snapshot_rows.c.scope == scope)) or 0
     values = {"columns": json.dumps(sorted(columns)), "delta_link": delta_link, "record_count": count,

@@ -23,6 +23,7 @@ from dynamics_campaign_sync.ledger import (
     locks,
     membership,
     migrations,
+    overview,
     owners,
     plans,
     reports,
@@ -177,7 +178,7 @@ class Ledger:
         Raises :class:`LedgerError` if ``list_id`` is owned for another campaign or member type. A different list
         for the same pair replaces the old mapping (the old list was deleted in Dynamics and re-created).
         """
-        arguments = {
+        arguments: dict[str, Any] = {
             "campaign_id": text(campaign_id, "campaign_id"),
             "member_type": choice(member_type, MEMBER_TYPES, "member_type"),
             "list_id": text(list_id, "list_id"),
@@ -381,7 +382,7 @@ class Ledger:
         ``details`` small JSON kept beside the counts (the invalid source rows by kind, with example ids)."""
         start, end = as_interval(interval_start, interval_end, f"plan of campaign {campaign_key}")
         key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
-        arguments = {
+        arguments: dict[str, Any] = {
             "status": choice(status, PLAN_STATUSES, "status"),
             "counts": checked_counts(counts, f"plan of campaign {key}, run {run}"),
             "items": _plan_items(items, f"plan of campaign {key}, run {run}"),
@@ -486,6 +487,36 @@ class Ledger:
         """Everything recorded about one person (a Dynamics id, source id or email) across campaigns."""
         with self._engine.connect() as connection:
             return reports.person_report(connection, text(who, "person"))
+
+    def campaign_keys(self) -> set[str]:
+        """Every campaign key the ledger knows (plans or memberships), with or without a spec today."""
+        with self._engine.connect() as connection:
+            return overview.campaign_keys(connection)
+
+    def synced_campaign_ids(self, campaign_keys: Iterable[str]) -> dict[str, str]:
+        """``{campaign_key: campaign_id}`` as the syncs last wrote it."""
+        with self._engine.connect() as connection:
+            return overview.synced_campaign_ids(connection, campaign_keys)
+
+    def member_counts(self, campaign_id: str) -> dict[str, dict[str, int]]:
+        """``{status: {member_type: n}}`` of the people we added to the campaign (and took out, or who drifted)."""
+        with self._engine.connect() as connection:
+            return overview.member_counts(connection, campaign_id)
+
+    def event_totals(self, campaign_key: str) -> dict[str, int]:
+        """``{"add": n, "remove": m}``: every membership change the sync ever recorded for the campaign."""
+        with self._engine.connect() as connection:
+            return overview.event_totals(connection, campaign_key)
+
+    def recent_plans(self, campaign_key: str, limit: int) -> list[Plan]:
+        """The newest run plans of the campaign (every status), newest first."""
+        with self._engine.connect() as connection:
+            return overview.recent_plans(connection, campaign_key, limit)
+
+    def drifted_people(self, campaign_id: str, limit: int) -> list[dict[str, Any]]:
+        """People we added who drifted, newest first (at most ``limit``)."""
+        with self._engine.connect() as connection:
+            return overview.drifted_people(connection, campaign_id, limit)
 
     # -- qualification history (what the qualification rule reads) --------------------------------------------
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Connection, func, insert, inspect, select, text, update
+from sqlalchemy import Connection, String, func, insert, inspect, select, text, update
 
 from dynamics_campaign_sync.ledger import deltas, sql
 from dynamics_campaign_sync.ledger.errors import LedgerError
@@ -71,7 +72,7 @@ def _widen_plan_person_ids(connection: Connection) -> None:
     if connection.dialect.name != "postgresql":
         return
     for table in (plan_items, failures):
-        length = table.c.person_id.type.length
+        length = cast(String, table.c.person_id.type).length
         connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN person_id TYPE VARCHAR({length})"))
 
 

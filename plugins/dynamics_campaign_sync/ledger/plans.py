@@ -46,9 +46,12 @@ def record(
     }
     plan_id = _plan_id(connection, campaign_key, run_id)
     if plan_id is None:
-        plan_id = connection.execute(
+        inserted = connection.execute(
             insert(run_plans).values(campaign_key=campaign_key, run_id=run_id, created_at=now, **values)
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        if inserted is None:  # only an insert without a primary key (never ours) answers None
+            raise LedgerError(f"no plan id for campaign {campaign_key!r}, run {run_id!r}")
+        plan_id = inserted[0]
     else:
         connection.execute(update(run_plans).where(run_plans.c.plan_id == plan_id).values(**values))
         connection.execute(delete(plan_items).where(plan_items.c.plan_id == plan_id))

@@ -130,14 +130,14 @@ def person_ids(connection: Connection, who: str) -> tuple[set[str], set[str]]:
     needle = who.strip()
     like = f"%{_escape(needle.lower())}%"
     dynamics, source = {needle}, {needle}
-    candidates = connection.execute(
+    candidates = [*connection.execute(
         select(memberships.c.person_id, memberships.c.reason, memberships.c.source_person_id).where(or_(
             memberships.c.person_id == needle, memberships.c.source_person_id == needle,
             func.lower(cast(memberships.c.reason, String)).like(like, escape="\\")))
-    ).all() + connection.execute(
+    ).all(), *connection.execute(
         select(events.c.person_id, events.c.reason, events.c.reason).where(or_(
             events.c.person_id == needle, func.lower(cast(events.c.reason, String)).like(like, escape="\\")))
-    ).all()
+    ).all()]
     for person_id, reason, source_person_id in candidates:
         known = _names(reason, source_person_id if isinstance(source_person_id, str) else None)
         if person_id == needle or needle.lower() in known:
@@ -147,7 +147,7 @@ def person_ids(connection: Connection, who: str) -> tuple[set[str], set[str]]:
     return dynamics, source
 
 
-def person_report(connection: Connection, who: str) -> dict[str, list[dict[str, Any]]]:
+def person_report(connection: Connection, who: str) -> dict[str, list[Any]]:
     """Everything the ledger holds about one person across campaigns: memberships (drift state included),
     events, qualifications, plan items and failures. Empty lists when nobody is known by ``who``."""
     dynamics, source = person_ids(connection, who)

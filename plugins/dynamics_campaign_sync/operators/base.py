@@ -18,6 +18,9 @@ from dynamics_campaign_sync.sync.interval import run_interval
 
 if TYPE_CHECKING:
     # The service loads the ledger, the evaluation engine (pandas) and the client: imported when a task runs.
+    from airflow.sdk import Context
+
+    from dynamics_campaign_sync.ledger import Ledger
     from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
 
 #: Where the gate task leaves the campaign it checked (id resolved from a name if need be).
@@ -79,7 +82,7 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
         return DynamicsHook(self.dynamics_conn_id)
 
     @cached_property
-    def ledger(self) -> Any:
+    def ledger(self) -> Ledger:
         return LedgerHook(self.ledger_conn_id).ledger
 
     @cached_property
@@ -97,7 +100,7 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
 
         return CampaignSync(self.spec, client=self.dynamics.client, ledger=self.ledger, source_factory=source)
 
-    def run_context(self, context: Any) -> RunContext:
+    def run_context(self, context: Context) -> RunContext:
         from dynamics_campaign_sync.sync.service import RunContext
 
         start, end = run_interval(context, self.spec.schedule.cron, self.spec.schedule.timezone)
@@ -106,7 +109,7 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
                           dry_run=self.param(context, "dry_run"))
 
     @staticmethod
-    def param(context: Any, name: str) -> bool:
+    def param(context: Context, name: str) -> bool:
         return bool((context.get("params") or {}).get(name, False))
 
     def requests_made(self) -> dict[str, Any]:

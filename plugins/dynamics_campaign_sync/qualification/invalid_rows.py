@@ -15,13 +15,14 @@ beyond the read on the common path, where nothing is wrong.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from dynamics_campaign_sync.plan_counts import invalid_rows_counts
 from dynamics_campaign_sync.qualification.contract import (
     DYNAMICS_ID,
     MEMBER_TYPE,
@@ -43,8 +44,6 @@ NOT_A_DATE = "not_a_date"
 #: Examples kept per kind, and the characters kept of each.
 MAX_EXAMPLES = 5
 MAX_EXAMPLE_LENGTH = 100
-#: Plan counts carry the total under this name and each kind under ``invalid_rows.<kind>``.
-COUNT_NAME = "invalid_rows"
 
 
 def example_ids(values: Iterable[Any]) -> list[str]:
@@ -85,17 +84,11 @@ class InvalidRows:
 
     def plan_counts(self) -> dict[str, int]:
         """The total and each kind as plan counts (ints, next to ``qualified``, ``to_add`` …)."""
-        return {COUNT_NAME: self.rows, **{f"{COUNT_NAME}.{kind}": n for kind, n in self.counts.items()}}
+        return invalid_rows_counts(self.rows, self.counts)
 
     def describe(self) -> str:
         """``null_person_id 3, not_numeric:employees 1`` for logs and guard messages."""
         return ", ".join(f"{kind} {count}" for kind, count in self.counts.items())
-
-
-def kinds_in_counts(counts: Mapping[str, int]) -> dict[str, int]:
-    """The per-kind invalid-row counts of a plan's counts (see :meth:`InvalidRows.plan_counts`)."""
-    prefix = f"{COUNT_NAME}."
-    return {name.removeprefix(prefix): n for name, n in counts.items() if name.startswith(prefix)}
 
 
 def missing_ids(ids: pd.Series | pd.Index) -> np.ndarray:

@@ -35,7 +35,7 @@ class JoinedSource:
     """A :class:`~dynamics_campaign_sync.qualification.sources.Source`: ``people`` answers about people,
     ``activities`` about activities, joined by ``join_on``."""
 
-    def __init__(self, people: Source, activities: Source, *, join_on: JoinKey = DYNAMICS_ID) -> None:
+    def __init__(self, people: Source, activities: Source, *, join_on: JoinKey = "dynamics_id") -> None:
         self._people = people
         self._activities = activities
         self._join_on = join_on

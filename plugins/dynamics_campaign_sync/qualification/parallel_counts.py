@@ -93,8 +93,9 @@ def _packed(counts: ActivityCounts) -> Packed:
         joined: str | None = SEPARATOR.join(ids)
     except TypeError:  # a NULL id (rows without a person id): sent as is, the evaluator leaves it out
         joined = None
-    fits = joined is not None and joined.count(SEPARATOR) == len(ids) - 1
-    packed: PackedIds = joined if fits else np.array(ids, dtype=object)
+    packed: PackedIds = np.array(ids, dtype=object)
+    if joined is not None and joined.count(SEPARATOR) == len(ids) - 1:
+        packed = joined
     return packed, counts.counts.to_numpy(dtype=np.int64), counts.rows
 
 

@@ -145,7 +145,7 @@ def condition_clause(
 def hint_clause(
     tree: Node,
     conditions: Mapping[int, Condition],
-    columns: Mapping[str, sa.ColumnElement[Any]],
+    columns: sa.ColumnCollection[str, Any],
     dialect: str,
 ) -> ColumnElement[bool] | None:
     """A clause every qualifying person satisfies, built from the pushable demographic filters.
@@ -161,7 +161,7 @@ def hint_clause(
 def _necessary(
     node: Node,
     conditions: Mapping[int, Condition],
-    columns: Mapping[str, sa.ColumnElement[Any]],
+    columns: sa.ColumnCollection[str, Any],
     dialect: str,
 ) -> tuple[ColumnElement[bool] | None, bool]:
     """(clause implied by ``node`` or None, whether the clause is exactly ``node``)."""

@@ -398,7 +398,7 @@ class SqlSource:
         person = self._people.c[PERSON_ID]
         total = int(self._frame(sa.select(sa.func.count().label("n")).select_from(self._people))["n"].iloc[0])
         ordered = sa.select(person).where(person.is_not(None)).order_by(person)
-        boundaries = []
+        boundaries: list[str] = []
         for part in range(1, self.processes):
             found = self._frame(ordered.offset(total * part // self.processes).limit(1))[PERSON_ID]
             boundaries.extend(str(value) for value in found)

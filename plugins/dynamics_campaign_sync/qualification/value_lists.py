@@ -22,7 +22,7 @@ column with too many distinct values keeps the plain pushdown.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -34,7 +34,7 @@ from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_m
 from dynamics_campaign_sync.spec.models import Condition
 
 
-def indexed_attribute_columns(indexes: Sequence[dict[str, Any]]) -> frozenset[str]:
+def indexed_attribute_columns(indexes: Sequence[Mapping[str, Any]]) -> frozenset[str]:
     """Columns that follow ``activity_type`` at the head of an index (reflected index descriptions)."""
     columns = set()
     for index in indexes:

@@ -52,7 +52,7 @@ class SpecError(Exception):
 
 
 # libyaml's scanner when PyYAML has it: the pure-Python one was most of the parse time of 200 specs.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _UniqueKeyLoader(_SafeLoader):

@@ -13,7 +13,7 @@ import difflib
 import re
 import types
 import typing
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -41,7 +41,7 @@ def not_one_of(raw: object, allowed: Sequence[str]) -> str:
     return f"{_echo(raw)} is not one of {', '.join(allowed)}{did_you_mean(raw, allowed)}"
 
 
-def translate(item: dict[str, Any], root: type[BaseModel]) -> tuple[tuple[int | str, ...], str]:
+def translate(item: Mapping[str, Any], root: type[BaseModel]) -> tuple[tuple[int | str, ...], str]:
     """The location and message for one of ``ValidationError.errors()`` of ``root`` (the spec model)."""
     loc, kind, given, ctx = tuple(item["loc"]), item["type"], item.get("input"), item.get("ctx") or {}
     if kind == "extra_forbidden":

@@ -256,7 +256,7 @@ class CampaignRef(_Model):
         case); an id and a name that resolve to one campaign are caught at run time by the ledger."""
         if self.id is not None:
             return self.id == other.id
-        return other.name is not None and self.name.casefold() == other.name.casefold()
+        return self.name is not None and other.name is not None and self.name.casefold() == other.name.casefold()
 
     def describe(self) -> str:
         return f"campaign {self.id}" if self.id is not None else f"campaign named {self.name!r}"

@@ -12,11 +12,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamics_campaign_sync.chunking import chunked
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.dataverse.client import DEFAULT_MEMBER_CHUNK
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class WriteOutcome:
 
 
 class MembershipWriter:
-    def __init__(self, client: DataverseClient, ledger: Any, *, campaign_key: str, campaign_id: str,
+    def __init__(self, client: DataverseClient, ledger: Ledger, *, campaign_key: str, campaign_id: str,
                  chunk_size: int = DEFAULT_MEMBER_CHUNK, after_chunk: Callable[[], None] = lambda: None) -> None:
         self.after_chunk = after_chunk  # renews the campaign's write lock between chunks
         self.client = client

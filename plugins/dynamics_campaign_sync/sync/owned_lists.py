@@ -11,9 +11,10 @@ ids left behind (a random id, our name) are still found by name and reused.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from dynamics_campaign_sync.dataverse import DataverseClient, HttpError, MarketingList, MemberType
 from dynamics_campaign_sync.dataverse.models import OWNED_LIST_ID_NAMESPACE, derived_id
@@ -42,14 +43,19 @@ def owned_list_id(campaign_id: str, member_type: MemberType, *, replacing: str |
     return derived_id(OWNED_LIST_ID_NAMESPACE, f"{key}/replacing/{replacing.lower()}" if replacing else key)
 
 
+class _StoredList(Protocol):
+    @property
+    def list_id(self) -> str: ...
+
+
 class OwnedListStore(Protocol):
     """The part of the ledger that remembers owned lists."""
 
-    def owned_list(self, campaign_id: str, member_type: str): ...
+    def owned_list(self, campaign_id: str, member_type: str) -> _StoredList | None: ...
 
     def save_owned_list(
         self, campaign_id: str, member_type: str, list_id: str, list_name: str, verified_at: datetime
-    ): ...
+    ) -> Any: ...
 
 
 @dataclass
@@ -152,3 +158,38 @@ def _duplicates_report(
         "written to: check it and delete it in Dynamics"
         for extra in extras
     ]
+
+
+class OwnedLists:
+    """The owned lists of one spec's member types in a campaign: made sure of before writes, looked up after."""
+
+    def __init__(self, client: DataverseClient, store: OwnedListStore, member_types: Sequence[MemberType]) -> None:
+        self.client = client
+        self.store = store
+        self.member_types = list(member_types)
+
+    def ensure(self, campaign_id: str) -> dict[str, dict[str, Any]]:
+        """Get or create, verify and remember one owned list per member type; report repairs loudly."""
+        report: dict[str, dict[str, Any]] = {}
+        for member_type in self.member_types:
+            check = ensure_owned_list(self.client, self.store, campaign_id, member_type)
+            report[member_type.value] = {"list_id": check.marketing_list.id, "created": check.created,
+                                         "repairs": check.repairs}
+            log.info("Owned %s list %s%s", member_type.value, check.marketing_list.id,
+                     " (created)" if check.created else "")
+        return report
+
+    def ids(self, campaign_id: str) -> dict[MemberType, str]:
+        """The owned list id of each member type the ledger knows one for."""
+        found = {}
+        for member_type in self.member_types:
+            owned = self.store.owned_list(campaign_id, member_type.value)
+            if owned is not None:
+                found[member_type] = owned.list_id
+        return found
+
+    def log_known(self, campaign_id: str) -> None:
+        """Say which owned lists the ledger knows (a dry run looks, never creates or repairs)."""
+        known = self.ids(campaign_id)
+        log.info("Dry run: owned lists are not created or repaired; known: %s",
+                 {mt.value: known.get(mt) for mt in self.member_types})

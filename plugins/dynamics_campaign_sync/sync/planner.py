@@ -22,7 +22,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dynamics_campaign_sync.ledger.checks import DELETED_IN_DYNAMICS, MEMBER, REMOVED_IN_DYNAMICS
+from dynamics_campaign_sync.dataverse.models import MemberType
+from dynamics_campaign_sync.ledger.checks import DELETED_IN_DYNAMICS, MEMBER, REMOVED_IN_DYNAMICS, Action
+from dynamics_campaign_sync.plan_counts import PlanCounts
 
 #: Plan items for people who are not in Dynamics yet carry this prefix and the source person id.
 NEW_PERSON_PREFIX = "new:"
@@ -35,7 +37,7 @@ class Candidate:
     """A qualified person, resolved (or not) to a Dynamics id."""
 
     source_person_id: str
-    member_type: str
+    member_type: MemberType
     dynamics_id: str | None
     email: str | None
     reasons: Mapping[str, Any]
@@ -51,7 +53,7 @@ class CurrentMember:
     """Someone we added (from the ledger); ``status`` is ``member`` or, for drifted people, their drift state."""
 
     person_id: str
-    member_type: str
+    member_type: MemberType
     source_person_id: str | None
     added_at: dt.datetime | None
     status: str = MEMBER
@@ -69,7 +71,7 @@ class DriftFacts:
     in_flight: frozenset[str] = frozenset()
     #: Member type → when our current owned list was recorded: people added before it was lost with the old list
     #: (deleted and re-created), not taken out by someone — they are re-added as before, not drift.
-    list_since: Mapping[str, dt.datetime] = field(default_factory=dict)
+    list_since: Mapping[MemberType, dt.datetime] = field(default_factory=dict)
     #: False for a run older than the newest applied interval: old qualification must not clear today's drift.
     may_clear: bool = True
 
@@ -77,7 +79,8 @@ class DriftFacts:
 @dataclass(frozen=True)
 class PlanEntry:
     person_id: str
-    member_type: str
+    member_type: MemberType
+    #: An :class:`Action` for adds and removes; the drift state, ``already_gone`` or ``cleared`` otherwise.
     action: str
     reason: dict[str, Any]
 
@@ -86,7 +89,7 @@ class PlanEntry:
 class SyncPlan:
     adds: list[PlanEntry] = field(default_factory=list)
     removes: list[PlanEntry] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: PlanCounts = field(default_factory=PlanCounts)
     #: Drift noticed this run (``action`` is the drift state) — recorded in the ledger, never sent to Dynamics.
     drift: list[PlanEntry] = field(default_factory=list)
     #: ``removed_in_dynamics`` people seen not qualifying (``action`` ``cleared``): their drift state ends.
@@ -110,7 +113,7 @@ def removal_due(policy: str, days: int | None, member: CurrentMember,
     return since is None or since <= as_of - dt.timedelta(days=days or 0)
 
 
-def missing_members(our_members: Mapping[str, CurrentMember], in_owned_lists: Mapping[str, set[str]],
+def missing_members(our_members: Mapping[str, CurrentMember], in_owned_lists: Mapping[MemberType, set[str]],
                     drift: DriftFacts) -> dict[str, CurrentMember]:
     """Our members who are not in our owned list of their type although they should be: candidates for drift.
 
@@ -134,8 +137,8 @@ def build_plan(
     eligible_source_ids: set[str],
     unresolved: Mapping[str, str],
     our_members: Mapping[str, CurrentMember],
-    in_owned_lists: Mapping[str, set[str]],
-    in_other_lists: Mapping[str, set[str]],
+    in_owned_lists: Mapping[MemberType, set[str]],
+    in_other_lists: Mapping[MemberType, set[str]],
     removal_policy: str,
     removal_days: int | None,
     last_qualified: Mapping[str, dt.datetime],
@@ -176,12 +179,12 @@ def build_plan(
         if candidate.dynamics_id in taken_out:
             if drift_policy == RESTORE:
                 reason["rule"] = "drift restore: taken out of our list in Dynamics by someone else, still qualifies"
-                plan.adds.append(PlanEntry(candidate.plan_id, candidate.member_type, "add", reason))
+                plan.adds.append(PlanEntry(candidate.plan_id, candidate.member_type, Action.ADD, reason))
                 restored += 1
             continue
         if candidate.source_person_id not in eligible_source_ids:
             continue
-        plan.adds.append(PlanEntry(candidate.plan_id, candidate.member_type, "add", reason))
+        plan.adds.append(PlanEntry(candidate.plan_id, candidate.member_type, Action.ADD, reason))
 
     already_gone = 0
     for person_id, member in our_members.items():
@@ -197,7 +200,7 @@ def build_plan(
             continue
         reason = {"rule": f"removal policy {removal_policy}", "source_person_id": member.source_person_id,
                   "last_qualified": last.isoformat() if last else None}
-        plan.removes.append(PlanEntry(person_id, member.member_type, "remove", reason))
+        plan.removes.append(PlanEntry(person_id, member.member_type, Action.REMOVE, reason))
 
     if drift.may_clear:
         plan.cleared = [
@@ -209,21 +212,21 @@ def build_plan(
         in_campaign = in_owned_lists.get(member_type, set()) | in_other_lists.get(member_type, set())
         not_ours |= {p for p in in_campaign if p not in our_members and p not in qualified_dynamics_ids}
 
-    plan.counts = {
-        "qualified": len(candidates),
-        "eligible": len(eligible_source_ids & qualified_source_ids),
-        "to_add": len(plan.adds),
-        "to_create": sum(e.person_id.startswith(NEW_PERSON_PREFIX) for e in plan.adds),
-        "to_remove": len(plan.removes),
-        "current_members": len(our_members),
-        "not_ours": len(not_ours),
-        "already_gone": already_gone,
-        "unresolved": len(unresolved),
-        "deleted_in_dynamics": sum(e.action == DELETED_IN_DYNAMICS for e in plan.drift),
-        "removed_in_dynamics": sum(e.action == REMOVED_IN_DYNAMICS for e in plan.drift),
-        "restored": restored,
-        "drift_cleared": len(plan.cleared),
-    }
+    plan.counts = PlanCounts(
+        qualified=len(candidates),
+        eligible=len(eligible_source_ids & qualified_source_ids),
+        to_add=len(plan.adds),
+        to_create=sum(e.person_id.startswith(NEW_PERSON_PREFIX) for e in plan.adds),
+        to_remove=len(plan.removes),
+        current_members=len(our_members),
+        not_ours=len(not_ours),
+        already_gone=already_gone,
+        unresolved=len(unresolved),
+        deleted_in_dynamics=sum(e.action == DELETED_IN_DYNAMICS for e in plan.drift),
+        removed_in_dynamics=sum(e.action == REMOVED_IN_DYNAMICS for e in plan.drift),
+        restored=restored,
+        drift_cleared=len(plan.cleared),
+    )
     return plan
 
 

@@ -13,7 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.ledger import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,7 @@ class CampaignBusyError(Exception):
 
 
 class CampaignWriteLock:
-    def __init__(self, ledger: Any, campaign_key: str, *, wait: dt.timedelta = DEFAULT_LOCK_WAIT,
+    def __init__(self, ledger: Ledger, campaign_key: str, *, wait: dt.timedelta = DEFAULT_LOCK_WAIT,
                  lease: dt.timedelta = LEASE) -> None:
         self.ledger = ledger
         self.campaign_key = campaign_key

@@ -37,11 +37,10 @@ class DataversePollingTrigger(BaseTrigger):
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from dynamics_campaign_sync.dataverse import DataverseClient, DataverseError
-        from dynamics_campaign_sync.hooks.dynamics import DynamicsHook, config_from_connection
+        from dynamics_campaign_sync.dataverse import DataverseError
+        from dynamics_campaign_sync.hooks.dynamics import DynamicsHook, client_from_connection
 
-        connection = await DynamicsHook.aget_connection(self.dynamics_conn_id)
-        client = DataverseClient(config_from_connection(connection))
+        client = client_from_connection(await DynamicsHook.aget_connection(self.dynamics_conn_id))
         try:
             while True:
                 try:

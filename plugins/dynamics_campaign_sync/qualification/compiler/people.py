@@ -43,7 +43,7 @@ def _before(column: sa.ColumnElement[Any], as_of: dt.datetime, dialect: Dialect)
 
 
 def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
-                candidates: sa.Select[Any] | None) -> list[ColumnElement[bool]]:
+                candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
     if CREATED_AT in table.columns:
         created = table.c[CREATED_AT]
@@ -68,7 +68,7 @@ def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool],
 
 def people_subquery(
     table: sa.Table, fields: Sequence[str], member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
-    candidates: sa.Select[Any] | None = None,
+    candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None = None,
 ) -> sa.Select[Any]:
     """Identity columns, ``fields``, ``problem`` and ``weight``: one row per person (see module)."""
     names = list(dict.fromkeys((*IDENTITY_COLUMNS, *fields)))

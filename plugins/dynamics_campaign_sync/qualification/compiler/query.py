@@ -85,11 +85,11 @@ def compile_spec(
         joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
         count_columns[number] = sa.func.coalesce(counts.c.n, 0)
         clauses[number] = matches(flt, count_columns[number])
-    unreadable = {}
+    unreadable: dict[tuple[str, str], ColumnElement[bool]] = {}
     for flt in demographic.values():
         kind = unreadable_kind(flt)
         clause = unreadable_clause(p[flt.field], kind, dialect) if kind else None
-        if clause is not None:
+        if kind and clause is not None:
             unreadable[(kind, flt.field)] = clause
     valid = sa.and_(p[PROBLEM].is_(None), *(sa.not_(clause) for clause in unreadable.values()))
     reported = sa.or_(p[PROBLEM].is_not(None), *unreadable.values())

@@ -1,6 +1,7 @@
-"""Read-only aggregate queries over the ledger's tables, for numbers the ledger facade does not sum up.
+"""Read-only aggregates for the dashboard's overview and campaign pages: members and events per campaign,
+recent plans, drifted people, and which campaigns the ledger knows.
 
-Each function takes an open connection, so one request reads one consistent snapshot.
+Served through :class:`~.ledger.Ledger` (the schema has one owner); each function takes an open connection.
 """
 
 from __future__ import annotations

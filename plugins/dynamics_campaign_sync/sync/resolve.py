@@ -1,0 +1,65 @@
+"""Qualified people to plan candidates: attach Dynamics ids, matching people the source knows only by email.
+
+Matching by email is what Marketo does. Unknown leads are created later by the add step; unknown contacts, and
+ids the ledger cannot hold, are reported per person (never a failed run).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
+from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
+from dynamics_campaign_sync.qualification.reasons import parse_reasons
+from dynamics_campaign_sync.sync.planner import Candidate
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def resolve(client: DataverseClient, qualified: Any) -> tuple[list[Candidate], dict[str, str]]:
+    """``(candidates, unresolved)`` for the qualified people (a DataFrame): unresolved maps a source id to why
+    it cannot be synced."""
+    candidates: list[Candidate] = []
+    unresolved: dict[str, str] = {}
+    records = qualified.to_dict("records")
+    by_type: dict[str, list[str]] = {}
+    for row in records:
+        if not _present(row.get("dynamics_id")) and _present(row.get("email")):
+            by_type.setdefault(row["member_type"], []).append(row["email"])
+    found = {mt: client.find_people_by_email(MemberType(mt), emails) for mt, emails in by_type.items()}
+    for row in records:
+        source_id, member_type = str(row["person_id"]), MemberType(row["member_type"])
+        dynamics_id = row.get("dynamics_id") if _present(row.get("dynamics_id")) else None
+        email = row.get("email") if _present(row.get("email")) else None
+        if problem := _unsyncable_ids(source_id, dynamics_id):
+            unresolved[_shortened(source_id)] = problem
+            continue
+        if dynamics_id is None and email:
+            match = found.get(member_type, {}).get(email.lower())
+            dynamics_id = match.id if match else None
+        if dynamics_id is None and (member_type is not MemberType.LEAD or not email):
+            unresolved[source_id] = ("no Dynamics id and no email to match" if not email
+                                     else f"no {member_type} with email {email} in Dynamics")
+            continue
+        candidates.append(Candidate(source_id, member_type, dynamics_id and str(dynamics_id).lower(), email,
+                                    parse_reasons(row["reasons"]) if row.get("reasons") else {}))
+    return candidates, unresolved
+
+
+def _unsyncable_ids(source_id: str, dynamics_id: Any) -> str | None:
+    """Why a person's ids cannot go into the ledger (a per-person failure, never a failed run), or None."""
+    if len(source_id) > SOURCE_ID_MAX:
+        return (f"source person id is {len(source_id)} characters long; the table contract allows at most "
+                f"{SOURCE_ID_MAX}")
+    if dynamics_id is not None and not _GUID.fullmatch(str(dynamics_id)):
+        return f"dynamics_id {_shortened(str(dynamics_id))!r} is not a Dynamics id (a GUID)"
+    return None
+
+
+def _shortened(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value == value and str(value).strip() != ""  # value == value: not NaN
