@@ -32,6 +32,11 @@ DRY_RUN = "dry_run"
 BLOCKED = "blocked"
 PLAN_STATUSES = frozenset({PLANNED, APPLIED, SUPERSEDED, DRY_RUN, BLOCKED})
 
+#: Plan modes: a batch run of the whole spec, or a triggered run for the people with new activity.
+BATCH = "batch"
+TRIGGER = "trigger"
+PLAN_MODES = frozenset({BATCH, TRIGGER})
+
 
 def choice(value: object, allowed: Collection[str], what: str) -> str:
     """Return ``value`` as a plain string if it is one of ``allowed`` (a ``StrEnum`` member counts as its value)."""

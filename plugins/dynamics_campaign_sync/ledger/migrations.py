@@ -32,6 +32,7 @@ from dynamics_campaign_sync.ledger.schema import (
     qualification_history,
     run_plans,
     schema_version,
+    trigger_watermarks,
 )
 
 
@@ -97,6 +98,13 @@ def _production_correctness(connection: Connection) -> None:
             connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column} TYPE {kind}"))
 
 
+def _trigger_campaigns(connection: Connection) -> None:
+    """Trigger campaigns: the watermark table, and plans marked batch (every earlier one) or trigger."""
+    trigger_watermarks.create(connection)
+    kind = run_plans.c.mode.type.compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE {run_plans.name} ADD COLUMN mode {kind} NOT NULL DEFAULT 'batch'"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -108,6 +116,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "plan items and failures hold new:<source id> (source ids up to 400 characters)", _widen_plan_person_ids),
     Migration(4, "source ids up to 400 characters everywhere, rule-blocked qualifications not counted, campaign write locks, plan details, confirmed "
                  "event publication", _production_correctness),
+    Migration(5, "trigger campaigns: activity watermarks, batch and trigger plans", _trigger_campaigns),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
