@@ -73,12 +73,17 @@ class NewActivityReader:
         where = [self._table.c[ACTIVITY_TYPE].in_(list(self.trigger.activity_types))]
         if position is None:
             return where
-        if self.trigger.watermark_kind == "timestamp":
-            where.append(comparable_timestamp(self._column, self._dialect)
-                         > timestamp_literal(self._column, position, self._dialect))  # type: ignore[arg-type]
-        else:
-            where.append(self._column > int(position))
+        where.append(self._after(position))
         return where
+
+    def _after(self, position: Position) -> sa.ColumnElement[bool]:
+        if self.trigger.watermark_kind != "timestamp":
+            return self._column > int(position)
+        assert isinstance(position, dt.datetime)
+        if self._dialect == "sqlite":  # with the full fraction, neither "…:01" nor "…:01.000000" is after :01
+            text = position.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+            return sa.type_coerce(self._column, sa.Text) > sa.literal(text, sa.Text)
+        return self._column > timestamp_literal(self._column, position, self._dialect)
 
     def _position(self, value: Any) -> Position:
         if self.trigger.watermark_kind == "timestamp":
@@ -106,8 +111,8 @@ class NewActivityReader:
         with self._engine.connect() as connection:
             rows = pd.DataFrame(connection.execute(query).mappings().all())
             if len(rows) == limit and self.trigger.watermark_kind == "timestamp":
-                last = rows[self.trigger.watermark].iloc[-1]
-                ties = sa.select(self._table).where(*self._past(since), self._column == last)
+                last = self._position(rows[self.trigger.watermark].iloc[-1])
+                ties = sa.select(self._table).where(*self._past(since), sa.not_(self._after(last)))
                 rows = pd.concat([rows, pd.DataFrame(connection.execute(ties).mappings().all())]) \
                     .drop_duplicates(subset=[self.trigger.watermark, PERSON_ID, ACTIVITY_TYPE, OCCURRED_AT]) \
                     .reset_index(drop=True)
