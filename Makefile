@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 DATA_DIR ?= .data
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)/include
 
-.PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse clean
+.PHONY: install browser run demo airflow test emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-trigger clean
 PEOPLE ?= 5000
 # Ports of `make run`; a busy one is named at start-up with the variable that moves it.
 EMULATOR_PORT ?= 8443
@@ -80,6 +80,11 @@ bench-faults: install
 ## What parsing the DAG files costs a dag-processor, for 3 and 200 specs (prints a table).
 bench-parse: install
 	$(PY) include/benchmarks/bench_parse.py
+
+## Trigger campaign latency, activity insert to member in Dynamics, with a real scheduler and triggerer (RATES=1,10).
+RATES ?= 1,10
+bench-trigger: install
+	$(PY) include/benchmarks/bench_trigger.py --rates $(RATES)
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache
