@@ -169,7 +169,7 @@ def main() -> None:
             stack.wait_healthy("scheduler", "dag_processor", "triggerer", timeout=240)
             stack.wait_for(f"{DAG_ID} to be parsed", lambda: stack.api.dag_parsed(DAG_ID), timeout=240)
             stack.api.unpause(DAG_ID)
-            stack.wait_for_log("triggerer", "NewActivityTrigger", timeout=240)
+            stack.wait_for_log("triggerer", "starting", timeout=240)  # "trigger ID <n> starting"
             ledger = Ledger.from_url(f"sqlite:///{ledger_path}")
             ledger.migrate()
             results, first = [], 0

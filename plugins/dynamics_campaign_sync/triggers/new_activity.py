@@ -42,14 +42,11 @@ class NewActivityTrigger(BaseEventTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from dynamics_campaign_sync.hooks.database import SqlDatabaseHook, url_from_connection
-        from dynamics_campaign_sync.ledger import Ledger
-        from dynamics_campaign_sync.qualification.new_activity import NewActivityReader
-        from dynamics_campaign_sync.spec.models import SourceConfig, Trigger
 
-        source = SourceConfig.model_validate(self.source)
-        source_url = url_from_connection(await SqlDatabaseHook.aget_connection(source.conn_id))
-        ledger = Ledger.from_url(url_from_connection(await SqlDatabaseHook.aget_connection(self.ledger_conn_id)))
-        reader = NewActivityReader(source_url, source, Trigger.model_validate(self.trigger))
+        source_url = url_from_connection(await SqlDatabaseHook.aget_connection(self.source["conn_id"]))
+        ledger_url = url_from_connection(await SqlDatabaseHook.aget_connection(self.ledger_conn_id))
+        # Importing pandas and SQLAlchemy's schema takes a while: not on the triggerer's event loop.
+        ledger, reader = await asyncio.to_thread(self._open, source_url, ledger_url)
         announced = None
         try:
             while True:
@@ -61,6 +58,15 @@ class NewActivityTrigger(BaseEventTrigger):
                 await asyncio.sleep(self.poll_seconds)
         finally:
             ledger.close()
+
+    def _open(self, source_url: str, ledger_url: str) -> tuple[Any, Any]:
+        from dynamics_campaign_sync.ledger import Ledger
+        from dynamics_campaign_sync.qualification.new_activity import NewActivityReader
+        from dynamics_campaign_sync.spec.models import SourceConfig, Trigger
+
+        reader = NewActivityReader(source_url, SourceConfig.model_validate(self.source),
+                                   Trigger.model_validate(self.trigger))
+        return Ledger.from_url(ledger_url), reader
 
     def _poll(self, ledger: Any, reader: Any, announced: Any) -> tuple[Any, dict[str, Any] | None] | None:
         """``(new announced position, event or None)`` when activities lie past it, else None (in a thread)."""
