@@ -27,37 +27,15 @@ import sqlalchemy as sa  # noqa: E402
 import sync_world as world  # noqa: E402
 from deploy.airflow_processes import AirflowStack, airflow_environment, free_port  # noqa: E402
 from deploy.sync_helpers import prepare_metadata  # noqa: E402
-from support import client_for  # noqa: E402
 
 from dataverse_emulator.testing import start_emulator  # noqa: E402
 from dynamics_campaign_sync.ledger import Ledger  # noqa: E402
 from dynamics_campaign_sync.ledger.schema import events  # noqa: E402
 from dynamics_campaign_sync.qualification.contract import activities_table, people_table  # noqa: E402
+from support import client_for  # noqa: E402
 
 KEY = "bench_demo_requests"
 DAG_ID = f"campaign_sync__{KEY}__triggered"
-SPEC = """
-key: {key}
-title: Bench demo requests
-owner: bench@example.com
-campaign: {{id: {campaign_id}}}
-member_types: [lead]
-schedule: null
-rules:
-  filters:
-    - {{type: demographic, field: country, operator: is, value: de}}
-    - type: behaviour
-      activity: form_fill
-      where: [{{field: form_name, operator: is, value: Demo Request}}]
-      window: {{in_past_days: 14}}
-  logic: all
-guard: {{max_adds: 100000}}
-trigger:
-  activities:
-    - activity: form_fill
-      where: [{{field: form_name, operator: is, value: Demo Request}}]
-  poll_seconds: {poll}
-"""
 
 
 def person(n: int) -> str:
@@ -86,7 +64,7 @@ def write_world(tmp: Path, people: int, emulator, poll: float) -> tuple[str, Pat
                       for n in range(people)]
     emulator.reset(seed)
     (tmp / "specs").mkdir()
-    (tmp / "specs" / f"{KEY}.yaml").write_text(SPEC.format(key=KEY, campaign_id=world.CAMPAIGN_ID, poll=poll))
+    (tmp / "specs" / f"{KEY}.yaml").write_text(world.trigger_spec(KEY, member_types="[lead]", poll=poll))
     return source_url, tmp / "ledger.db"
 
 
@@ -117,7 +95,7 @@ def run_rate(rate: int, seconds: int, first: int, source_url: str, emulator, led
         time.sleep(max(0.0, due - time.monotonic()))
         with engine.begin() as connection:
             connection.execute(table.insert().values(
-                person_id=person(n), activity_type="form_fill", form_name="Demo Request",
+                person_id=person(n), activity_type="form_fill", form_name=world.DEMO,
                 occurred_at=dt.datetime.now(dt.UTC)))
         inserted[lead_id(n)] = time.monotonic()
         n += 1

@@ -26,13 +26,13 @@ from dynamics_campaign_sync.operators.campaign_sync import (
     PublishMembershipEventsOperator,
     RemoveFromDynamicsCampaignOperator,
 )
+from dynamics_campaign_sync.operators.invalid_spec import InvalidSpecOperator
 from dynamics_campaign_sync.operators.triggered import (
     AdvanceWatermarkOperator,
     PlanTriggeredRunOperator,
     TriggeredGuardOperator,
     TriggeredSummaryOperator,
 )
-from dynamics_campaign_sync.operators.invalid_spec import InvalidSpecOperator
 from dynamics_campaign_sync.sensors.campaign_active import DynamicsCampaignActiveSensor
 from dynamics_campaign_sync.spec import CampaignSpec, SpecCollection
 from dynamics_campaign_sync.spec.loader import SpecProblem, declared_key

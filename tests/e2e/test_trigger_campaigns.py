@@ -19,43 +19,15 @@ from dynamics_campaign_sync.ledger import Ledger
 pytestmark = pytest.mark.e2e
 KEY = "e2e_demo"
 ADDED = f"dynamics_campaign.{KEY}.added"
-DEMO = "Demo Request"
+DEMO = world.DEMO
 
-TRIGGER_SPEC = """
-key: {key}
-title: E2E demo requests
-owner: e2e-tests
-campaign:
-  id: {campaign_id}
-member_types: [lead, contact]
-schedule: null
-rules:
-  filters:
-    - type: demographic
-      field: country
-      operator: is
-      value: de
-    - type: behaviour
-      activity: form_fill
-      where:
-        - {{field: form_name, operator: is, value: {demo}}}
-      window: {{in_past_days: 14}}
-  logic: all
-trigger:
-  activities:
-    - activity: form_fill
-      where:
-        - {{field: form_name, operator: is, value: {demo}}}
-  poll_seconds: 0.05
-{extra}
-"""
 
 
 class TriggerWorld(SyncWorld):
     def __init__(self, emulator, tmp: Path, monkeypatch, ledger_url: str, extra: str = "") -> None:
         super().__init__(emulator, tmp, monkeypatch, ledger_url)
         (tmp / "specs" / f"{KEY}.yaml").write_text(
-            TRIGGER_SPEC.format(key=KEY, campaign_id=world.CAMPAIGN_ID, demo=DEMO, extra=extra))
+            world.trigger_spec(KEY, extra=extra))
         for other in ("e2e_germany", "e2e_retired"):  # one spec per campaign
             (tmp / "specs" / f"{other}.yaml").unlink()
         self.engine = sa.create_engine(self.source_url)
