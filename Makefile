@@ -8,7 +8,7 @@ DATA_DIR ?= .data
 # include/ (emulator, sample data, helpers) is not installed; our package is, by `make install` (editable).
 export PYTHONPATH := $(CURDIR)/include
 
-.PHONY: install browser run demo airflow test typecheck emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source clean
+.PHONY: install browser run demo airflow test typecheck emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source bench-trigger clean
 PEOPLE ?= 5000
 # Ports of `make run`; a busy one is named at start-up with the variable that moves it.
 EMULATOR_PORT ?= 8443
@@ -93,6 +93,11 @@ bench-parse: install
 ## People from Dynamics: 100,000 leads in the emulator, a full read and a change-tracked read after 1 % changed.
 bench-dataverse-source: install
 	$(PY) include/benchmarks/bench_dataverse_source.py
+
+## Trigger campaign latency, activity insert to member in Dynamics, with a real scheduler and triggerer (RATES=1,10).
+RATES ?= 1,10
+bench-trigger: install
+	$(PY) include/benchmarks/bench_trigger.py --rates $(RATES)
 
 clean:
 	rm -rf $(DATA_DIR) .pytest_cache .mypy_cache

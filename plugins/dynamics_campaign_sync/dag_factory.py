@@ -1,4 +1,5 @@
-"""Builds one campaign sync DAG from one spec: the shape every sync shares.
+"""Builds one campaign sync DAG from one spec: the shape every sync shares (and, for a spec with a ``trigger``
+section, its triggered DAG: :func:`build_triggered_dag`).
 
 gate → ensure_lists → qualify_and_plan → guard → add → remove → publish_added / publish_removed → summary
 
@@ -16,7 +17,13 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param
 from airflow.sdk.definitions.param import ParamsDict
 
 from dynamics_campaign_sync.failure_reasons import keep_failure_reason
-from dynamics_campaign_sync.naming import added_asset, invalid_spec_dag_id, removed_asset, sync_dag_id
+from dynamics_campaign_sync.naming import (
+    added_asset,
+    invalid_spec_dag_id,
+    removed_asset,
+    sync_dag_id,
+    triggered_dag_id,
+)
 from dynamics_campaign_sync.operators.campaign_sync import (
     AddToDynamicsCampaignOperator,
     CampaignSyncGuardOperator,
@@ -27,6 +34,12 @@ from dynamics_campaign_sync.operators.campaign_sync import (
     RemoveFromDynamicsCampaignOperator,
 )
 from dynamics_campaign_sync.operators.invalid_spec import InvalidSpecOperator
+from dynamics_campaign_sync.operators.triggered import (
+    AdvanceWatermarkOperator,
+    PlanTriggeredRunOperator,
+    TriggeredGuardOperator,
+    TriggeredSummaryOperator,
+)
 from dynamics_campaign_sync.sensors.campaign_active import DynamicsCampaignActiveSensor
 from dynamics_campaign_sync.spec import CampaignSpec, SpecCollection
 from dynamics_campaign_sync.spec.loader import SpecProblem, declared_key
@@ -41,11 +54,12 @@ def dag_id_for(spec: CampaignSpec) -> str:
     return sync_dag_id(spec.key)
 
 
-def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
-    schedule = spec.schedule
-    start_date = pendulum.instance(schedule.start_date, tz=schedule.timezone) \
-        if schedule.start_date.tzinfo is None else pendulum.instance(schedule.start_date)
-    default_args = {
+def triggered_dag_id_for(spec: CampaignSpec) -> str:
+    return triggered_dag_id(spec.key)
+
+
+def _default_args(spec: CampaignSpec) -> dict[str, Any]:
+    return {
         "owner": spec.owner,
         "retries": 3,
         "retry_delay": pendulum.duration(seconds=30),
@@ -53,20 +67,30 @@ def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
         "max_retry_delay": pendulum.duration(minutes=10),
         "on_failure_callback": keep_failure_reason,  # the dashboard shows why, beside the log link
     }
+
+
+def build_campaign_sync_dag(spec: CampaignSpec) -> DAG:
+    schedule = spec.schedule
+    if schedule is None:  # trigger-only: the batch DAG is the safety net a person runs when needed
+        timing: dict[str, Any] = {"schedule": None}
+    else:
+        start_date = pendulum.instance(schedule.start_date, tz=schedule.timezone) \
+            if schedule.start_date.tzinfo is None else pendulum.instance(schedule.start_date)
+        timing = {"schedule": CronDataIntervalTimetable(schedule.cron, timezone=schedule.timezone),
+                  "start_date": start_date}
     with DAG(
         dag_id=dag_id_for(spec),
         dag_display_name=spec.title,
         description=spec.title,
         doc_md=spec.doc_md(),
-        schedule=CronDataIntervalTimetable(schedule.cron, timezone=schedule.timezone),
-        start_date=start_date,
+        **timing,
         catchup=False,
         # A new campaign waits, paused, while its history is loaded oldest first (a backfill): unpaused at once,
         # it would apply the latest interval first and every older interval would then be superseded.
         is_paused_upon_creation=True,
         max_active_runs=1,
         tags=sorted({"campaign-sync", *spec.tags}),
-        default_args=default_args,
+        default_args=_default_args(spec),
     ) as dag:
         common: dict[str, Any] = {"spec": spec, "pool": DATAVERSE_POOL}
         gate = DynamicsCampaignActiveSensor(
@@ -118,6 +142,52 @@ def run_params() -> dict[str, Param]:
     }
 
 
+def build_triggered_dag(spec: CampaignSpec) -> DAG:
+    """The triggered DAG of a trigger campaign: scheduled on its activity asset (whose watcher polls the activities
+    table or a queue), adding the people with new activity through the batch path, then advancing the watermark.
+
+    gate → ensure_lists → qualify_and_plan → guard → add → publish_added → advance_watermark → summary
+
+    A DAG of its own (not the sync DAG on "asset or cron"): a triggered run has no data interval to supersede a
+    batch run's, removals stay the batch schedule's, and one run at a time coalesces bursts — events arriving
+    while a run is active make one more run, which reads everything past the watermark.
+    """
+    from dynamics_campaign_sync.hooks.database import LedgerHook
+    from dynamics_campaign_sync.triggers.new_activity import activity_asset
+
+    with DAG(
+        dag_id=triggered_dag_id_for(spec),
+        dag_display_name=f"{spec.title} (triggered)",
+        description=f"{spec.title}: adds people as their activity arrives",
+        doc_md=spec.doc_md(),
+        schedule=[activity_asset(spec, LedgerHook.default_conn_name)],
+        catchup=False,
+        is_paused_upon_creation=True,
+        max_active_runs=1,
+        tags=sorted({"campaign-sync", "trigger-campaign", *spec.tags}),
+        default_args=_default_args(spec),
+    ) as dag:
+        common: dict[str, Any] = {"spec": spec, "pool": DATAVERSE_POOL}
+        gate = DynamicsCampaignActiveSensor(
+            task_id="gate", campaign_id=spec.campaign.id, campaign_name=spec.campaign.name,
+            blocked_statuses=list(spec.blocked_statuses), fail_fast=True, pool=DATAVERSE_POOL)
+        lists = EnsureOwnedListsOperator(task_id="ensure_lists", **common)
+        plan = PlanTriggeredRunOperator(task_id="qualify_and_plan", **common)
+        guard = TriggeredGuardOperator(task_id="guard", spec=spec)
+        add = AddToDynamicsCampaignOperator(task_id="add", **common)
+        publish_added = PublishMembershipEventsOperator(
+            task_id="publish_added", action="add", spec=spec, asset=added_asset(spec.key))
+        advance = AdvanceWatermarkOperator(task_id="advance_watermark", spec=spec, trigger_rule="none_failed")
+        summary = TriggeredSummaryOperator(
+            task_id="summary", spec=spec, trigger_rule="none_failed",
+            stage_task_ids={"gate": "gate", "lists": "ensure_lists", "plan": "qualify_and_plan", "add": "add",
+                            "published_added": "publish_added"},
+        )
+        gate >> lists >> plan >> guard >> add >> publish_added >> advance >> summary
+    dag.params = ParamsDict(run_params())  # on the DAG alone: see build_campaign_sync_dag
+    return dag
+
+
 def placeholder_dag_id(path: str, taken: set[str]) -> str:
     """The DAG id of a broken spec: its campaign's usual DAG id when the file still declares a free key
     (the history stays in one place), else one derived from the file name."""
@@ -154,6 +224,7 @@ def build_invalid_spec_dag(dag_id: str, path: str, problems: list[SpecProblem]) 
 def build_dags(collection: SpecCollection) -> dict[str, DAG]:
     """Every DAG of a folder of specs by id: one sync DAG per valid spec, one placeholder per broken file."""
     dags = {dag_id_for(spec): build_campaign_sync_dag(spec) for spec in collection.specs}
+    dags.update({triggered_dag_id_for(spec): build_triggered_dag(spec) for spec in collection.specs if spec.trigger})
     for path, problems in collection.problems_by_file().items():
         dag_id = placeholder_dag_id(path, set(dags))
         dags[dag_id] = build_invalid_spec_dag(dag_id, path, problems)

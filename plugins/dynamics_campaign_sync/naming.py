@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Asset
 
 DAG_ID_PREFIX = "campaign_sync__"
+TRIGGERED_SUFFIX = "__triggered"
 ASSET_GROUP = "dynamics_campaign"
 Change = Literal["added", "removed"]
 
@@ -19,6 +20,11 @@ Change = Literal["added", "removed"]
 def sync_dag_id(campaign_key: str) -> str:
     """The sync DAG of a campaign (a placeholder for a broken spec keeps it while its file declares the key)."""
     return f"{DAG_ID_PREFIX}{campaign_key}"
+
+
+def triggered_dag_id(campaign_key: str) -> str:
+    """The triggered DAG of a trigger campaign (new activity adds people between batch runs)."""
+    return f"{sync_dag_id(campaign_key)}{TRIGGERED_SUFFIX}"
 
 
 def invalid_spec_dag_id(file_stem: str) -> str:

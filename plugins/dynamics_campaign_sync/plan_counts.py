@@ -48,6 +48,10 @@ class PlanCounts:
     activity_rows_read: int = 0
     invalid_rows: int = 0
     invalid_rows_by_kind: Mapping[str, int] = field(default_factory=dict)
+    # -- what a triggered run read past the watermark (None for batch plans) ----------------------------------
+    trigger_activities_read: int | None = None
+    trigger_activities: int | None = None
+    trigger_people: int | None = None
     # -- what the run did (recorded by the summary; None before) -----------------------------------------------
     added: int | None = None
     removed: int | None = None

@@ -116,6 +116,40 @@ guard:
 """
 
 
+DEMO = "Demo Request"
+TRIGGER_SPEC = """
+key: {key}
+title: Demo requests from Germany
+owner: e2e-tests
+campaign:
+  id: {campaign_id}
+member_types: {member_types}
+schedule: null
+rules:
+  filters:
+    - {{type: demographic, field: country, operator: is, value: de}}
+    - type: behaviour
+      activity: form_fill
+      where: [{{field: form_name, operator: is, value: {demo}}}]
+      window: {{in_past_days: 14}}
+  logic: all
+guard: {{max_adds: 100000}}
+trigger:
+  activities:
+    - activity: form_fill
+      where: [{{field: form_name, operator: is, value: {demo}}}]
+  poll_seconds: {poll}
+{extra}
+"""
+
+
+def trigger_spec(key: str, *, member_types: str = "[lead, contact]", poll: float = 0.05, extra: str = "") -> str:
+    """A trigger-only spec: German people who asked for a demo, woken by demo requests (``extra``: more lines of
+    its ``trigger`` section)."""
+    return TRIGGER_SPEC.format(key=key, campaign_id=CAMPAIGN_ID, member_types=member_types, demo=DEMO, poll=poll,
+                               extra=extra)
+
+
 def write_specs(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "e2e_germany.yaml").write_text(SPEC.format(key="e2e_germany", campaign_id=CAMPAIGN_ID))

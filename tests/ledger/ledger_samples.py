@@ -27,12 +27,17 @@ def create_version_1_tables(connection) -> None:
     """The ledger's tables as schema version 1 created them (later versions' tables and columns left out)."""
     from sqlalchemy import text
 
-    from dynamics_campaign_sync.ledger.schema import campaign_locks, campaign_owners, metadata
+    from dynamics_campaign_sync.ledger.schema import (
+        campaign_locks,
+        campaign_owners,
+        metadata,
+        trigger_watermarks,
+    )
 
-    later_tables = {campaign_owners, campaign_locks}
+    later_tables = {campaign_owners, campaign_locks, trigger_watermarks}
     metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t not in later_tables])
     for table, column in (("event_batches", "confirmed_at"), ("run_plans", "details"),
-                          ("qualification_history", "counted")):
+                          ("qualification_history", "counted"), ("run_plans", "mode")):
         connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
     if connection.dialect.name == "postgresql":  # version 1 had GUID-wide source ids and short states
         connection.execute(text("ALTER TABLE qualification_history ALTER COLUMN person_id TYPE VARCHAR(36)"))

@@ -54,6 +54,11 @@ PLANNED, APPLIED, SUPERSEDED = PlanStatus.PLANNED, PlanStatus.APPLIED, PlanStatu
 DRY_RUN, BLOCKED = PlanStatus.DRY_RUN, PlanStatus.BLOCKED
 PLAN_STATUSES = frozenset(PlanStatus)
 
+#: Plan modes: a batch run of the whole spec, or a triggered run for the people with new activity.
+BATCH = "batch"
+TRIGGER = "trigger"
+PLAN_MODES = frozenset({BATCH, TRIGGER})
+
 
 def choice(value: object, allowed: Collection[str], what: str) -> str:
     """Return ``value`` as a plain string if it is one of ``allowed`` (a ``StrEnum`` member counts as its value)."""

@@ -27,11 +27,13 @@ from dynamics_campaign_sync.ledger import (
     owners,
     plans,
     reports,
+    watermarks,
 )
 from dynamics_campaign_sync.ledger.checks import (
     ACTIONS,
     DRIFT_STATES,
     MEMBER_TYPES,
+    PLAN_MODES,
     PLAN_STATUSES,
     as_interval,
     as_utc,
@@ -53,6 +55,7 @@ from dynamics_campaign_sync.ledger.models import (
     OwnedList,
     Plan,
     PlanItem,
+    Watermark,
 )
 from dynamics_campaign_sync.utc import utc_now
 
@@ -377,9 +380,11 @@ class Ledger:
         counts: Mapping[str, int],
         items: Iterable[tuple[str, str, str, Mapping[str, Any] | None]] = (),
         details: Mapping[str, Any] | None = None,
+        mode: str = "batch",
     ) -> None:
         """Create or overwrite a run's plan; ``items`` are ``(person_id, member_type, action, reason)``,
-        ``details`` small JSON kept beside the counts (the invalid source rows by kind, with example ids)."""
+        ``details`` small JSON kept beside the counts (the invalid source rows by kind, with example ids),
+        ``mode`` ``batch`` or ``trigger`` (a triggered run's plan never supersedes a batch interval)."""
         start, end = as_interval(interval_start, interval_end, f"plan of campaign {campaign_key}")
         key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
         arguments: dict[str, Any] = {
@@ -387,6 +392,7 @@ class Ledger:
             "counts": checked_counts(counts, f"plan of campaign {key}, run {run}"),
             "items": _plan_items(items, f"plan of campaign {key}, run {run}"),
             "details": checked_details(details, f"plan of campaign {key}, run {run}"),
+            "mode": choice(mode, PLAN_MODES, "mode"),
         }
         with self._writer.begin() as connection:
             plans.record(
@@ -439,6 +445,22 @@ class Ledger:
         """``(start, end)`` of the applied plan with the latest interval end, or None."""
         with self._engine.connect() as connection:
             return plans.newest_applied_interval(connection, campaign_key)
+
+    # -- trigger watermarks ------------------------------------------------------------------------------------
+
+    def watermark(self, campaign_key: str) -> Watermark | None:
+        """How far the campaign's triggered runs have evaluated the activities table (None: not yet)."""
+        with self._engine.connect() as connection:
+            return watermarks.get(connection, text(campaign_key, "campaign_key"))
+
+    def advance_watermark(self, campaign_key: str, position: int | datetime, *, event_time: datetime | None,
+                          run_id: str) -> Watermark:
+        """Move the watermark forward to ``position`` (never back: a slower overlapping run leaves a further
+        position alone); return the watermark now stored."""
+        when = None if event_time is None else as_utc(event_time, "event_time")
+        with self._writer.begin() as connection:
+            return watermarks.advance(connection, text(campaign_key, "campaign_key"), position, when,
+                                      text(run_id, "run_id"), self._now())
 
     def record_failures(self, campaign_key: str, run_id: str, action: str, failed: Mapping[str, str], *,
                         succeeded: Sequence[str] = ()) -> None:

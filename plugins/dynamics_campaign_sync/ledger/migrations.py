@@ -33,6 +33,7 @@ from dynamics_campaign_sync.ledger.schema import (
     qualification_history,
     run_plans,
     schema_version,
+    trigger_watermarks,
 )
 
 
@@ -98,6 +99,13 @@ def _production_correctness(connection: Connection) -> None:
             connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column} TYPE {kind}"))
 
 
+def _trigger_campaigns(connection: Connection) -> None:
+    """Trigger campaigns: the watermark table, and plans marked batch (every earlier one) or trigger."""
+    trigger_watermarks.create(connection)
+    kind = run_plans.c.mode.type.compile(dialect=connection.dialect)
+    connection.execute(text(f"ALTER TABLE {run_plans.name} ADD COLUMN mode {kind} NOT NULL DEFAULT 'batch'"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -111,6 +119,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                  "event publication", _production_correctness),
     Migration(5, "Dataverse people sources: delta links and snapshots of the selected columns",
               deltas.create_tables),
+    Migration(6, "trigger campaigns: activity watermarks, batch and trigger plans", _trigger_campaigns),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

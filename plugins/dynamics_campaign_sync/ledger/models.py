@@ -229,3 +229,33 @@ class CampaignLock:
     @classmethod
     def from_row(cls, row: Row[Any]) -> CampaignLock:
         return cls(**_fields(row, ("campaign_key", "holder", "acquired_at", "expires_at")))
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """How far a trigger campaign's runs have evaluated the activities table: past ``position`` (an activity id,
+    or an ingestion time) every activity has been evaluated, as of ``event_time``."""
+
+    campaign_key: str
+    position: int | datetime
+    event_time: datetime | None
+    advanced_at: datetime
+    advanced_by_run: str
+
+    @property
+    def kind(self) -> str:
+        return "timestamp" if isinstance(self.position, datetime) else "id"
+
+    @staticmethod
+    def encode(position: int | datetime) -> tuple[str, str]:
+        """``(kind, text)`` as stored: ids as decimal text, times as ISO-8601 UTC."""
+        if isinstance(position, datetime):
+            return "timestamp", position.isoformat()
+        return "id", str(int(position))
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Watermark:
+        mapping = row._mapping
+        text = mapping["position"]
+        position = datetime.fromisoformat(text) if mapping["kind"] == "timestamp" else int(text)
+        return cls(position=position, **_fields(row, ("campaign_key", "event_time", "advanced_at", "advanced_by_run")))

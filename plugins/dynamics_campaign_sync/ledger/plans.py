@@ -1,7 +1,8 @@
 """Run plans and interval bookkeeping: what each run computed, whether it wrote, and which interval is newest.
 
 The rule the sync DAG enforces: a run may only write if its interval ends after the newest interval already
-applied for the campaign; otherwise its plan is kept as ``superseded``. :func:`claim_interval` makes that check
+applied for the campaign; otherwise its plan is kept as ``superseded``. Only batch plans take part: a triggered
+run's plan (mode ``trigger``) covers a few people as of an activity's time, never a whole interval. :func:`claim_interval` makes that check
 and the status change one atomic step, so two runs of a backfill cannot both win.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from dynamics_campaign_sync.ledger import sql
-from dynamics_campaign_sync.ledger.checks import APPLIED, PLANNED, SUPERSEDED
+from dynamics_campaign_sync.ledger.checks import APPLIED, BATCH, PLANNED, SUPERSEDED
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.models import Plan, PlanItem
 from dynamics_campaign_sync.ledger.schema import plan_items, run_plans
@@ -32,11 +33,13 @@ def record(
     items: Sequence[dict[str, Any]],
     now: datetime,
     details: Mapping[str, Any] | None = None,
+    mode: str = BATCH,
 ) -> None:
     """Create or overwrite the plan of ``(campaign_key, run_id)``; its items are replaced by ``items`` and its
     details by ``details``."""
     sql.lock(connection, "plans", campaign_key)
     values = {
+        "mode": mode,
         "interval_start": interval_start,
         "interval_end": interval_end,
         "status": status,
@@ -94,6 +97,7 @@ def claim_interval(connection: Connection, campaign_key: str, run_id: str, now: 
         .where(
             run_plans.c.campaign_key == campaign_key,
             run_plans.c.status == APPLIED,
+            run_plans.c.mode == BATCH,
             run_plans.c.run_id != run_id,
         )
         .order_by(run_plans.c.interval_end.desc())
@@ -129,7 +133,7 @@ def latest(connection: Connection, campaign_key: str, status: str | None) -> Pla
 def newest_applied_interval(connection: Connection, campaign_key: str) -> tuple[datetime, datetime] | None:
     row = connection.execute(
         select(run_plans.c.interval_start, run_plans.c.interval_end)
-        .where(run_plans.c.campaign_key == campaign_key, run_plans.c.status == APPLIED)
+        .where(run_plans.c.campaign_key == campaign_key, run_plans.c.status == APPLIED, run_plans.c.mode == BATCH)
         .order_by(run_plans.c.interval_end.desc())
         .limit(1)
     ).first()

@@ -218,6 +218,9 @@ run_plans = Table(
     Column("details", JSONDocument),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    #: ``batch`` (a cron or manual run of the whole spec) or ``trigger`` (a triggered run for the people with new
+    #: activity): only batch plans take part in "newest interval applied" (backfill safety).
+    Column("mode", SHORT, nullable=False, server_default="batch"),
     UniqueConstraint("campaign_key", "run_id"),
     Index(None, "campaign_key", "status", "interval_end"),
 )
@@ -252,4 +255,19 @@ campaign_locks = Table(
     Column("holder", RUN_ID, nullable=False),
     Column("acquired_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+)
+
+#: Trigger campaigns: how far into the activities table each campaign's triggered runs have evaluated. Advanced
+#: only after a run's writes, and only forward, so a crash or retry re-reads (never skips) activities.
+trigger_watermarks = Table(
+    "trigger_watermarks",
+    metadata,
+    Column("campaign_key", KEY, primary_key=True),
+    #: ``id`` (a monotonic id, stored as its decimal text) or ``timestamp`` (ISO-8601 UTC)
+    Column("kind", SHORT, nullable=False),
+    Column("position", String(64), nullable=False),
+    #: When the newest activity up to ``position`` happened (the "as of" of the run that got here)
+    Column("event_time", UTCDateTime),
+    Column("advanced_at", UTCDateTime, nullable=False),
+    Column("advanced_by_run", RUN_ID, nullable=False),
 )

@@ -103,7 +103,7 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
     def run_context(self, context: Context) -> RunContext:
         from dynamics_campaign_sync.sync.service import RunContext
 
-        start, end = run_interval(context, self.spec.schedule.cron, self.spec.schedule.timezone)
+        start, end = run_interval(context, *self.spec.period)
         return RunContext(run_id=context["run_id"], interval_start=start, interval_end=end,
                           take_over=self.param(context, "take_over_campaign"),
                           dry_run=self.param(context, "dry_run"))

@@ -124,6 +124,25 @@ def _drift_text(spec: CampaignSpec) -> str:
     return "left out until they stop qualifying and qualify again"
 
 
+def _schedule_text(spec: CampaignSpec) -> str:
+    if spec.schedule is None:
+        return "- **Schedule:** none (trigger-only: batch runs only when asked)"
+    return (f"- **Schedule:** `{spec.schedule.cron}` ({spec.schedule.timezone}) "
+            f"from {spec.schedule.start_date.isoformat()}")
+
+
+def _trigger_text(spec: CampaignSpec) -> str:
+    trigger = spec.trigger
+    assert trigger is not None
+    woken_by = "; ".join(
+        " ".join([f"`{a.activity}`", *(f"where {describe_condition(c)}" for c in a.where)])
+        for a in trigger.activities)
+    arrival = (f"queue `{trigger.queue.scheme}`" if trigger.queue is not None
+               else f"the activities table polled every {trigger.poll_seconds:g} s")
+    return (f"- **Trigger:** woken by {woken_by}; events from {arrival}, past the watermark "
+            f"`{trigger.watermark}` ({trigger.watermark_kind})")
+
+
 def render_doc_md(spec: CampaignSpec) -> str:
     """The Markdown shown as the DAG's documentation."""
     campaign = (
@@ -138,10 +157,11 @@ def render_doc_md(spec: CampaignSpec) -> str:
         f"- **Dynamics campaign:** {campaign}",
         f"- **Members:** {', '.join(spec.member_types)}",
         f"- **Owner:** {spec.owner}",
-        f"- **Schedule:** `{spec.schedule.cron}` ({spec.schedule.timezone}) "
-        f"from {spec.schedule.start_date.isoformat()}",
+        _schedule_text(spec),
         f"- **Source:** {_describe_source(spec.source)}",
     ]
+    if spec.trigger is not None:
+        lines.append(_trigger_text(spec))
     if spec.tags:
         lines.append(f"- **Tags:** {', '.join(spec.tags)}")
     if spec.path:

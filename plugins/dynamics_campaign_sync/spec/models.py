@@ -431,6 +431,55 @@ class Guard(_Model):
 
 
 
+class TriggerActivity(_Model):
+    """One kind of activity that wakes the campaign: a type and conditions, as in a behaviour filter's."""
+
+    activity: Identifier
+    where: tuple[Condition, ...] = ()
+
+
+class QueueEvents(_Model):
+    """A message queue that wakes the campaign, read by Airflow's common-messaging ``MessageQueueTrigger``:
+    ``scheme`` picks the provider (``redis+pubsub``, ``kafka``, ``sqs``), ``options`` are that provider's trigger
+    arguments (for Redis ``channels``, ``redis_conn_id``, ``poll_interval``). A message only wakes the campaign:
+    who qualifies is read from the activities table past the watermark."""
+
+    scheme: str = Field(pattern=r"^[a-z][a-z0-9+.-]*$")
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Trigger(_Model):
+    """Trigger mode: the activities that wake the campaign and how their arrival is noticed.
+
+    ``watermark`` names the activities table's column that orders arrivals: a monotonic id (``kind: id``, the
+    contract's ``activity_id`` by default) or an ingestion timestamp (``kind: timestamp``). ``events`` is
+    ``source_table`` (poll the activities table past the ledger's watermark every ``poll_seconds``) or
+    ``queue`` (with a ``queue`` section). ``max_activities_per_run`` bounds one triggered run; more waits for the
+    next run."""
+
+    activities: tuple[TriggerActivity, ...] = Field(min_length=1, max_length=20)
+    events: Literal["source_table", "queue"] = "source_table"
+    watermark: Identifier = "activity_id"
+    watermark_kind: Literal["id", "timestamp"] = "id"
+    poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    queue: QueueEvents | None = None
+    max_activities_per_run: int = Field(default=10_000, ge=1)
+
+    @model_validator(mode="after")
+    def _queue_with_queue_events(self) -> Trigger:
+        if self.events == "queue" and self.queue is None:
+            raise _custom_error("events: queue needs a queue section (scheme and options)")
+        if self.events == "source_table" and self.queue is not None:
+            raise _custom_error("a queue section is only read with events: queue")
+        return self
+
+    @property
+    def activity_types(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.activity for a in self.activities))
+
+
+#: The evaluation period of runs of a trigger-only spec (no schedule) that have no data interval.
+TRIGGER_ONLY_PERIOD = ("0 0 * * *", "UTC")
 
 
 class CampaignSpec(_Model):
@@ -443,7 +492,9 @@ class CampaignSpec(_Model):
     tags: tuple[str, ...] = ()
     campaign: CampaignRef
     member_types: tuple[MemberType, ...] = (MemberType.LEAD, MemberType.CONTACT)
-    schedule: Schedule
+    #: The batch schedule; null only for a trigger-only spec (its sync DAG then runs when asked).
+    schedule: Schedule | None
+    trigger: Trigger | None = None
     source: SourceConfig = SourceConfig()
     rules: Rules
     qualification: QualificationRule = QualificationRule()
@@ -507,6 +558,20 @@ class CampaignSpec(_Model):
             except (ValueError, AttributeError) as error:
                 raise _custom_error(str(error)) from None
         return tuple(sorted(set(codes)))
+
+    @model_validator(mode="after")
+    def _scheduled_or_triggered(self) -> CampaignSpec:
+        if self.schedule is None and self.trigger is None:
+            raise _custom_error("schedule is null: give a schedule, or a trigger section for a trigger-only "
+                                "campaign")
+        return self
+
+    @property
+    def period(self) -> tuple[str, str]:
+        """``(cron, timezone)`` of the batch schedule, which gives runs without a data interval theirs."""
+        if self.schedule is None:
+            return TRIGGER_ONLY_PERIOD
+        return self.schedule.cron, self.schedule.timezone
 
     @property
     def path(self) -> str | None:
