@@ -102,8 +102,12 @@ def event_trigger(spec: CampaignSpec, ledger_conn_id: str) -> BaseEventTrigger:
 
         return MessageQueueTrigger(scheme=trigger.queue.scheme, **trigger.queue.options)
     return NewActivityTrigger(
-        campaign_key=spec.key, source=spec.source.model_dump(mode="json", by_alias=True),
-        trigger=trigger.model_dump(mode="json"), ledger_conn_id=ledger_conn_id, poll_seconds=trigger.poll_seconds)
+        # What the spec set, only: re-validated in the triggerer, defaults are given again (and options that go
+        # only with some settings, e.g. Dataverse people's, are not suddenly "set").
+        campaign_key=spec.key,
+        source={**spec.source.model_dump(mode="json", by_alias=True, exclude_unset=True),
+                "conn_id": spec.source.conn_id},
+        trigger=trigger.model_dump(mode="json", exclude_unset=True), ledger_conn_id=ledger_conn_id, poll_seconds=trigger.poll_seconds)
 
 
 def activity_asset(spec: CampaignSpec, ledger_conn_id: str) -> Asset:
