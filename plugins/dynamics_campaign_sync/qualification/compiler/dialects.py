@@ -29,6 +29,8 @@ from dynamics_campaign_sync.spec.operators import to_utc
 
 #: Dialects the compiler is tested on; others are tried as "generic" SQL without JSON support.
 JSON_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql", "mysql", "mariadb"})
+#: Dialects that turn a correlated scalar subquery into a join (the others would run it once per row).
+DECORRELATING_DIALECTS = frozenset({"duckdb"})
 #: Dialects where ``WITH x AS MATERIALIZED`` keeps a CTE referenced twice from being computed twice.
 MATERIALIZING_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql"})
 
@@ -106,6 +108,10 @@ class Dialect:
     @property
     def materializes(self) -> bool:
         return self.name in MATERIALIZING_DIALECTS
+
+    @property
+    def decorrelates(self) -> bool:
+        return self.name in DECORRELATING_DIALECTS
 
     # -- values ------------------------------------------------------------------------------------
 

@@ -32,12 +32,19 @@ from dynamics_campaign_sync.qualification.compiler.conditions import (
 )
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
 from dynamics_campaign_sync.qualification.compiler.logic import logic_clause
-from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT, people_subquery
+from dynamics_campaign_sync.qualification.compiler.people import (
+    PROBLEM,
+    WEIGHT,
+    anyone_clause,
+    is_history,
+    people_subquery,
+)
 from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
-from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, DemographicFilter
+from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, DemographicFilter, InactivityFilter
 
 ROW_KIND = "row_kind"
+ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
 PERSON_ROW, TOTAL_ROW = "person", "total"
 
 
@@ -56,6 +63,16 @@ def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
     return cte.prefix_with("MATERIALIZED") if dialect.materializes else cte
 
 
+def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: ColumnElement[Any]
+               ) -> ColumnElement[bool]:
+    """``person IN (ids whose count matches)``; inactivity: ``NOT IN (ids with any activity)``. Ids in the
+    subquery are never NULL, so the clause is NULL only for a NULL person id, a row reported invalid."""
+    with_id = counts.c[PERSON_ID].is_not(None)
+    if isinstance(flt, InactivityFilter):
+        return person.not_in(sa.select(counts.c[PERSON_ID]).where(with_id))
+    return person.in_(sa.select(counts.c[PERSON_ID]).where(with_id, matches(flt, counts.c.n)))
+
+
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
     dialect: Dialect,
@@ -71,8 +88,11 @@ def compile_spec(
                                 for n, flt in numbered if isinstance(flt, BehaviourFilter)))
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
-    person_rows = _cte(people_subquery(people, fields, spec.member_types, end, dialect, candidates),
-                       "people_as_of", dialect)
+    person_rows = people_subquery(people, fields, spec.member_types, end, dialect, candidates)
+    if is_history(people):  # window functions: computed once, read by the person rows and the total
+        person_rows = _cte(person_rows, "people_as_of", dialect)
+    else:  # one filtered scan, into which the database pushes the demographic clauses
+        person_rows = person_rows.subquery("people_as_of")
     p = person_rows.c
     joined: Any = person_rows
     clauses: dict[int, ColumnElement[bool]] = {}
@@ -82,6 +102,13 @@ def compile_spec(
             clauses[number] = condition_clause(p[flt.field], flt, end, dialect)
             continue
         counts = counted[number]
+        if dialect.decorrelates:
+            # A semi-join on the (few) matching ids decides; the count is a lookup the database turns
+            # into a join after the filter, so the hash table is built on the narrow count rows.
+            count_columns[number] = sa.func.coalesce(
+                sa.select(counts.c.n).where(counts.c[PERSON_ID] == p[PERSON_ID]).scalar_subquery(), 0)
+            clauses[number] = _semi_join(flt, counts, p[PERSON_ID])
+            continue
         joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
         count_columns[number] = sa.func.coalesce(counts.c.n, 0)
         clauses[number] = matches(flt, count_columns[number])
@@ -107,6 +134,7 @@ def compile_spec(
         *(flag(clauses[n]).label(name) for n, name in flags.items()),
         *(count_columns[n].label(name) for n, name in count_names.items()),
         *(flag(unreadable[key]).label(name) for key, name in unreadable_names.items()),
+        sa.literal(1).label(ANYONE),
     ).select_from(joined).where(wanted)
     total_select = sa.select(
         sa.literal(TOTAL_ROW).label(ROW_KIND),
@@ -117,6 +145,7 @@ def compile_spec(
         *(sa.select(sa.func.coalesce(sa.func.sum(counted[n].c.n), 0)).scalar_subquery().label(name)
           for n, name in count_names.items()),
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
+        flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
     )
     return CompiledSpec(sa.union_all(person_select, total_select), flags, count_names, unreadable_names)
 
