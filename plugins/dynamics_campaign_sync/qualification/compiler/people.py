@@ -76,6 +76,16 @@ def _bad_id(person: ColumnElement[Any]) -> list[tuple[ColumnElement[bool], str]]
             (sa.func.length(person) > PERSON_ID_MAX_LENGTH, PERSON_ID_TOO_LONG)]
 
 
+def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool) -> list[ColumnElement[bool]]:
+    """``problem IS NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
+    own columns (what a database pushes into its scan) rather than a test of the computed ``problem``."""
+    if history:
+        return [rows.c[PROBLEM].is_(None)]
+    person = rows.c[PERSON_ID]
+    return [person.is_not(None), person != "", sa.func.length(person) <= PERSON_ID_MAX_LENGTH,
+            rows.c[MEMBER_TYPE].in_(list(MEMBER_TYPES))]
+
+
 def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:
     return sa.or_(member_type.is_(None), sa.not_(member_type.in_(list(MEMBER_TYPES)))), UNKNOWN_MEMBER_TYPE
 

@@ -37,6 +37,7 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     WEIGHT,
     anyone_clause,
     is_history,
+    usable_clauses,
     people_subquery,
 )
 from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
@@ -118,9 +119,9 @@ def compile_spec(
         clause = unreadable_clause(p[flt.field], kind, dialect) if kind else None
         if clause is not None:
             unreadable[(kind, flt.field)] = clause
-    valid = sa.and_(p[PROBLEM].is_(None), *(sa.not_(clause) for clause in unreadable.values()))
-    reported = sa.or_(p[PROBLEM].is_not(None), *unreadable.values())
-    wanted = sa.or_(reported, sa.and_(valid, logic_clause(spec.rules.tree, clauses)))
+    # Valid people and reported rows are two branches: the valid one is a conjunction the database pushes
+    # into its scan (an OR with the reported rows would make it read every column of every person).
+    valid = [*usable_clauses(person_rows, is_history(people)), *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1), else_=0)
@@ -128,14 +129,20 @@ def compile_spec(
     flags = {n: f"f{n}" for n in clauses}
     count_names = {n: f"c{n}" for n in count_columns}
     unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
-    person_select = sa.select(
-        sa.literal(PERSON_ROW).label(ROW_KIND),
-        *(p[name] for name in IDENTITY_COLUMNS), p[PROBLEM], p[WEIGHT],
+    identity = [sa.literal(PERSON_ROW).label(ROW_KIND), *(p[name] for name in IDENTITY_COLUMNS)]
+    qualified_select = sa.select(
+        *identity, sa.cast(sa.null(), sa.Text).label(PROBLEM), p[WEIGHT],
         *(flag(clauses[n]).label(name) for n, name in flags.items()),
         *(count_columns[n].label(name) for n, name in count_names.items()),
+        *(sa.literal(0).label(name) for name in unreadable_names.values()),
+        sa.literal(1).label(ANYONE),
+    ).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
+    reported_select = sa.select(
+        *identity, p[PROBLEM], p[WEIGHT],
+        *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values()]),
         *(flag(unreadable[key]).label(name) for key, name in unreadable_names.items()),
         sa.literal(1).label(ANYONE),
-    ).select_from(joined).where(wanted)
+    ).where(sa.or_(p[PROBLEM].is_not(None), *unreadable.values()))
     total_select = sa.select(
         sa.literal(TOTAL_ROW).label(ROW_KIND),
         *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS),
@@ -147,5 +154,5 @@ def compile_spec(
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
         flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
     )
-    return CompiledSpec(sa.union_all(person_select, total_select), flags, count_names, unreadable_names)
+    return CompiledSpec(sa.union_all(qualified_select, reported_select, total_select), flags, count_names, unreadable_names)
 
