@@ -106,22 +106,21 @@ def evaluate(
     people, activities = source.tables
     compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine))
     rows = run_query(source.engine, compiled.query)
-    totals = rows[rows[ROW_KIND] != PERSON_ROW].iloc[0]
-    rows = rows[rows[ROW_KIND] == PERSON_ROW].reset_index(drop=True)
+    person = rows[ROW_KIND].to_numpy(dtype=object) == PERSON_ROW  # the one other row holds the totals
+    totals = rows.iloc[int(np.flatnonzero(~person)[0])]
 
     unreadable = [rows[name].to_numpy() == 1 for name in compiled.unreadable.values()]
-    valid = rows[PROBLEM].isna().to_numpy() & ~np.logical_or.reduce(unreadable, initial=False)
+    valid = person & rows[PROBLEM].isna().to_numpy() & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
     _missing_person_ids(spec, source, (start, end), invalid)
     # examples in id order, as the reference gives them (the few invalid rows: pandas sorts them)
-    _invalid_people(rows.loc[~valid].sort_values(PERSON_ID, kind="stable"), compiled, invalid)
-    qualified_rows = rows.loc[valid]
+    _invalid_people(rows.loc[person & ~valid].sort_values(PERSON_ID, kind="stable"), compiled, invalid)
     # numpy sorts the ids as Python compares them (what the reference does), faster than pandas strings
-    order = np.argsort(qualified_rows[PERSON_ID].to_numpy(dtype=object), kind="stable")
-    qualified_rows = qualified_rows.take(order).reset_index(drop=True)
-    matched = {n: qualified_rows[name].to_numpy() == 1 for n, name in compiled.flags.items()}
-    counts = {n: qualified_rows[name].to_numpy(dtype=np.int64) for n, name in compiled.counts.items()}
-    qualified = qualified_rows[list(IDENTITY_COLUMNS)].copy()
+    kept = np.flatnonzero(valid)
+    order = kept[np.argsort(rows[PERSON_ID].to_numpy(dtype=object)[kept], kind="stable")]
+    matched = {n: rows[name].to_numpy()[order] == 1 for n, name in compiled.flags.items()}
+    counts = {n: rows[name].to_numpy(dtype=np.int64)[order] for n, name in compiled.counts.items()}
+    qualified = rows[list(IDENTITY_COLUMNS)].take(order).reset_index(drop=True)
     qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
     qualified["reasons"] = reasons_json(list(compiled.flags), matched, counts).to_numpy()
     return QualificationResult(
