@@ -39,7 +39,8 @@ for _folder in ("include", "include/benchmarks"):  # our package itself is insta
         sys.path.insert(0, str(ROOT / _folder))
 
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
-DATA = ROOT / ".data" / "bench"
+#: Where generated samples are kept and reused (BENCH_DATA: e.g. a cache outside the repository).
+DATA = Path(os.environ.get("BENCH_DATA", ROOT / ".data" / "bench"))
 
 
 def _peak_rss() -> int:

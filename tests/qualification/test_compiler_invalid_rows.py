@@ -73,3 +73,20 @@ def test_the_version_valid_at_the_interval_end_decides(engine):
     write_tables(engine, people, bad_activities(END).iloc[:0])
     spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "de"}])
     assert evaluate(spec, SqlSource(engine), START, END).qualified_ids == ["A", "B"]
+
+
+def test_impossible_dates_and_nan_text_are_unreadable_values_as_in_the_reference(engine):
+    people = pd.DataFrame([
+        person("G1", employees="20", renewal_date="2026-03-01"),
+        person("B1", employees="nan", renewal_date="2026-13-01"),  # month 13: ISO-looking, no date
+        person("B2", employees="25", renewal_date="2026-02-30T10:00:00"),
+        person("B3", employees="30", renewal_date="2026-03-01T24:00:00"),  # hour 24: Python reads no time
+    ])
+    write_tables(engine, people, bad_activities(END).iloc[:0])
+    spec = make_spec([{"type": "demographic", "field": "employees", "operator": "gte", "value": 10},
+                      {"type": "demographic", "field": "renewal_date", "operator": "lt", "value": "2026-04-01"}],
+                     "1 or 2")
+    result = evaluate(spec, SqlSource(engine), START, END)
+    reference = reference_evaluate(spec, DataFrameSource(people, bad_activities(END).iloc[:0]), START, END)
+    assert result.qualified_ids == reference.qualified_ids == ["G1"]
+    assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()

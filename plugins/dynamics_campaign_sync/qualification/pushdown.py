@@ -92,15 +92,21 @@ def _text_clause(
     return text_match(subject, operator, wanted)
 
 
+def _like(subject: ColumnElement[Any], before: str, value: str, after: str) -> ColumnElement[bool]:
+    """``subject LIKE '<before>value<after>'`` as one literal pattern (databases turn ``'%x%'`` into a fast
+    substring test, not a pattern built per row); ESCAPE only when the value holds a special character."""
+    if not any(character in value for character in "%_/\\"):
+        return subject.like(before + value + after)
+    escaped = value.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return subject.like(before + escaped + after, escape="/")
+
+
 def text_match(subject: ColumnElement[Any], operator: Operator, wanted: list[str]) -> ColumnElement[bool]:
     """``subject`` (lower-cased text) equal to, containing, starting or ending with any of ``wanted``."""
     if operator in (Operator.IS, Operator.IN):
         return subject.in_(wanted)
-    if operator is Operator.CONTAINS:
-        return sa.or_(*(subject.contains(v, autoescape=True) for v in wanted))
-    if operator is Operator.STARTS_WITH:
-        return sa.or_(*(subject.startswith(v, autoescape=True) for v in wanted))
-    return sa.or_(*(subject.endswith(v, autoescape=True) for v in wanted))
+    before, after = {Operator.CONTAINS: ("%", "%"), Operator.STARTS_WITH: ("", "%")}.get(operator, ("%", ""))
+    return sa.or_(*(_like(subject, before, v, after) for v in wanted))
 
 
 def _number_clause(column: ColumnElement[Any], operator: Operator, value: Any) -> ColumnElement[bool]:

@@ -2,19 +2,37 @@
 
 ``{"matched":[1,3],"counts":{"3":4}}`` says filters 1 and 3 matched and the
 person had 4 activities counted by behaviour filter 3. Counts are given for
-every behaviour and inactivity filter, matched or not. The text is built with
-vectorized string operations (one small lookup per distinct combination of
-matched filters), never a Python loop per person.
+every behaviour and inactivity filter, matched or not. One text is built per
+distinct combination of matched filters and counts and looked up per person by
+an integer key: never a Python loop per person.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the non-negative integer ``columns`` and each row's index among them: one
+    mixed-radix key per row when it fits in 63 bits (a sort of integers), else numpy's row-wise unique."""
+    radices = [int(column.max()) + 1 for column in columns]
+    if math.prod(radices) >= 2**62:
+        distinct, inverse = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
+        return distinct, inverse.ravel()
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for column, radix in zip(columns, radices, strict=True):
+        key = key * radix + column
+    keys, inverse = np.unique(key, return_inverse=True)
+    distinct = np.empty((len(keys), len(columns)), dtype=np.int64)
+    for position in range(len(columns) - 1, -1, -1):
+        keys, distinct[:, position] = np.divmod(keys, radices[position])
+    return distinct, inverse
 
 
 def reasons_json(
@@ -29,19 +47,18 @@ def reasons_json(
     combination = np.zeros(size, dtype=np.int64)
     for bit, number in enumerate(numbers):
         combination |= matched[number].astype(np.int64) << bit
-    prefixes = {
-        int(code): '{"matched":'
-        + json.dumps([n for bit, n in enumerate(numbers) if code >> bit & 1], separators=(",", ":"))
-        for code in np.unique(combination)
-    }
-    text = pd.Series(combination).map(prefixes).astype("str")
-    if not counts:
-        return text + "}"
-    pieces = [f'"{number}":' + pd.Series(values).astype("str") for number, values in counts.items()]
-    joined = pieces[0]
-    for piece in pieces[1:]:
-        joined = joined + "," + piece
-    return text + ',"counts":{' + joined + "}}"
+    distinct, inverse = _distinct_rows([combination, *(np.asarray(v, dtype=np.int64) for v in counts.values())])
+
+    def text(code: int, *values: int) -> str:
+        listed = json.dumps([n for bit, n in enumerate(numbers) if code >> bit & 1], separators=(",", ":"))
+        if not counts:
+            return '{"matched":' + listed + "}"
+        pairs = ",".join(f'"{number}":{value}' for number, value in zip(counts, values, strict=True))
+        return '{"matched":' + listed + ',"counts":{' + pairs + "}}"
+
+    # one text per distinct (matched filters, counts): few, however many people share them
+    texts = np.array([text(*row) for row in distinct.tolist()], dtype=object)
+    return pd.Series(texts[inverse], dtype="str")
 
 
 def parse_reasons(text: str) -> dict[str, Any]:

@@ -50,11 +50,16 @@ def _text(value: ColumnElement[Any], operator: Operator, values: tuple[Any, ...]
 def _number(value: ColumnElement[Any], operator: Operator, expected: Any, dialect: Dialect
             ) -> ColumnElement[bool]:
     number = dialect.number(value)
+    whole = isinstance(number.type, sa.Integer)
+
+    def literal(item: Any) -> float | int:  # an integer column compared with integers is not cast per row
+        return int(item) if whole and float(item).is_integer() else float(item)
+
     if operator in (Operator.IS, Operator.IN):
-        return number.in_([float(v) for v in values_of(expected)])
+        return number.in_([literal(v) for v in values_of(expected)])
     if operator is Operator.BETWEEN:
-        return number.between(float(expected[0]), float(expected[1]))
-    return getattr(number, _COMPARE[operator])(float(expected))
+        return number.between(literal(expected[0]), literal(expected[1]))
+    return getattr(number, _COMPARE[operator])(literal(expected))
 
 
 def _boolean(value: ColumnElement[Any], expected: Any, dialect: Dialect) -> ColumnElement[bool]:

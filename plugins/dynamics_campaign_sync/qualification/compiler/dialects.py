@@ -29,17 +29,22 @@ from dynamics_campaign_sync.spec.operators import to_utc
 
 #: Dialects the compiler is tested on; others are tried as "generic" SQL without JSON support.
 JSON_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql", "mysql", "mariadb"})
+#: Dialects that turn a correlated scalar subquery into a join (the others would run it once per row).
+DECORRELATING_DIALECTS = frozenset({"duckdb"})
 #: Dialects where ``WITH x AS MATERIALIZED`` keeps a CTE referenced twice from being computed twice.
 MATERIALIZING_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql"})
 
 _NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
-_ISO_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
+_ISO_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
              r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)?$")
 
 
 #: JSON text to jsonb, NULL where it is no JSON (PostgreSQL 15 has no pg_input_is_valid).
 _PG_JSONB = """CREATE OR REPLACE FUNCTION pg_temp.campaign_sync_jsonb(document text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN document::jsonb; EXCEPTION WHEN others THEN RETURN NULL; END $$"""
+#: ISO-looking text to timestamptz, NULL where it names no instant (month 13, February 30): as Python reads it.
+_PG_INSTANT = """CREATE OR REPLACE FUNCTION pg_temp.campaign_sync_instant(moment text) RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN moment::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END $$"""
 
 
 def _python_number(value: Any) -> float | None:
@@ -84,8 +89,9 @@ def prepare_connection(dbapi_connection: Any, dialect: str) -> None:
     elif dialect in ("duckdb", "postgresql"):
         cursor = dbapi_connection.cursor()
         cursor.execute("SET TimeZone = 'UTC'" if dialect == "duckdb" else "SET TIME ZONE 'UTC'")
-        if dialect == "postgresql":  # a session-private function: nothing is created in the source
+        if dialect == "postgresql":  # session-private functions: nothing is created in the source
             cursor.execute(_PG_JSONB)
+            cursor.execute(_PG_INSTANT)
         cursor.close()
 
 
@@ -106,6 +112,10 @@ class Dialect:
     @property
     def materializes(self) -> bool:
         return self.name in MATERIALIZING_DIALECTS
+
+    @property
+    def decorrelates(self) -> bool:
+        return self.name in DECORRELATING_DIALECTS
 
     # -- values ------------------------------------------------------------------------------------
 
@@ -140,8 +150,9 @@ class Dialect:
         if _temporal_type(value):
             return sa.null()
         text = self.text(value)
-        if self.name == "duckdb":
-            return sa.func.try_cast(text.op("AS")(sa.literal_column("DOUBLE")), type_=sa.Float)
+        if self.name == "duckdb":  # 'nan' is no number to the evaluator (pandas reads it as missing)
+            number = sa.func.try_cast(text.op("AS")(sa.literal_column("DOUBLE")), type_=sa.Float)
+            return sa.case((sa.func.isnan(number), sa.null()), else_=number)
         if self.name == "postgresql":
             return sa.case((text.op("~")(_NUMBER_TEXT), sa.cast(text, sa.Float)), else_=sa.null())
         return sa.case((text.op("REGEXP")(_NUMBER_TEXT), sa.cast(text, sa.Float)), else_=sa.null())
@@ -157,10 +168,13 @@ class Dialect:
                 return value
             return sa.cast(value, sa.DateTime()).op("AT TIME ZONE")(sa.literal_column("'UTC'"))
         text = self.text(value)
-        if self.name == "duckdb":
-            return sa.func.try_cast(text.op("AS")(sa.literal_column("TIMESTAMPTZ")),
-                                    type_=sa.DateTime(timezone=True))
-        stamp = sa.cast(text, sa.DateTime(timezone=True))
+        if self.name == "duckdb":  # the pattern first: DuckDB also reads hour 24, which Python does not
+            tried = sa.func.try_cast(text.op("AS")(sa.literal_column("TIMESTAMPTZ")),
+                                     type_=sa.DateTime(timezone=True))
+            return sa.case((sa.func.regexp_full_match(text, _ISO_TEXT), tried), else_=sa.null())
+        stamp: ColumnElement[Any] = sa.cast(text, sa.DateTime(timezone=True))
+        if self.name == "postgresql":  # a cast would raise on an impossible date; this gives NULL
+            stamp = sa.func.pg_temp.campaign_sync_instant(text, type_=sa.DateTime(timezone=True))
         return sa.case((text.op("~" if self.name == "postgresql" else "REGEXP")(_ISO_TEXT), stamp),
                        else_=sa.null())
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, prepare_connection
 from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
+    ANYONE,
     PERSON_ROW,
     ROW_KIND,
     CompiledSpec,
@@ -39,7 +40,8 @@ from dynamics_campaign_sync.spec.models import CampaignSpec, DemographicFilter
 
 
 def run_query(engine: sa.Engine, query: Any) -> pd.DataFrame:
-    """The rows of ``query`` as a DataFrame, fetched from the DBAPI cursor as plain tuples."""
+    """The rows of ``query`` as a DataFrame: column-wise from DuckDB (no Python object per value), from
+    the DBAPI cursor's tuples elsewhere."""
     compiled = query.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
@@ -50,13 +52,17 @@ def run_query(engine: sa.Engine, query: Any) -> pd.DataFrame:
         prepare_connection(raw.driver_connection, engine.dialect.name)
         cursor = raw.cursor()
         cursor.execute(str(compiled), params)
-        rows = cursor.fetchall()
+        if engine.dialect.name == "duckdb":  # the cursor is the DuckDB connection's, which has df()
+            frame = cursor.df()
+            frame.columns = names
+        else:
+            frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
         cursor.close()
     except engine.dialect.loaded_dbapi.Error as error:
         raise SourceError(f"reading the source failed: {type(error).__name__}: {error}") from None
     finally:
         raw.close()
-    return pd.DataFrame.from_records(rows, columns=names)
+    return frame
 
 
 def _invalid_people(rows: pd.DataFrame, compiled: CompiledSpec, report: InvalidRows) -> None:
@@ -100,18 +106,21 @@ def evaluate(
     people, activities = source.tables
     compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine))
     rows = run_query(source.engine, compiled.query)
-    totals = rows[rows[ROW_KIND] != PERSON_ROW].iloc[0]
-    rows = rows[rows[ROW_KIND] == PERSON_ROW].reset_index(drop=True)
+    person = rows[ROW_KIND].to_numpy(dtype=object) == PERSON_ROW  # the one other row holds the totals
+    totals = rows.iloc[int(np.flatnonzero(~person)[0])]
 
+    unreadable = [rows[name].to_numpy() == 1 for name in compiled.unreadable.values()]
+    valid = person & rows[PROBLEM].isna().to_numpy() & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
     _missing_person_ids(spec, source, (start, end), invalid)
-    _invalid_people(rows, compiled, invalid)
-    unreadable = [rows[name].to_numpy() == 1 for name in compiled.unreadable.values()]
-    valid = rows[PROBLEM].isna().to_numpy() & ~np.logical_or.reduce(unreadable, initial=False)
-    qualified_rows = rows.loc[valid].sort_values(PERSON_ID, kind="stable").reset_index(drop=True)
-    matched = {n: qualified_rows[name].to_numpy() == 1 for n, name in compiled.flags.items()}
-    counts = {n: qualified_rows[name].to_numpy(dtype=np.int64) for n, name in compiled.counts.items()}
-    qualified = qualified_rows[list(IDENTITY_COLUMNS)].copy()
+    # examples in id order, as the reference gives them (the few invalid rows: pandas sorts them)
+    _invalid_people(rows.loc[person & ~valid].sort_values(PERSON_ID, kind="stable"), compiled, invalid)
+    # numpy sorts the ids as Python compares them (what the reference does), faster than pandas strings
+    kept = np.flatnonzero(valid)
+    order = kept[np.argsort(rows[PERSON_ID].to_numpy(dtype=object)[kept], kind="stable")]
+    matched = {n: rows[name].to_numpy()[order] == 1 for n, name in compiled.flags.items()}
+    counts = {n: rows[name].to_numpy(dtype=np.int64)[order] for n, name in compiled.counts.items()}
+    qualified = rows[list(IDENTITY_COLUMNS)].take(order).reset_index(drop=True)
     qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
     qualified["reasons"] = reasons_json(list(compiled.flags), matched, counts).to_numpy()
     return QualificationResult(
@@ -121,7 +130,7 @@ def evaluate(
         qualified=qualified,
         people_scanned=int(totals[WEIGHT]),
         activity_rows_read=int(sum(int(totals[name]) for name in compiled.counts.values())),
-        source_empty=not source.has_people(spec.member_types, end),
+        source_empty=not int(totals[ANYONE]),
         filter_matches={n: int(mask.sum()) for n, mask in matched.items()},
         invalid_rows=invalid,
     )

@@ -42,12 +42,26 @@ def _before(column: sa.ColumnElement[Any], as_of: dt.datetime, dialect: Dialect)
     return comparable_timestamp(column, dialect.name) < timestamp_literal(column, as_of, dialect.name)
 
 
+def created_before(table: sa.Table, as_of: dt.datetime, dialect: Dialect) -> list[ColumnElement[bool]]:
+    """Rows created before ``as_of`` or at an unknown time (every row when there is no ``created_at``)."""
+    if CREATED_AT not in table.columns:
+        return []
+    created = table.c[CREATED_AT]
+    return [sa.or_(created.is_(None), _before(created, as_of, dialect))]
+
+
+def anyone_clause(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect
+                  ) -> ColumnElement[bool]:
+    """Whether the table holds a person of ``member_types`` created before ``as_of`` (else the source is
+    empty for the spec, which the sync treats as a missing export rather than "nobody qualifies")."""
+    anyone = sa.select(table.c[PERSON_ID]).where(table.c[MEMBER_TYPE].in_(list(member_types)),
+                                                 *created_before(table, as_of, dialect))
+    return sa.exists(anyone)
+
+
 def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
                 candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if CREATED_AT in table.columns:
-        created = table.c[CREATED_AT]
-        where.append(sa.or_(created.is_(None), _before(created, as_of, dialect)))
+    where = created_before(table, as_of, dialect)
     others = [kind for kind in MEMBER_TYPES if kind not in member_types]
     if others:  # unknown types (NULL too) are read, to be reported
         member_type = table.c[MEMBER_TYPE]
@@ -62,8 +76,23 @@ def _bad_id(person: ColumnElement[Any]) -> list[tuple[ColumnElement[bool], str]]
             (sa.func.length(person) > PERSON_ID_MAX_LENGTH, PERSON_ID_TOO_LONG)]
 
 
+def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool) -> list[ColumnElement[bool]]:
+    """``problem IS NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
+    own columns (what a database pushes into its scan) rather than a test of the computed ``problem``."""
+    if history:
+        return [rows.c[PROBLEM].is_(None)]
+    person = rows.c[PERSON_ID]
+    return [person.is_not(None), person != "", sa.func.length(person) <= PERSON_ID_MAX_LENGTH,
+            rows.c[MEMBER_TYPE].in_(list(MEMBER_TYPES))]
+
+
 def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:
     return sa.or_(member_type.is_(None), sa.not_(member_type.in_(list(MEMBER_TYPES)))), UNKNOWN_MEMBER_TYPE
+
+
+def is_history(table: sa.Table) -> bool:
+    """A history table (several versions per person), not a snapshot (``person_id`` its primary key)."""
+    return [column.name for column in table.primary_key.columns] != [PERSON_ID]
 
 
 def people_subquery(
@@ -74,7 +103,7 @@ def people_subquery(
     names = list(dict.fromkeys((*IDENTITY_COLUMNS, *fields)))
     where = _row_filter(table, member_types, as_of, dialect, candidates)
     person = table.c[PERSON_ID]
-    if [column.name for column in table.primary_key.columns] == [PERSON_ID]:  # a snapshot: one row each
+    if not is_history(table):  # a snapshot: one row each
         problem = sa.case(*_bad_id(person), _unknown_type(table.c[MEMBER_TYPE]), else_=sa.null())
         return sa.select(*(table.c[n] for n in names), problem.label(PROBLEM),
                          sa.literal(1).label(WEIGHT)).where(*where)

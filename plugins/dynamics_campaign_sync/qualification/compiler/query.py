@@ -32,12 +32,25 @@ from dynamics_campaign_sync.qualification.compiler.conditions import (
 )
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
 from dynamics_campaign_sync.qualification.compiler.logic import logic_clause
-from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT, people_subquery
+from dynamics_campaign_sync.qualification.compiler.people import (
+    PROBLEM,
+    WEIGHT,
+    anyone_clause,
+    is_history,
+    people_subquery,
+    usable_clauses,
+)
 from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
-from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, DemographicFilter
+from dynamics_campaign_sync.spec.models import (
+    BehaviourFilter,
+    CampaignSpec,
+    DemographicFilter,
+    InactivityFilter,
+)
 
 ROW_KIND = "row_kind"
+ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
 PERSON_ROW, TOTAL_ROW = "person", "total"
 
 
@@ -56,6 +69,16 @@ def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
     return cte.prefix_with("MATERIALIZED") if dialect.materializes else cte
 
 
+def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: ColumnElement[Any]
+               ) -> ColumnElement[bool]:
+    """``person IN (ids whose count matches)``; inactivity: ``NOT IN (ids with any activity)``. Ids in the
+    subquery are never NULL, so the clause is NULL only for a NULL person id, a row reported invalid."""
+    with_id = counts.c[PERSON_ID].is_not(None)
+    if isinstance(flt, InactivityFilter):
+        return person.not_in(sa.select(counts.c[PERSON_ID]).where(with_id))
+    return person.in_(sa.select(counts.c[PERSON_ID]).where(with_id, matches(flt, counts.c.n)))
+
+
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
     dialect: Dialect,
@@ -71,8 +94,12 @@ def compile_spec(
                                 for n, flt in numbered if isinstance(flt, BehaviourFilter)))
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
-    person_rows = _cte(people_subquery(people, fields, spec.member_types, end, dialect, candidates),
-                       "people_as_of", dialect)
+    person_query = people_subquery(people, fields, spec.member_types, end, dialect, candidates)
+    person_rows: sa.Subquery | sa.CTE
+    if is_history(people):  # window functions: computed once, read by the person rows and the total
+        person_rows = _cte(person_query, "people_as_of", dialect)
+    else:  # one filtered scan, into which the database pushes the demographic clauses
+        person_rows = person_query.subquery("people_as_of")
     p = person_rows.c
     joined: Any = person_rows
     clauses: dict[int, ColumnElement[bool]] = {}
@@ -82,6 +109,13 @@ def compile_spec(
             clauses[number] = condition_clause(p[flt.field], flt, end, dialect)
             continue
         counts = counted[number]
+        if dialect.decorrelates:
+            # A semi-join on the (few) matching ids decides; the count is a lookup the database turns
+            # into a join after the filter, so the hash table is built on the narrow count rows.
+            count_columns[number] = sa.func.coalesce(
+                sa.select(counts.c.n).where(counts.c[PERSON_ID] == p[PERSON_ID]).scalar_subquery(), 0)
+            clauses[number] = _semi_join(flt, counts, p[PERSON_ID])
+            continue
         joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
         count_columns[number] = sa.func.coalesce(counts.c.n, 0)
         clauses[number] = matches(flt, count_columns[number])
@@ -91,9 +125,9 @@ def compile_spec(
         clause = unreadable_clause(p[flt.field], kind, dialect) if kind else None
         if kind and clause is not None:
             unreadable[(kind, flt.field)] = clause
-    valid = sa.and_(p[PROBLEM].is_(None), *(sa.not_(clause) for clause in unreadable.values()))
-    reported = sa.or_(p[PROBLEM].is_not(None), *unreadable.values())
-    wanted = sa.or_(reported, sa.and_(valid, logic_clause(spec.rules.tree, clauses)))
+    # Valid people and reported rows are two branches: the valid one is a conjunction the database pushes
+    # into its scan (an OR with the reported rows would make it read every column of every person).
+    valid = [*usable_clauses(person_rows, is_history(people)), *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1), else_=0)
@@ -101,13 +135,20 @@ def compile_spec(
     flags = {n: f"f{n}" for n in clauses}
     count_names = {n: f"c{n}" for n in count_columns}
     unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
-    person_select = sa.select(
-        sa.literal(PERSON_ROW).label(ROW_KIND),
-        *(p[name] for name in IDENTITY_COLUMNS), p[PROBLEM], p[WEIGHT],
+    identity = [sa.literal(PERSON_ROW).label(ROW_KIND), *(p[name] for name in IDENTITY_COLUMNS)]
+    qualified_select = sa.select(
+        *identity, sa.cast(sa.null(), sa.Text).label(PROBLEM), p[WEIGHT],
         *(flag(clauses[n]).label(name) for n, name in flags.items()),
         *(count_columns[n].label(name) for n, name in count_names.items()),
+        *(sa.literal(0).label(name) for name in unreadable_names.values()),
+        sa.literal(1).label(ANYONE),
+    ).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
+    reported_select = sa.select(
+        *identity, p[PROBLEM], p[WEIGHT],
+        *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values()]),
         *(flag(unreadable[key]).label(name) for key, name in unreadable_names.items()),
-    ).select_from(joined).where(wanted)
+        sa.literal(1).label(ANYONE),
+    ).where(sa.or_(p[PROBLEM].is_not(None), *unreadable.values()))
     total_select = sa.select(
         sa.literal(TOTAL_ROW).label(ROW_KIND),
         *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS),
@@ -117,6 +158,7 @@ def compile_spec(
         *(sa.select(sa.func.coalesce(sa.func.sum(counted[n].c.n), 0)).scalar_subquery().label(name)
           for n, name in count_names.items()),
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
+        flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
     )
-    return CompiledSpec(sa.union_all(person_select, total_select), flags, count_names, unreadable_names)
+    return CompiledSpec(sa.union_all(qualified_select, reported_select, total_select), flags, count_names, unreadable_names)
 
