@@ -87,7 +87,8 @@ class DataverseClient:
 
     @cached_property
     def _session(self) -> VerifyingSession:
-        return VerifyingSession(self.config.verify)
+        # One connection per request in flight, and one for the token service.
+        return VerifyingSession(self.config.verify, pool_size=self.config.max_concurrency + 1)
 
     @cached_property
     def tokens(self) -> TokenProvider:

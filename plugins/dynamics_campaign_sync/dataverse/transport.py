@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -24,7 +25,13 @@ ODATA_HEADERS = {
 
 
 class Transport:
-    """Sends one Web API request, retried by the policy, at most ``max_concurrency`` at a time."""
+    """Sends one Web API request, retried by the policy, at most ``max_concurrency`` at a time.
+
+    A service protection answer (429 with ``Retry-After``) pauses every request of this transport, not only the
+    one that got it: Dataverse extends the block of a caller that keeps sending while blocked, so requests sent
+    side by side must all wait it out. The retry policy still decides whether and when the throttled one is
+    sent again.
+    """
 
     def __init__(
         self,
@@ -40,6 +47,17 @@ class Transport:
         self._stats = stats
         self._policy = policy
         self._slots = threading.BoundedSemaphore(config.max_concurrency)
+        self._paused_until = 0.0  # time.monotonic() before which no request is sent
+        self._pause_lock = threading.Lock()
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for ``seconds`` from now (an earlier, longer pause stays)."""
+        with self._pause_lock:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+    def _wait_while_paused(self) -> None:
+        while (wait := self._paused_until - time.monotonic()) > 0:
+            time.sleep(wait)
 
     def url_for(self, path: str) -> str:
         """Absolute URL; ``@odata.nextLink`` values are absolute and pass through unchanged."""
@@ -92,6 +110,7 @@ class Transport:
             if json_body is not None:
                 all_headers["Content-Type"] = "application/json; charset=utf-8"
             all_headers.update(headers or {})
+            self._wait_while_paused()
             with self._slots:
                 self._stats.count_request()
                 try:
@@ -102,7 +121,10 @@ class Transport:
                 except requests.RequestException as exc:
                     raise connection_error(describe, exc, self._config.secrets) from None
             if response.status_code >= 400 and not (accept_error and accept_error(response)):
-                raise http_error_from_response(response, method=method, url=url)
+                error = http_error_from_response(response, method=method, url=url)
+                if error.is_throttled and error.retry_after:
+                    self.pause(error.retry_after)
+                raise error
             return read(response)
 
         return self._policy.call(attempt, describe=describe, stats=self._stats)
