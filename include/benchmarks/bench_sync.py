@@ -169,6 +169,9 @@ def first_sync(emulator: Any, ledger_url: str, args: argparse.Namespace) -> list
         rows.append(("  email lookups", f"{count_requests(emulator, since, 'emailaddress1'):,} requests"))
 
         sync.guard(run, override=False)
+        phases = Phases()
+        phases.wrap(ledger, ("begin_intent",), "intents begun (ledger)")
+        phases.wrap(ledger, ("complete_intent",), "intents completed (ledger)")
         reset_peak(emulator)
         since = last_log_id(emulator)
         started = time.perf_counter()
@@ -181,8 +184,9 @@ def first_sync(emulator: Any, ledger_url: str, args: argparse.Namespace) -> list
                               f"of ≤ {MEMBER_CHUNK:,}"),
                  ("  max in flight (emulator)", f"{peak_in_flight(emulator, since)} (cap {cap})"),
                  ("  expected ⌈chunks / cap⌉ × latency", f"⌈{chunks} / {cap}⌉ × {args.latency:g} s = "
-                                                         f"{expected:.1f} s ({add_seconds / expected:.2f}×)"),
+                                                         f"{expected:.1f} s ({add_seconds / max(expected, 1e-9):.2f}×)"),
                  ("  Dataverse busy (sum of request times)", f"{busy_seconds(emulator, since):.1f} s"),
+                 *((f"  {phase}", "n/a" if s is None else f"{s:.2f} s") for phase, s in phases.seconds.items()),
                  ("first sync, plan + add", f"{plan_seconds + add_seconds:.2f} s")]
         owned = ledger.owned_list(campaign_id, "lead")
         in_list = sum(1 for _ in client.iter_list_member_ids(owned.list_id))
@@ -259,7 +263,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=1.0, help="seconds per AddListMembersList (1.0)")
     parser.add_argument("--cap", type=int, help="requests in flight (default: the connection's default)")
     parser.add_argument("--ledger-url", help="default: a SQLite file; postgresql+psycopg2://... for PostgreSQL")
-    parser.add_argument("--throttle-people", type=int, default=30_000)
+    parser.add_argument("--throttle-people", type=int, default=60_000)
     parser.add_argument("--window-requests", type=int, default=10)
     parser.add_argument("--window-seconds", type=float, default=2.0)
     parser.add_argument("--skip-throttle", action="store_true")

@@ -27,9 +27,9 @@ def create_version_1_tables(connection) -> None:
     """The ledger's tables as schema version 1 created them (later versions' tables and columns left out)."""
     from sqlalchemy import text
 
-    from dynamics_campaign_sync.ledger.schema import campaign_locks, campaign_owners, metadata
+    from dynamics_campaign_sync.ledger.schema import campaign_locks, campaign_owners, email_person_ids, metadata
 
-    later_tables = {campaign_owners, campaign_locks}
+    later_tables = {campaign_owners, campaign_locks, email_person_ids}
     metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t not in later_tables])
     for table, column in (("event_batches", "confirmed_at"), ("run_plans", "details"),
                           ("qualification_history", "counted")):

@@ -24,6 +24,7 @@ from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.schema import (
     campaign_locks,
     campaign_owners,
+    email_person_ids,
     event_batches,
     failures,
     memberships,
@@ -97,6 +98,10 @@ def _production_correctness(connection: Connection) -> None:
             connection.execute(text(f"ALTER TABLE {table.name} ALTER COLUMN {column} TYPE {kind}"))
 
 
+def _add_email_person_ids(connection: Connection) -> None:
+    email_person_ids.create(connection)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -108,6 +113,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "plan items and failures hold new:<source id> (source ids up to 400 characters)", _widen_plan_person_ids),
     Migration(4, "source ids up to 400 characters everywhere, rule-blocked qualifications not counted, campaign write locks, plan details, confirmed "
                  "event publication", _production_correctness),
+    Migration(5, "remembered Dynamics ids of people known only by email", _add_email_person_ids),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

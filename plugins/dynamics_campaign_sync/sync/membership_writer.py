@@ -108,8 +108,11 @@ class MembershipWriter:
         send_chunks(chunks, begin=begin, send=send, complete=complete, cap=self.concurrency)
 
     def _record(self, intent_id: str, result: MemberChangeResult, outcome: WriteOutcome) -> None:
-        """Complete the intent with Dynamics' answer, and keep the campaign's write lock."""
+        """Complete the intent with Dynamics' answer, and keep the campaign's write lock. Dynamics refused the failed
+        people by name (a deleted record, say): an email that resolved to one of them is looked up again."""
         batch = self.ledger.complete_intent(intent_id, succeeded=result.succeeded, failed=result.failed)
+        if result.failed:
+            self.ledger.forget_person_ids(result.failed)
         self.after_chunk()
         if batch:
             outcome.batches.add(batch)

@@ -25,6 +25,7 @@ from dynamics_campaign_sync.qualification.invalid_rows import kinds_in_counts
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
 from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.spec.describe import describe_reason, filter_texts
+from dynamics_campaign_sync.sync.email_matching import people_by_email
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
 from dynamics_campaign_sync.sync.owned_lists import ensure_owned_list
 from dynamics_campaign_sync.sync.planner import (
@@ -247,7 +248,8 @@ class CampaignSync:
         for row in records:
             if not _present(row.get("dynamics_id")) and _present(row.get("email")):
                 by_type.setdefault(row["member_type"], []).append(row["email"])
-        found = {mt: self.client.find_people_by_email(MemberType(mt), emails) for mt, emails in by_type.items()}
+        found = {mt: people_by_email(self.client, self.ledger, MemberType(mt), emails)
+                 for mt, emails in by_type.items()}
         for row in records:
             source_id, member_type = str(row["person_id"]), row["member_type"]
             dynamics_id = row.get("dynamics_id") if _present(row.get("dynamics_id")) else None
