@@ -24,17 +24,17 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins")]
+sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins"), str(Path(__file__).parent)]
 
 import pandas as pd  # noqa: E402
-from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
+from bench_faults import fresh_postgres_schema, spec_for  # noqa: E402
+from sqlalchemy import func, make_url, select  # noqa: E402
 
 from dataverse_emulator.testing import start_emulator  # noqa: E402
 from dynamics_campaign_sync.dataverse import DataverseClient, DataverseConfig, RetryPolicy  # noqa: E402
 from dynamics_campaign_sync.ledger import Ledger  # noqa: E402
 from dynamics_campaign_sync.ledger.schema import intents  # noqa: E402
 from dynamics_campaign_sync.qualification.sources import DataFrameSource  # noqa: E402
-from dynamics_campaign_sync.spec import CampaignSpec  # noqa: E402
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext  # noqa: E402
 
 DAY = dt.timedelta(days=1)
@@ -49,14 +49,6 @@ def client_for(emulator: Any, cap: int | None) -> DataverseClient:
         org_url=emulator.org_url, tenant_id=emulator.tenant_id, client_id=emulator.client_id,
         client_secret=emulator.client_secret, authority=emulator.authority, verify=emulator.ca_path, **settings),
         policy=RetryPolicy(max_attempts=12, max_total_seconds=600))
-
-
-def spec_for(campaign_id: str) -> CampaignSpec:
-    return CampaignSpec.model_validate({
-        "key": f"bench_sync_{campaign_id[:8]}", "title": "First sync", "owner": "bench@example.com",
-        "campaign": {"id": campaign_id}, "member_types": ["lead"],
-        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
-        "rules": {"filters": [{"type": "demographic", "field": "country", "operator": "is", "value": "DE"}]}})
 
 
 def people_and_leads(people: int, email_only_share: float) -> tuple[pd.DataFrame, list[dict[str, str]]]:
@@ -244,16 +236,6 @@ def throttled(emulator: Any, ledger_url: str, args: argparse.Namespace) -> list[
                            f"{stats.throttle_wait_seconds:.1f} s throttle waits")]
     ledger.close()
     return rows
-
-
-def fresh_postgres_schema(url: str) -> str:
-    schema = f"bench_sync_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    return make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False)
 
 
 def main() -> None:

@@ -13,23 +13,13 @@ from sqlalchemy import func, select
 from dynamics_campaign_sync.dataverse import MemberType, RetryPolicy
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.ledger.schema import events, intents
-from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.membership_writer import MembershipWriter, WriteOutcome
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
-from support import client_for
+from support import client_for, lead_campaign_sync
 
 RUN = RunContext("manual__concurrent_writes", dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
                  dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
 CHUNK = 50
-
-
-def spec_for(campaign_id: str) -> CampaignSpec:
-    return CampaignSpec.model_validate({
-        "key": "concurrent_writes", "title": "Concurrent writes", "owner": "tests@example.com",
-        "campaign": {"id": campaign_id}, "member_types": ["lead"],
-        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
-        "rules": {"filters": [{"type": "demographic", "field": "country", "operator": "is", "value": "DE"}]},
-    })
 
 
 def seed_leads(emulator, count: int) -> list[str]:
@@ -45,12 +35,7 @@ def world(fresh_emulator, ledger_factory):
     by side: the retry policy gets attempts enough that no chunk runs out of them."""
     policy = RetryPolicy(max_attempts=12, max_total_seconds=60, base_delay_seconds=0.01, max_delay_seconds=0.05)
     client = client_for(fresh_emulator, policy, max_concurrency=4)
-    campaign_id = client.create("campaigns", {"name": f"Concurrent {uuid.uuid4().hex[:6]}", "statecode": 0,
-                                              "statuscode": 2})
-    ledger = ledger_factory()
-    ledger.migrate()
-    sync = CampaignSync(spec_for(campaign_id), client=client, ledger=ledger)
-    sync.ensure_lists(campaign_id, RUN)
+    sync, campaign_id = lead_campaign_sync(client, ledger_factory(), "concurrent_writes", RUN)
     yield sync, campaign_id
     client.close()
 

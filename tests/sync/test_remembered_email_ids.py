@@ -4,15 +4,13 @@ Dynamics says is gone is looked up again — on a SQLite and a PostgreSQL ledger
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pandas as pd
 import pytest
 
 from dynamics_campaign_sync.qualification.sources import DataFrameSource
-from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.sync.service import CampaignSync, RunContext
-from support import client_for
+from support import client_for, lead_campaign_sync
 
 DAY = dt.timedelta(days=1)
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -21,15 +19,6 @@ DOMAIN = "remembered.example"
 
 def run(day: int) -> RunContext:
     return RunContext(f"manual__remembered_{day}", START + day * DAY, START + (day + 1) * DAY)
-
-
-def spec_for(campaign_id: str) -> CampaignSpec:
-    return CampaignSpec.model_validate({
-        "key": "remembered_emails", "title": "Remembered emails", "owner": "tests@example.com",
-        "campaign": {"id": campaign_id}, "member_types": ["lead"],
-        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
-        "rules": {"filters": [{"type": "demographic", "field": "country", "operator": "is", "value": "DE"}]},
-    })
 
 
 @pytest.fixture
@@ -42,13 +31,8 @@ def world(fresh_emulator, ledger_factory):
         "email": [f"Person{n}@{DOMAIN.upper()}" for n in range(3)], "country": "DE",
         "created_at": pd.Timestamp("2025-01-01", tz="UTC"),
     })
-    campaign_id = client.create("campaigns", {"name": f"Remembered {uuid.uuid4().hex[:6]}", "statecode": 0,
-                                              "statuscode": 2})
-    ledger = ledger_factory()
-    ledger.migrate()
-    sync = CampaignSync(spec_for(campaign_id), client=client, ledger=ledger,
-                        source_factory=lambda: DataFrameSource(people))
-    sync.ensure_lists(campaign_id, run(0))
+    sync, campaign_id = lead_campaign_sync(client, ledger_factory(), "remembered_emails", run(0),
+                                           source_factory=lambda: DataFrameSource(people))
     yield sync, campaign_id, leads
     client.close()
 

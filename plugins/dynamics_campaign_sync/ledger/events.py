@@ -8,7 +8,7 @@ after that start a new batch, so a published batch never changes under a downstr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 

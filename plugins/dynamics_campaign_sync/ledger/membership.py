@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, literal, null, select, update
 
 from dynamics_campaign_sync.ledger import sql
-from dynamics_campaign_sync.ledger.checks import ADD, DRIFT_STATES, MEMBER, REMOVED, REMOVED_IN_DYNAMICS, chunked
+from dynamics_campaign_sync.ledger.checks import (
+    ADD,
+    DRIFT_STATES,
+    MEMBER,
+    REMOVED,
+    REMOVED_IN_DYNAMICS,
+    chunked,
+)
 from dynamics_campaign_sync.ledger.models import Membership
 from dynamics_campaign_sync.ledger.schema import intent_people
 from dynamics_campaign_sync.ledger.schema import memberships as table
