@@ -208,6 +208,7 @@ def throttled(emulator: Any, ledger_url: str, args: argparse.Namespace) -> list[
     emulator.configure(faults=[], limits={"requests_per_window": args.window_requests,
                                           "window_seconds": args.window_seconds})
     ledger = Ledger.from_url(ledger_url)
+    ledger.migrate()
     leads = [str(uuid.uuid4()) for _ in range(args.throttle_people)]
     emulator.seed({"leads": [{"leadid": lead, "lastname": f"T{n}"} for n, lead in enumerate(leads)]})
     with client_for(emulator, args.cap) as client:
@@ -249,6 +250,7 @@ def main() -> None:
     parser.add_argument("--window-requests", type=int, default=10)
     parser.add_argument("--window-seconds", type=float, default=2.0)
     parser.add_argument("--skip-throttle", action="store_true")
+    parser.add_argument("--only-throttle", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as folder:
         ledger_url = args.ledger_url or f"sqlite:///{Path(folder) / 'ledger.db'}"
@@ -257,7 +259,7 @@ def main() -> None:
         print(f"ledger: {make_url(ledger_url).render_as_string(hide_password=True)}")
         with start_emulator(Path(folder) / "emulator") as emulator:
             emulator.reset()
-            sections = [("first sync", first_sync(emulator, ledger_url, args))]
+            sections = [] if args.only_throttle else [("first sync", first_sync(emulator, ledger_url, args))]
             if not args.skip_throttle:
                 sections.append(("service protection", throttled(emulator, ledger_url, args)))
     for title, rows in sections:

@@ -107,6 +107,19 @@ def test_errors_and_lost_answers_under_concurrency_still_add_everyone_once(world
     assert_added_exactly_once(sync, campaign_id, leads)
 
 
+def test_service_protection_blocks_under_concurrency_still_add_everyone_once(world, fresh_emulator):
+    sync, campaign_id = world
+    leads = seed_leads(fresh_emulator, 10 * CHUNK)
+    fresh_emulator.configure(limits={"requests_per_window": 3, "window_seconds": 1})
+    since = fresh_emulator.requests_log()[-1]["id"]
+
+    outcome = add_all(sync, campaign_id, leads)
+
+    assert 429 in {r["status"] for r in fresh_emulator.requests_log(since)}
+    assert sync.client.stats.throttled > 0 and outcome.succeeded == len(leads)
+    assert_added_exactly_once(sync, campaign_id, leads)
+
+
 def test_a_crash_with_chunks_in_flight_leaves_their_intents_pending_and_the_retry_heals_them(
         world, fresh_emulator, monkeypatch):
     sync, campaign_id = world

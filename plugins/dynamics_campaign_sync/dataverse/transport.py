@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
 
+from dynamics_campaign_sync.dataverse.admission import Admission
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.config import DataverseConfig
 from dynamics_campaign_sync.dataverse.responses import connection_error, http_error_from_response, read_json
@@ -25,13 +24,8 @@ ODATA_HEADERS = {
 
 
 class Transport:
-    """Sends one Web API request, retried by the policy, at most ``max_concurrency`` at a time.
-
-    A service protection answer (429 with ``Retry-After``) pauses every request of this transport, not only the
-    one that got it: Dataverse extends the block of a caller that keeps sending while blocked, so requests sent
-    side by side must all wait it out. The retry policy still decides whether and when the throttled one is
-    sent again.
-    """
+    """Sends one Web API request, retried by the policy, at most ``max_concurrency`` at a time — fewer for a while
+    after a service protection answer (see :mod:`.admission`)."""
 
     def __init__(
         self,
@@ -46,18 +40,7 @@ class Transport:
         self._tokens = tokens
         self._stats = stats
         self._policy = policy
-        self._slots = threading.BoundedSemaphore(config.max_concurrency)
-        self._paused_until = 0.0  # time.monotonic() before which no request is sent
-        self._pause_lock = threading.Lock()
-
-    def pause(self, seconds: float) -> None:
-        """Send nothing for ``seconds`` from now (an earlier, longer pause stays)."""
-        with self._pause_lock:
-            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
-
-    def _wait_while_paused(self) -> None:
-        while (wait := self._paused_until - time.monotonic()) > 0:
-            time.sleep(wait)
+        self._admission = Admission(config.max_concurrency)
 
     def url_for(self, path: str) -> str:
         """Absolute URL; ``@odata.nextLink`` values are absolute and pass through unchanged."""
@@ -110,8 +93,7 @@ class Transport:
             if json_body is not None:
                 all_headers["Content-Type"] = "application/json; charset=utf-8"
             all_headers.update(headers or {})
-            self._wait_while_paused()
-            with self._slots:
+            with self._admission.slot():
                 self._stats.count_request()
                 try:
                     response = self._session.request(
@@ -122,9 +104,10 @@ class Transport:
                     raise connection_error(describe, exc, self._config.secrets) from None
             if response.status_code >= 400 and not (accept_error and accept_error(response)):
                 error = http_error_from_response(response, method=method, url=url)
-                if error.is_throttled and error.retry_after:
-                    self.pause(error.retry_after)
+                if error.is_throttled:
+                    self._admission.throttled(error.retry_after or 0.0)
                 raise error
+            self._admission.answered()
             return read(response)
 
         return self._policy.call(attempt, describe=describe, stats=self._stats)
