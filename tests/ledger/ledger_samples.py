@@ -27,7 +27,12 @@ def create_version_1_tables(connection) -> None:
     """The ledger's tables as schema version 1 created them (later versions' tables and columns left out)."""
     from sqlalchemy import text
 
-    from dynamics_campaign_sync.ledger.schema import campaign_locks, campaign_owners, email_person_ids, metadata
+    from dynamics_campaign_sync.ledger.schema import (
+        campaign_locks,
+        campaign_owners,
+        email_person_ids,
+        metadata,
+    )
 
     later_tables = {campaign_owners, campaign_locks, email_person_ids}
     metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t not in later_tables])
