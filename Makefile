@@ -8,7 +8,7 @@ DATA_DIR ?= .data
 # include/ (emulator, sample data, helpers) is not installed; our package is, by `make install` (editable).
 export PYTHONPATH := $(CURDIR)/include
 
-.PHONY: install browser run demo airflow test typecheck emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source bench-trigger clean
+.PHONY: install browser run demo airflow test typecheck emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source bench-trigger bench-sync clean
 PEOPLE ?= 5000
 # Ports of `make run`; a busy one is named at start-up with the variable that moves it.
 EMULATOR_PORT ?= 8443
@@ -85,6 +85,10 @@ bench-leads: install
 ## Member writes under injected faults and a SIGKILL, on a PostgreSQL ledger (prints figures).
 bench-faults: install
 	$(PY) include/benchmarks/bench_faults.py
+
+## A 100,000-person first sync with 1 s per AddListMembersList: time per phase, requests in flight (prints figures).
+bench-sync: install
+	$(PY) include/benchmarks/bench_sync.py
 
 ## What parsing the DAG files costs a dag-processor, for 3 and 200 specs (prints a table).
 bench-parse: install

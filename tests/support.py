@@ -54,3 +54,25 @@ def token_claims(token: str) -> dict:
     import jwt
 
     return jwt.decode(token, options={"verify_signature": False})
+
+
+def lead_campaign_sync(client, ledger, key: str, run, **sync_options):
+    """``(CampaignSync, campaign id)`` for a new active campaign synced by spec ``key`` (leads in Germany), with its
+    owned lead list created; ``ledger`` is migrated first."""
+    import uuid
+
+    from dynamics_campaign_sync.spec import CampaignSpec
+    from dynamics_campaign_sync.sync.service import CampaignSync
+
+    campaign_id = client.create("campaigns", {"name": f"{key} {uuid.uuid4().hex[:6]}", "statecode": 0,
+                                              "statuscode": 2})
+    spec = CampaignSpec.model_validate({
+        "key": key, "title": key.replace("_", " ").capitalize(), "owner": "tests@example.com",
+        "campaign": {"id": campaign_id}, "member_types": ["lead"],
+        "schedule": {"cron": "0 6 * * *", "start_date": "2026-01-01"},
+        "rules": {"filters": [{"type": "demographic", "field": "country", "operator": "is", "value": "DE"}]},
+    })
+    ledger.migrate()
+    sync = CampaignSync(spec, client=client, ledger=ledger, **sync_options)
+    sync.ensure_lists(campaign_id, run)
+    return sync, campaign_id

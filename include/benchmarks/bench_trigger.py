@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(REPO / "include"), str(REPO / "plugins"), str(REPO / "tests"), str(REPO / "tests" / "e2e")]
+sys.path[:0] = [str(REPO / "include"), str(REPO / "tests"), str(REPO / "tests" / "e2e")]  # our package is installed
 
 import sqlalchemy as sa  # noqa: E402
 import sync_world as world  # noqa: E402

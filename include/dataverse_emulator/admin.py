@@ -1,7 +1,9 @@
 """The admin API under ``/_emulator/`` (no token; loopback callers only unless ``--admin-anywhere``).
 
 ====================  =========================================================================================
-``GET    info``        connection details (the ``EMULATOR READY`` JSON), version, record counts, configuration
+``GET    info``        connection details (the ``EMULATOR READY`` JSON), version, record counts, configuration,
+                       and ``concurrency.peak``: the most requests one caller had in flight at once since the
+                       last configuration change or reset
 ``POST   reset``       wipe all records, the request log and throttling blocks; optional body: a seed document
                        (``?seed=default`` loads the shipped demo data)
 ``POST   seed``        upsert the records of a seed document

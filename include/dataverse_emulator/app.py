@@ -88,7 +88,8 @@ class Emulator:
 
     def status(self) -> dict[str, Any]:
         return {**self.info(), "version": __version__, "uptime_seconds": round(time.time() - self.started, 1),
-                "records": self.store.counts(), "config": self.config.to_dict()}
+                "records": self.store.counts(), "config": self.config.to_dict(),
+                "concurrency": {"peak": self.limiter.peak_concurrent}}
 
     # -- requests -----------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response | Drop:

@@ -57,15 +57,19 @@ class Limiter:
         self.settings = settings
         self._callers: dict[str, _Caller] = {}
         self._lock = threading.Lock()
+        #: The most requests of one caller in flight at once since the last (re)configuration or reset.
+        self.peak_concurrent = 0
 
     def configure(self, settings: LimitSettings) -> None:
         with self._lock:
             self.settings = settings
             self._callers.clear()
+            self.peak_concurrent = 0
 
     def reset(self) -> None:
         with self._lock:
             self._callers.clear()
+            self.peak_concurrent = 0
 
     def _trim(self, state: _Caller, now: float) -> None:
         horizon = now - self.settings.window_seconds
@@ -105,6 +109,7 @@ class Limiter:
                 state.block_code, state.block_message = over
                 return Rejection(over[0], over[1], math.ceil(state.block_seconds))
             state.concurrent += 1
+            self.peak_concurrent = max(self.peak_concurrent, state.concurrent)
             return Ticket(caller, now)
 
     def release(self, ticket: Ticket) -> None:

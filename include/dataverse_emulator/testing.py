@@ -13,7 +13,8 @@ Stable API (other test suites build on it, typically through a session-scoped py
                       faults=[{"path": "AddListMembersList", "error_rate": 0.5}], fault_seed=7,
                       token_lifetime_seconds=60)   # PATCH /_emulator/config; returns the new config
         emu.config(), emu.reset_config()   # GET the configuration / back to the start-up configuration
-        emu.status()                   # GET /_emulator/info: details, record counts, configuration
+        emu.status()                   # GET /_emulator/info: details, record counts, configuration, and
+                                       #   concurrency.peak (most requests in flight at once since configure)
         emu.requests_log(since=None)   # [{"id", "method", "path", "status", "request_id", "duration_ms", "time",
                                        #   "client", "fault", ...}]
         emu.clear_requests_log()

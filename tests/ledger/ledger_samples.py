@@ -30,11 +30,12 @@ def create_version_1_tables(connection) -> None:
     from dynamics_campaign_sync.ledger.schema import (
         campaign_locks,
         campaign_owners,
+        email_person_ids,
         metadata,
         trigger_watermarks,
     )
 
-    later_tables = {campaign_owners, campaign_locks, trigger_watermarks}
+    later_tables = {campaign_owners, campaign_locks, trigger_watermarks, email_person_ids}
     metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t not in later_tables])
     for table, column in (("event_batches", "confirmed_at"), ("run_plans", "details"),
                           ("qualification_history", "counted"), ("run_plans", "mode")):

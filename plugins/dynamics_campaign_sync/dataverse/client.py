@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -39,6 +40,8 @@ from dynamics_campaign_sync.dataverse.session import ConfiguredTlsSession
 from dynamics_campaign_sync.dataverse.transport import Transport
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+R = TypeVar("R")
 
 #: Members per AddListMembersList / RemoveListMembersList call; Dataverse accepts large arrays but
 #: smaller requests keep each call well inside the 2-minute server timeout.
@@ -83,7 +86,8 @@ class DataverseClient:
 
     @cached_property
     def _session(self) -> ConfiguredTlsSession:
-        return ConfiguredTlsSession(self.config.verify)
+        # One connection per request in flight, and one for the token service.
+        return ConfiguredTlsSession(self.config.verify, pool_size=self.config.max_concurrency + 1)
 
     @cached_property
     def tokens(self) -> TokenProvider:
@@ -171,11 +175,12 @@ class DataverseClient:
         if not 1 <= chunk_size <= EXISTS_CHUNK:
             raise ValueError(f"chunk_size must be between 1 and {EXISTS_CHUNK}, got {chunk_size}")
         wanted = sorted({guid(i, what=f"{member_type} id") for i in ids})
-        found: set[str] = set()
-        for chunk in chunked(wanted, chunk_size):
+
+        def read(chunk: Sequence[str]) -> set[str]:
             query = {"$select": member_type.key, "$filter": in_values(member_type.key, chunk)}
-            found.update(str(r[member_type.key]).lower() for r in self.iter_records(member_type.entity_set, **query))
-        return found
+            return {str(r[member_type.key]).lower() for r in self.iter_records(member_type.entity_set, **query)}
+
+        return set().union(*self.concurrently(read, list(chunked(wanted, chunk_size))))
 
     def find_people_by_email(self, member_type: MemberType, emails: Iterable[str]) -> dict[str, Person]:
         """Leads/contacts by primary email (lower-cased key); the oldest record wins on duplicates."""
@@ -192,14 +197,25 @@ class DataverseClient:
         literal: Callable[[str], str] = string_literal,
     ) -> Iterator[Person]:
         select = f"{member_type.key},emailaddress1,fullname"
-        for chunk in chunked(values, LOOKUP_CHUNK):
+
+        def read(chunk: Sequence[str]) -> list[Person]:
             query = {
                 "$select": select,
                 "$filter": any_of(prop, chunk, literal=literal),
                 "$orderby": "createdon",
             }
-            for record in self.iter_records(member_type.entity_set, **query):
-                yield Person.from_record(member_type, record)
+            return [Person.from_record(member_type, r) for r in self.iter_records(member_type.entity_set, **query)]
+
+        for people in self.concurrently(read, list(chunked(values, LOOKUP_CHUNK))):
+            yield from people
+
+    def concurrently(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``fn`` over ``items``, up to ``max_concurrency`` at a time; results in the order of ``items`` (the
+        first error is raised once the calls under way have finished)."""
+        if len(items) <= 1 or self.config.max_concurrency == 1:
+            return [fn(item) for item in items]
+        with ThreadPoolExecutor(self.config.max_concurrency, thread_name_prefix="dataverse-read") as pool:
+            return list(pool.map(fn, items))
 
     # -- writing -----------------------------------------------------------------------------
 

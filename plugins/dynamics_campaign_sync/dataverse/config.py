@@ -12,6 +12,11 @@ from dynamics_campaign_sync.dataverse.retry import RetryPolicy
 MICROSOFT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 #: Dataverse caps a page at 5000 records whatever the client asks for.
 MAX_PAGE_SIZE = 5000
+#: Dataverse's service protection limit on concurrent requests per user (application user).
+DATAVERSE_CONCURRENT_LIMIT = 52
+#: Requests one client keeps in flight by default: the per-user limit shared by the 4 slots of the Airflow pool
+#: ``dataverse`` (4 × 12 = 48 ≤ 52), so syncs running side by side stay under it.
+DEFAULT_MAX_CONCURRENCY = 12
 
 
 def read_pem(path: str | Path, what: str) -> str:
@@ -65,7 +70,8 @@ class DataverseConfig:
 
     ``verify`` is ``True`` (system trust store), ``False`` (no verification; local use only) or the
     path of a CA bundle, such as the local emulator's private CA. ``retry`` is how every request of a client
-    built from these settings is retried.
+    built from these settings is retried. ``max_concurrency`` is how many requests the client keeps in flight at
+    once (member chunks are sent that many at a time; the HTTP connection pool is sized to it).
     """
 
     org_url: str
@@ -78,7 +84,7 @@ class DataverseConfig:
     verify: bool | str = True
     max_page_size: int = MAX_PAGE_SIZE
     timeout_seconds: float = 60.0
-    max_concurrency: int = 8
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -97,8 +103,11 @@ class DataverseConfig:
             raise DataverseConfigError(
                 f"max_page_size must be between 1 and {MAX_PAGE_SIZE}, got {self.max_page_size}"
             )
-        if self.max_concurrency < 1:
-            raise DataverseConfigError(f"max_concurrency must be at least 1, got {self.max_concurrency}")
+        if not 1 <= self.max_concurrency <= DATAVERSE_CONCURRENT_LIMIT:
+            raise DataverseConfigError(
+                f"max_concurrency must be between 1 and {DATAVERSE_CONCURRENT_LIMIT} (Dataverse's concurrent "
+                f"requests per user), got {self.max_concurrency}"
+            )
         if isinstance(self.verify, str) and not Path(self.verify).is_file():
             raise DataverseConfigError(f"verify points at a CA bundle that does not exist: {self.verify}")
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
 
+from dynamics_campaign_sync.dataverse.admission import Admission
 from dynamics_campaign_sync.dataverse.auth import TokenProvider
 from dynamics_campaign_sync.dataverse.config import DataverseConfig
 from dynamics_campaign_sync.dataverse.responses import connection_error, http_error_from_response, read_json
@@ -24,7 +24,8 @@ ODATA_HEADERS = {
 
 
 class Transport:
-    """Sends one Web API request, retried by the policy, at most ``max_concurrency`` at a time."""
+    """Sends one Web API request, retried by the policy, at most ``max_concurrency`` at a time — fewer for a while
+    after a service protection answer (see :mod:`.admission`)."""
 
     def __init__(
         self,
@@ -39,7 +40,7 @@ class Transport:
         self._tokens = tokens
         self._stats = stats
         self._policy = policy
-        self._slots = threading.BoundedSemaphore(config.max_concurrency)
+        self._admission = Admission(config.max_concurrency)
 
     def url_for(self, path: str) -> str:
         """Absolute URL; ``@odata.nextLink`` values are absolute and pass through unchanged."""
@@ -92,7 +93,7 @@ class Transport:
             if json_body is not None:
                 all_headers["Content-Type"] = "application/json; charset=utf-8"
             all_headers.update(headers or {})
-            with self._slots:
+            with self._admission.slot():
                 self._stats.count_request()
                 try:
                     response = self._session.request(
@@ -102,7 +103,11 @@ class Transport:
                 except requests.RequestException as exc:
                     raise connection_error(describe, exc, self._config.secrets) from None
             if response.status_code >= 400 and not (accept_error and accept_error(response)):
-                raise http_error_from_response(response, method=method, url=url)
+                error = http_error_from_response(response, method=method, url=url)
+                if error.is_throttled:
+                    self._admission.throttled(error.retry_after or 0.0)
+                raise error
+            self._admission.answered()
             return read(response)
 
         return self._policy.call(attempt, describe=describe, stats=self._stats)

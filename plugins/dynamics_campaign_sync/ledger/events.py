@@ -8,50 +8,41 @@ after that start a new batch, so a published batch never changes under a downstr
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, literal, select, update
 
+from dynamics_campaign_sync.chunking import chunked
+from dynamics_campaign_sync.ledger import sql
 from dynamics_campaign_sync.ledger.checks import preview
 from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.models import EventBatch
-from dynamics_campaign_sync.ledger.schema import event_batches, events
+from dynamics_campaign_sync.ledger.schema import event_batches, events, intent_people
 
 
-def append(
-    connection: Connection,
-    intent: Row[Any],
-    people: Sequence[tuple[str, Mapping[str, Any] | None]],
-    now: datetime,
-) -> str:
-    """Log one event per ``(person_id, reason)`` for ``intent``'s action in its run's open batch; return the batch."""
+def append(connection: Connection, intent: Row[Any], person_ids: Sequence[str], now: datetime) -> str:
+    """Log one event per person of ``intent`` named in ``person_ids`` (with the reason the intent holds) in its run's
+    open batch, in person id order; return the batch. Set-based: one ``INSERT … SELECT`` per chunk of people."""
     batch_id = _open_batch(connection, intent, now)
     connection.execute(
         update(event_batches)
         .where(event_batches.c.batch_id == batch_id)
-        .values(event_count=event_batches.c.event_count + len(people))
+        .values(event_count=event_batches.c.event_count + len(person_ids))
     )
-    connection.execute(
-        insert(events),
-        [
-            {
-                "batch_id": batch_id,
-                "campaign_id": intent.campaign_id,
-                "campaign_key": intent.campaign_key,
-                "person_id": person_id,
-                "member_type": intent.member_type,
-                "action": intent.action,
-                "run_id": intent.run_id,
-                "interval_start": intent.interval_start,
-                "interval_end": intent.interval_end,
-                "reason": reason,
-                "recorded_at": now,
-            }
-            for person_id, reason in people
-        ],
-    )
+    people = intent_people.c
+    columns = ["batch_id", "campaign_id", "campaign_key", "person_id", "member_type", "action", "run_id",
+               "interval_start", "interval_end", "reason", "recorded_at"]
+    for chunk in chunked(sorted(person_ids), sql.IN_CHUNK):
+        rows = select(
+            literal(batch_id), literal(intent.campaign_id), literal(intent.campaign_key), people.person_id,
+            literal(intent.member_type), literal(intent.action), literal(intent.run_id),
+            literal(intent.interval_start, events.c.interval_start.type),
+            literal(intent.interval_end, events.c.interval_end.type), people.reason,
+            literal(now, events.c.recorded_at.type),
+        ).where(people.intent_id == intent.intent_id, people.person_id.in_(chunk)).order_by(people.person_id)
+        connection.execute(insert(events).from_select(columns, rows))
     return batch_id
 
 

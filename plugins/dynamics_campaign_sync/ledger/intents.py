@@ -10,7 +10,7 @@ completed intent changes nothing and returns the same batch id.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -122,23 +122,11 @@ def complete(
     head = _head(connection, intent_id, lock=True)
     if head.completed_at is not None:
         return head.batch_id
-    people = _people(connection, [intent_id]).get(intent_id, {})
+    people = list(connection.scalars(select(intent_people.c.person_id).where(
+        intent_people.c.intent_id == intent_id).order_by(intent_people.c.person_id)))
     _check_outcome(head, people, succeeded, failed)
-    changed = membership.apply(
-        connection,
-        campaign_id=head.campaign_id,
-        campaign_key=head.campaign_key,
-        member_type=head.member_type,
-        action=head.action,
-        run_id=head.run_id,
-        people={person_id: people[person_id] for person_id in succeeded},
-        now=now,
-    )
-    batch_id = (
-        events.append(connection, head, [(person_id, people[person_id][1]) for person_id in changed], now)
-        if changed
-        else None
-    )
+    changed = membership.apply(connection, intent=head, succeeded=succeeded, now=now)
+    batch_id = events.append(connection, head, changed, now) if changed else None
     failures.record(
         connection,
         campaign_key=head.campaign_key,
@@ -182,7 +170,7 @@ def _people(
 
 def _check_outcome(
     head: Row[Any],
-    people: Mapping[str, object],
+    people: Collection[str],
     succeeded: Sequence[str],
     failed: Mapping[str, str],
 ) -> None:
@@ -190,7 +178,8 @@ def _check_outcome(
     both = [person_id for person_id in succeeded if person_id in failed]
     if both:
         raise LedgerError(f"{where}: people reported as both succeeded and failed: {preview(both)}")
-    strangers = [person_id for person_id in [*succeeded, *failed] if person_id not in people]
+    known = set(people)
+    strangers = [person_id for person_id in [*succeeded, *failed] if person_id not in known]
     if strangers:
         raise LedgerError(f"{where}: people that are not part of the intent: {preview(strangers)}")
     answered = {*succeeded, *failed}

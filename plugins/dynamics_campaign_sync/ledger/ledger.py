@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from dynamics_campaign_sync.ledger import (
     catalog,
     deltas,
+    email_ids,
     events,
     failures,
     history,
@@ -31,6 +32,7 @@ from dynamics_campaign_sync.ledger import (
 )
 from dynamics_campaign_sync.ledger.checks import (
     ACTIONS,
+    DELETED_IN_DYNAMICS,
     DRIFT_STATES,
     MEMBER_TYPES,
     PLAN_MODES,
@@ -257,7 +259,35 @@ class Ledger:
             raise LedgerError(f"drift of campaign {campaign_id}, run {run_id}: people both noticed and cleared: "
                               f"{preview(both)}")
         with self._writer.begin() as connection:
-            return membership.record_drift(connection, **arguments, noticed=states, cleared=ended, now=self._now())
+            changed = membership.record_drift(connection, **arguments, noticed=states, cleared=ended, now=self._now())
+            email_ids.forget(connection, [p for p, (state, _) in states.items() if state == DELETED_IN_DYNAMICS])
+            return changed
+
+    # -- people known only by email ----------------------------------------------------------------------------
+
+    def remembered_person_ids(self, member_type: str, emails: Iterable[str]) -> dict[str, str]:
+        """``{lower-cased email: Dynamics id}`` of these emails resolved by an earlier run (others are absent)."""
+        kind = choice(member_type, MEMBER_TYPES, "member_type")
+        wanted = sorted({text(email, "email").strip().lower() for email in emails})
+        with self._engine.connect() as connection:
+            return email_ids.remembered(connection, kind, wanted)
+
+    def remember_person_ids(self, member_type: str, found: Mapping[str, str]) -> None:
+        """Remember which Dynamics id each email (any case) resolved to."""
+        kind = choice(member_type, MEMBER_TYPES, "member_type")
+        rows = {text(email, "email").strip().lower(): text(person_id, "person_id").lower()
+                for email, person_id in found.items()}
+        if rows:
+            with self._writer.begin() as connection:
+                email_ids.remember(connection, kind, rows, self._now())
+
+    def forget_person_ids(self, person_ids: Iterable[str]) -> int:
+        """Forget the emails resolved to these Dynamics ids (the records are gone); return how many went."""
+        wanted = sorted({text(p, "person_id").lower() for p in person_ids})
+        if not wanted:
+            return 0
+        with self._writer.begin() as connection:
+            return email_ids.forget(connection, wanted)
 
     # -- intents -----------------------------------------------------------------------------------------------
 

@@ -12,11 +12,19 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Row, and_, func, literal, null, select, update
 
+from dynamics_campaign_sync.chunking import chunked
 from dynamics_campaign_sync.ledger import sql
-from dynamics_campaign_sync.ledger.checks import ADD, DRIFT_STATES, MEMBER, REMOVED, REMOVED_IN_DYNAMICS
+from dynamics_campaign_sync.ledger.checks import (
+    ADD,
+    DRIFT_STATES,
+    MEMBER,
+    REMOVED,
+    REMOVED_IN_DYNAMICS,
+)
 from dynamics_campaign_sync.ledger.models import Membership
+from dynamics_campaign_sync.ledger.schema import intent_people
 from dynamics_campaign_sync.ledger.schema import memberships as table
 
 _STATE_COLUMNS = [column.name for column in table.columns if not column.primary_key]
@@ -39,45 +47,46 @@ def membership(connection: Connection, campaign_id: str, person_ids: Sequence[st
 def apply(
     connection: Connection,
     *,
-    campaign_id: str,
-    campaign_key: str,
-    member_type: str,
-    action: str,
-    run_id: str,
-    people: Mapping[str, tuple[str | None, Mapping[str, Any] | None]],
+    intent: Row[Any],
+    succeeded: Collection[str],
     now: datetime,
 ) -> list[str]:
-    """Record that ``people`` (id → (source id, reason)) were added to or removed from the campaign.
+    """Record that the ``succeeded`` people of ``intent`` were added to or removed from its campaign.
 
     Only real changes are written: adding someone who is already a member, or removing someone who is not one,
-    changes nothing. Returns the ids that changed, in the given order, so the caller logs exactly those events.
+    changes nothing. Returns the ids that changed, in person id order, so the caller logs exactly those events.
+    Set-based: the rows are made in the database from the intent's people (source ids and reasons never travel
+    through Python), one statement per :data:`sql.IN_CHUNK` people.
     """
-    current = membership(connection, campaign_id, list(people))
-    rows: list[dict[str, Any]] = []
-    for person_id, (source_id, reason) in people.items():
-        before = current.get(person_id)
-        is_member = before is not None and before.is_member
-        if action == ADD and not is_member:
-            rows.append(
-                {
-                    "campaign_id": campaign_id,
-                    "person_id": person_id,
-                    "member_type": member_type,
-                    "campaign_key": campaign_key,
-                    "source_person_id": source_id or (before.source_person_id if before else None),
-                    "status": MEMBER,
-                    "added_at": now,
-                    "added_by_run": run_id,
-                    "removed_at": None,
-                    "removed_by_run": None,
-                    "reason": reason,
-                }
+    members = set(sql.values_in(
+        connection,
+        select(table.c.person_id).where(table.c.campaign_id == intent.campaign_id, table.c.status == MEMBER),
+        table.c.person_id, sorted(succeeded)))
+    adding = intent.action == ADD
+    changed = sorted(p for p in succeeded if (p in members) != adding)
+    people = intent_people.c
+    for chunk in chunked(changed, sql.IN_CHUNK):
+        mine = and_(people.intent_id == intent.intent_id, people.person_id.in_(chunk))
+        if adding:
+            before = select(table.c.source_person_id).where(table.c.campaign_id == intent.campaign_id,
+                                                            table.c.person_id == people.person_id)
+            rows = select(
+                literal(intent.campaign_id), people.person_id, literal(intent.member_type),
+                literal(intent.campaign_key), func.coalesce(people.source_person_id, before.scalar_subquery()),
+                literal(MEMBER), literal(now, table.c.added_at.type), literal(intent.run_id),
+                null(), null(), people.reason,
+            ).where(mine)
+            sql.upsert_from_select(connection, table, rows, key=["campaign_id", "person_id"],
+                                   update=_STATE_COLUMNS)
+        else:
+            reason = select(people.reason).where(mine, people.person_id == table.c.person_id)
+            connection.execute(
+                update(table)
+                .where(table.c.campaign_id == intent.campaign_id, table.c.person_id.in_(chunk))
+                .values(status=REMOVED, removed_at=now, removed_by_run=intent.run_id,
+                        reason=reason.scalar_subquery())
             )
-        elif action != ADD and is_member:
-            assert before is not None
-            rows.append(_state_row(before, REMOVED, now, run_id, reason))
-    sql.upsert(connection, table, rows, key=["campaign_id", "person_id"], update=_STATE_COLUMNS)
-    return [row["person_id"] for row in rows]
+    return changed
 
 
 def record_drift(

@@ -25,6 +25,7 @@ from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.schema import (
     campaign_locks,
     campaign_owners,
+    email_person_ids,
     event_batches,
     failures,
     memberships,
@@ -106,6 +107,10 @@ def _trigger_campaigns(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE {run_plans.name} ADD COLUMN mode {kind} NOT NULL DEFAULT 'batch'"))
 
 
+def _add_email_person_ids(connection: Connection) -> None:
+    email_person_ids.create(connection)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -120,6 +125,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "Dataverse people sources: delta links and snapshots of the selected columns",
               deltas.create_tables),
     Migration(6, "trigger campaigns: activity watermarks, batch and trigger plans", _trigger_campaigns),
+    Migration(7, "remembered Dynamics ids of people known only by email", _add_email_person_ids),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -271,3 +271,16 @@ trigger_watermarks = Table(
     Column("advanced_at", UTCDateTime, nullable=False),
     Column("advanced_by_run", RUN_ID, nullable=False),
 )
+
+#: The Dynamics id each email resolved to, per member type (people the source knows only by email), so a run looks
+#: up only emails it has not resolved before. Keyed by the lower-cased email; forgotten when Dynamics says the
+#: record is gone (deleted, or refused by a list write).
+email_person_ids = Table(
+    "email_person_ids",
+    metadata,
+    Column("member_type", SHORT, primary_key=True),
+    Column("email", NAME, primary_key=True),
+    Column("person_id", GUID, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=False),
+    Index(None, "person_id"),
+)

@@ -53,6 +53,16 @@ def upsert(
     _execute_batched(connection, statement, table, rows)
 
 
+def upsert_from_select(
+    connection: Connection, table: Table, rows: Select[Any], *, key: Sequence[str], update: Sequence[str]
+) -> None:
+    """``INSERT … SELECT`` of all of ``table``'s columns, in order; where ``key`` exists, overwrite ``update``.
+    The rows never leave the database. (SQLite needs the ``SELECT`` to have a ``WHERE`` clause.)"""
+    statement = insert(connection, table).from_select([column.name for column in table.columns], rows)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=list(key), set_={name: statement.excluded[name] for name in update}))
+
+
 def insert_missing(
     connection: Connection, table: Table, rows: Sequence[dict[str, Any]], *, key: Sequence[str]
 ) -> None:
@@ -80,6 +90,13 @@ def lock(connection: Connection, *parts: str) -> None:
         return
     digest = hashlib.blake2b("\x1f".join(("campaign_sync_ledger", *parts)).encode(), digest_size=8).digest()
     connection.execute(select(func.pg_advisory_xact_lock(int.from_bytes(digest, "big", signed=True))))
+
+
+def values_in(
+    connection: Connection, query: Select[Any], column: ColumnElement[Any], values: Sequence[str]
+) -> list[Any]:
+    """The first column of ``query`` restricted to ``column IN values`` (in chunks)."""
+    return [row[0] for row in rows_in(connection, query, column, values)]
 
 
 def rows_in(

@@ -57,7 +57,7 @@ class Planning:
         result = evaluate(self.spec, self.source_factory(), run.interval_start, run.interval_end)
         log.info("Qualified %d people as of %s (%d people and %d activity rows read)", len(result.qualified),
                  run.interval_end.isoformat(), result.people_scanned, result.activity_rows_read)
-        candidates, unresolved = resolve(self.client, result.qualified)
+        candidates, unresolved = resolve(self.client, self.ledger, result.qualified)
         for person, why in list(unresolved.items())[:PLAN_PREVIEW]:
             log.warning("Cannot sync %s: %s", person, why)
 

@@ -7,19 +7,23 @@ ids the ledger cannot hold, are reported per person (never a failed run).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dynamics_campaign_sync.dataverse import DataverseClient, MemberType
 from dynamics_campaign_sync.ledger.schema import SOURCE_ID_MAX
 from dynamics_campaign_sync.qualification.reasons import parse_reasons
+from dynamics_campaign_sync.sync.email_matching import people_by_email
 from dynamics_campaign_sync.sync.planner import Candidate
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.ledger import Ledger
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
-def resolve(client: DataverseClient, qualified: Any) -> tuple[list[Candidate], dict[str, str]]:
+def resolve(client: DataverseClient, ledger: Ledger, qualified: Any) -> tuple[list[Candidate], dict[str, str]]:
     """``(candidates, unresolved)`` for the qualified people (a DataFrame): unresolved maps a source id to why
-    it cannot be synced."""
+    it cannot be synced. Emails resolved before are taken from the ledger, not looked up again."""
     candidates: list[Candidate] = []
     unresolved: dict[str, str] = {}
     records = qualified.to_dict("records")
@@ -27,7 +31,7 @@ def resolve(client: DataverseClient, qualified: Any) -> tuple[list[Candidate], d
     for row in records:
         if not _present(row.get("dynamics_id")) and _present(row.get("email")):
             by_type.setdefault(row["member_type"], []).append(row["email"])
-    found = {mt: client.find_people_by_email(MemberType(mt), emails) for mt, emails in by_type.items()}
+    found = {mt: people_by_email(client, ledger, MemberType(mt), emails) for mt, emails in by_type.items()}
     for row in records:
         source_id, member_type = str(row["person_id"]), MemberType(row["member_type"])
         dynamics_id = row.get("dynamics_id") if _present(row.get("dynamics_id")) else None

@@ -94,7 +94,7 @@ class TriggeredSync:
             raise RuntimeError(f"{self.key}: no qualification source configured")
         source = SubsetSource(sync.planning.source_factory(), new.people)
         result = evaluate(sync.spec, source, run.interval_start, run.interval_end)
-        candidates, unresolved = resolve(sync.client, result.qualified)
+        candidates, unresolved = resolve(sync.client, sync.ledger, result.qualified)
         eligible = sync.apply_qualification_rule([c.source_person_id for c in candidates], run,
                                                  record=not run.dry_run)
         known = self.ledger.membership(campaign_id, [c.dynamics_id for c in candidates if c.dynamics_id])
