@@ -27,6 +27,7 @@ def create_version_1_tables(connection) -> None:
     """The ledger's tables as schema version 1 created them (later versions' tables and columns left out)."""
     from sqlalchemy import text
 
+    from dynamics_campaign_sync.ledger.deltas import delta_links, snapshot_rows
     from dynamics_campaign_sync.ledger.schema import (
         campaign_locks,
         campaign_owners,
@@ -35,7 +36,7 @@ def create_version_1_tables(connection) -> None:
         trigger_watermarks,
     )
 
-    later_tables = {campaign_owners, campaign_locks, trigger_watermarks, email_person_ids}
+    later_tables = {campaign_owners, campaign_locks, trigger_watermarks, email_person_ids, delta_links, snapshot_rows}
     metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t not in later_tables])
     for table, column in (("event_batches", "confirmed_at"), ("run_plans", "details"),
                           ("qualification_history", "counted"), ("run_plans", "mode")):
