@@ -1,5 +1,5 @@
-"""What every stage of one campaign sync run is told (the run's id, interval and params), and how a stage
-refuses to write for a run whose plan was not approved."""
+"""What every stage of one campaign sync run is told (the run's id, interval and params), how a stage refuses to
+write for a run whose plan was not approved, and the base of the parts that keep one campaign's ledger records."""
 
 from __future__ import annotations
 
