@@ -19,15 +19,7 @@ def client_for(emulator, policy=None, **overrides):
     """A DataverseClient for the emulator, with fast retries unless a policy is given."""
     from dynamics_campaign_sync.dataverse import DataverseClient, DataverseConfig, RetryPolicy
 
-    settings = {
-        "org_url": emulator.org_url,
-        "tenant_id": emulator.tenant_id,
-        "client_id": emulator.client_id,
-        "client_secret": emulator.client_secret,
-        "authority": emulator.authority,
-        "verify": emulator.ca_path,
-        **overrides,
-    }
+    settings = {**emulator.client_settings(), **overrides}
     policy = policy or RetryPolicy(max_attempts=6, max_total_seconds=60, base_delay_seconds=0.01,
                                    max_delay_seconds=0.05)
     return DataverseClient(DataverseConfig(**settings), policy=policy)

@@ -24,9 +24,7 @@ from dynamics_campaign_sync.dataverse.models import NewLead  # noqa: E402
 
 
 def client_for(emulator) -> DataverseClient:
-    return DataverseClient(DataverseConfig(
-        org_url=emulator.org_url, tenant_id=emulator.tenant_id, client_id=emulator.client_id,
-        client_secret=emulator.client_secret, authority=emulator.authority, verify=emulator.ca_path))
+    return DataverseClient(DataverseConfig(**emulator.client_settings()))
 
 
 def main() -> None:

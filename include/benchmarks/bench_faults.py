@@ -39,13 +39,11 @@ START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=1)
 FAULTS = [{"path": "AddListMembersList", "error_rate": 0.2, "lost_response_rate": 0.05}]
 LIMITS = {"requests_per_window": 3, "window_seconds": 5}
-EMULATOR_FIELDS = ("org_url", "tenant_id", "client_id", "client_secret", "authority", "ca_path")
 
 
-def client_for(info: dict) -> DataverseClient:
-    return DataverseClient(DataverseConfig(
-        org_url=info["org_url"], tenant_id=info["tenant_id"], client_id=info["client_id"],
-        client_secret=info["client_secret"], authority=info["authority"], verify=info["ca_path"]))
+def client_for(settings: dict) -> DataverseClient:
+    """A client from ``RunningEmulator.client_settings()`` (what a child process is handed)."""
+    return DataverseClient(DataverseConfig(**settings))
 
 
 def spec_for(campaign_id: str) -> CampaignSpec:
@@ -72,7 +70,7 @@ def write(job: dict) -> dict:
 
 def prepare(emulator, ledger_url: str, people: int) -> dict:
     """A campaign, N leads in Dynamics, the owned list, and an approved plan adding everyone."""
-    info = {f: getattr(emulator, f) for f in EMULATOR_FIELDS}
+    info = emulator.client_settings()
     leads = [str(uuid.uuid4()) for _ in range(people)]
     emulator.seed({"leads": [{"leadid": lead, "lastname": f"L{n}"} for n, lead in enumerate(leads)]})
     ledger = Ledger.from_url(ledger_url)

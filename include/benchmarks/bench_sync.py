@@ -46,10 +46,8 @@ SEED_CHUNK = 20_000
 
 def client_for(emulator: Any, cap: int | None) -> DataverseClient:
     settings = {"max_concurrency": cap} if cap else {}
-    return DataverseClient(DataverseConfig(
-        org_url=emulator.org_url, tenant_id=emulator.tenant_id, client_id=emulator.client_id,
-        client_secret=emulator.client_secret, authority=emulator.authority, verify=emulator.ca_path, **settings),
-        policy=RetryPolicy(max_attempts=12, max_total_seconds=600))
+    return DataverseClient(DataverseConfig(**emulator.client_settings(), **settings),
+                           policy=RetryPolicy(max_attempts=12, max_total_seconds=600))
 
 
 def people_and_leads(people: int, email_only_share: float) -> tuple[pd.DataFrame, list[dict[str, str]]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from .errors import bad_request, duplicate_record, invalid_argument, not_found, not_implemented
@@ -143,24 +144,26 @@ def _list_param(body: Any) -> str:
     return parse_guid(body["List"]["listid"])
 
 
-def add_list_members_list(store: Store, body: Any) -> None:
-    """``POST AddListMembersList``: all members or none."""
-    list_id = _list_param(body)
-    with store.transaction():
-        list_row = writable_list(store, list_id)
-        ids = _member_refs(list_row, body.get("Members"))
-        _require_members(store, _member_entity(list_row), ids)
-        add_members(store, list_row, ids)
+def _checked_members(store: Store, list_id: str,
+                     members: Callable[[dict[str, Any]], list[str]]) -> tuple[dict[str, Any], list[str]]:
+    """The list, if its members may change (:func:`writable_list`), and the ids ``members`` names for it, each an
+    existing record of the list's member type (404 otherwise)."""
+    list_row = writable_list(store, list_id)
+    ids = members(list_row)
+    _require_members(store, _member_entity(list_row), ids)
+    return list_row, ids
 
 
-def remove_list_members_list(store: Store, body: Any) -> None:
-    """``POST RemoveListMembersList``: removing a non-member is a no-op; unknown records are 404."""
+def list_members_list(store: Store, body: Any, *, add: bool) -> None:
+    """``POST AddListMembersList`` (all members or none) or ``RemoveListMembersList`` (removing a non-member is a
+    no-op); unknown records are 404 either way."""
     list_id = _list_param(body)
     with store.transaction():
-        list_row = writable_list(store, list_id)
-        ids = _member_refs(list_row, body.get("Members"))
-        _require_members(store, _member_entity(list_row), ids)
-        remove_members(store, list_id, ids)
+        list_row, ids = _checked_members(store, list_id, lambda row: _member_refs(row, body.get("Members")))
+        if add:
+            add_members(store, list_row, ids)
+        else:
+            remove_members(store, list_id, ids)
 
 
 def _entity_id_param(body: Any) -> str:
@@ -173,17 +176,14 @@ def add_member_list(store: Store, list_id: str, body: Any) -> str:
     """Bound ``Microsoft.Dynamics.CRM.AddMemberList``: returns the listmember id (existing one if already in)."""
     member_id = _entity_id_param(body)
     with store.transaction():
-        list_row = writable_list(store, list_id)
-        member_entity = _member_entity(list_row)
-        _require_members(store, member_entity, [member_id])
-        return add_members(store, list_row, [member_id])[member_id]
+        list_row, ids = _checked_members(store, list_id, lambda _row: [member_id])
+        return add_members(store, list_row, ids)[member_id]
 
 
 def remove_member_list(store: Store, list_id: str, body: Any) -> None:
     member_id = _entity_id_param(body)
     with store.transaction():
-        list_row = writable_list(store, list_id)
-        _require_members(store, _member_entity(list_row), [member_id])
+        _checked_members(store, list_id, lambda _row: [member_id])
         remove_members(store, list_id, [member_id])
 
 

@@ -4,6 +4,7 @@ computed ``fullname``, system columns, and the cascades Dynamics applies when a 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,52 +32,42 @@ def _cannot_convert(value: Any, edm: str) -> ODataError:
     return bad_request(f"Cannot convert the literal '{value}' to the expected type '{edm}'.")
 
 
+def _utc_text(value: str) -> str:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: Per column type: the JSON types a value may have (a JSON true is never a number), and how it is stored.
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    STRING: (str,), GUID: (str,), INT: (int,), BOOL: (bool,), DECIMAL: (int, float), DATETIME: (str,),
+}
+_STORED: dict[str, Callable[[Any], Any]] = {GUID: parse_guid, BOOL: int, DECIMAL: float, DATETIME: _utc_text}
+
+
 def coerce(entity: EntityDef, name: str, value: Any) -> Any:
     """A JSON value for column ``name`` as stored in SQLite; 400 if its type is wrong."""
     col = entity.columns[name]
     if value is None:
         return None
-    if col.type == STRING:
-        if not isinstance(value, str):
-            raise _cannot_convert(value, col.edm)
-        if col.max_length is not None and len(value) > col.max_length:
-            raise ODataError(400, VALIDATION_ERROR,
-                             f"A validation error occurred. The length of the '{name}' attribute of the "
-                             f"'{entity.logical_name}' entity exceeded the maximum allowed length of "
-                             f"'{col.max_length}'.")
-        return value
-    if col.type == GUID:
-        if not isinstance(value, str):
-            raise _cannot_convert(value, col.edm)
-        return parse_guid(value)
-    if col.type == INT:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _cannot_convert(value, col.edm)
-        if col.options and name not in ("statecode", "statuscode") and value not in col.options:
-            accepted = ",".join(str(k) for k in col.options)
-            raise ODataError(400, VALIDATION_ERROR,
-                             f"A validation error occurred. The value {value} of '{name}' on record of type "
-                             f"'{entity.logical_name}' is outside the valid range. Accepted Values: {accepted}")
-        return value
-    if col.type == BOOL:
-        if not isinstance(value, bool):
-            raise _cannot_convert(value, col.edm)
-        return int(value)
-    if col.type == DECIMAL:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _cannot_convert(value, col.edm)
-        return float(value)
-    if col.type == DATETIME:
-        if not isinstance(value, str):
-            raise _cannot_convert(value, col.edm)
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise _cannot_convert(value, col.edm) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    raise _cannot_convert(value, col.edm)
+    types = _JSON_TYPES.get(col.type, ())
+    if not isinstance(value, types) or (isinstance(value, bool) and col.type != BOOL):
+        raise _cannot_convert(value, col.edm)
+    if col.type == STRING and col.max_length is not None and len(value) > col.max_length:
+        raise ODataError(400, VALIDATION_ERROR,
+                         f"A validation error occurred. The length of the '{name}' attribute of the "
+                         f"'{entity.logical_name}' entity exceeded the maximum allowed length of "
+                         f"'{col.max_length}'.")
+    if col.type == INT and col.options and name not in ("statecode", "statuscode") and value not in col.options:
+        accepted = ",".join(str(k) for k in col.options)
+        raise ODataError(400, VALIDATION_ERROR,
+                         f"A validation error occurred. The value {value} of '{name}' on record of type "
+                         f"'{entity.logical_name}' is outside the valid range. Accepted Values: {accepted}")
+    try:
+        return _STORED.get(col.type, lambda same: same)(value)
+    except ValueError:  # a date that is not ISO 8601 (a bad GUID has its own error from parse_guid)
+        raise _cannot_convert(value, col.edm) from None
 
 
 def read_body(entity: EntityDef, body: Any, *, system: bool = False) -> dict[str, Any]:

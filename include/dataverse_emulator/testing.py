@@ -106,6 +106,12 @@ class RunningEmulator:
             setattr(self, key, value)
         self._admin = EmulatorSession(self.ca_path)
 
+    def client_settings(self) -> dict[str, str]:
+        """The settings of a ``DataverseConfig`` that reaches this emulator (plain values: a child process can
+        take them)."""
+        return {"org_url": self.org_url, "tenant_id": self.tenant_id, "client_id": self.client_id,
+                "client_secret": self.client_secret, "authority": self.authority, "verify": self.ca_path}
+
     # -- lifecycle ------------------------------------------------------------------------------------
     def stop(self, timeout: float = 15) -> None:
         if self.process.poll() is None:

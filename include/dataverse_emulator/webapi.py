@@ -97,8 +97,7 @@ def _route(ctx: ApiContext, request: Request, resource: str) -> Response:
         if action in ("AddListMembersList", "RemoveListMembersList"):
             if method != "POST":
                 raise method_not_allowed(method, name)
-            fn = actions.add_list_members_list if action == "AddListMembersList" else actions.remove_list_members_list
-            fn(ctx.store, request.json())
+            actions.list_members_list(ctx.store, request.json(), add=action == "AddListMembersList")
             return Response(204)
         if action == "WhoAmI":
             return json_response(200, {

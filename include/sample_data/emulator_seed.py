@@ -21,14 +21,21 @@ import numpy as np
 from sample_data.campaigns import CAMPAIGNS
 
 
-def _lead(row: dict[str, object]) -> dict[str, object]:
+def _person(row: dict[str, object], key: str) -> dict[str, object]:
+    """What leads and contacts share, under the entity's key column."""
     return {
-        "leadid": row["dynamics_id"],
+        key: row["dynamics_id"],
         "firstname": row["first_name"],
         "lastname": row["last_name"],
         "fullname": f"{row['first_name']} {row['last_name']}",
         "emailaddress1": row["email"],
         "jobtitle": row["job_title"],
+    }
+
+
+def _lead(row: dict[str, object]) -> dict[str, object]:
+    return {
+        **_person(row, "leadid"),
         "companyname": row["company_name"],
         "address1_country": row["country"],
         "numberofemployees": row["company_size"],
@@ -36,14 +43,7 @@ def _lead(row: dict[str, object]) -> dict[str, object]:
 
 
 def _contact(row: dict[str, object]) -> dict[str, object]:
-    return {
-        "contactid": row["dynamics_id"],
-        "firstname": row["first_name"],
-        "lastname": row["last_name"],
-        "fullname": f"{row['first_name']} {row['last_name']}",
-        "emailaddress1": row["email"],
-        "jobtitle": row["job_title"],
-    }
+    return _person(row, "contactid")
 
 
 def _append(out: TextIO, records: list[dict[str, object]], first: bool) -> bool:

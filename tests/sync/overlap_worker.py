@@ -15,8 +15,13 @@ from support import client_for
 
 
 class Emulator:
-    def __init__(self, info: dict) -> None:
-        self.__dict__.update(info)
+    """The emulator as this process knows it: the client settings the test handed over."""
+
+    def __init__(self, settings: dict) -> None:
+        self.settings = settings
+
+    def client_settings(self) -> dict:
+        return self.settings
 
 
 def main() -> None:

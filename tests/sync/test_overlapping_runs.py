@@ -26,7 +26,6 @@ from support import client_for
 TESTS = Path(__file__).resolve().parents[1]
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 END = START + dt.timedelta(days=1)
-EMULATOR_FIELDS = ("org_url", "tenant_id", "client_id", "client_secret", "authority", "ca_path")
 
 
 def spec_document(campaign_id: str) -> dict:
@@ -61,7 +60,7 @@ def plan(sync: CampaignSync, run_id: str, changes: list[tuple[str, str]]) -> Non
 
 
 def start_writer(emulator, ledger_url: str, campaign_id: str, run_id: str, wait_seconds: float):
-    job = {"emulator": {f: getattr(emulator, f) for f in EMULATOR_FIELDS}, "ledger_url": ledger_url,
+    job = {"emulator": emulator.client_settings(), "ledger_url": ledger_url,
            "campaign_id": campaign_id, "spec": spec_document(campaign_id), "run_id": run_id,
            "interval": [START.isoformat(), END.isoformat()], "lock_wait_seconds": wait_seconds}
     env = {**os.environ, "PYTHONPATH": python_path(TESTS, TESTS / "sync")}

@@ -1,4 +1,11 @@
-"""A small, Airflow-free client for the Dataverse Web API (Dynamics 365), authenticated with MSAL."""
+"""A small, Airflow-free client for the Dataverse Web API (Dynamics 365), authenticated with MSAL.
+
+:mod:`.client` holds the typed operations (``DataverseClient``) and :mod:`.tracked_reads` whole-table reads with
+change tracking; beneath them :mod:`.transport` sends each request (token from :mod:`.auth`, TLS from
+:mod:`.session`, concurrency from :mod:`.admission`, retries by the one policy in :mod:`.retry`) and
+:mod:`.responses` reads the answers. :mod:`.config` holds the connection settings, :mod:`.models` the records,
+:mod:`.errors` the typed errors, :mod:`.odata` query literals and paging, :mod:`.batch` ``$batch`` encoding.
+"""
 
 from __future__ import annotations
 

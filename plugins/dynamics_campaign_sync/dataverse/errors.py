@@ -9,6 +9,7 @@ caller's credentials, and are scrubbed once more by :func:`scrub` where a creden
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, asdict, dataclass
 from typing import Any, Self
 
 #: HTTP statuses that a later identical request may well succeed on.
@@ -90,36 +91,28 @@ class DataverseConnectionError(DataverseError):
         self.is_permanent = not transient
 
 
+@dataclass(eq=False, repr=False)
 class HttpError(DataverseError):
     """Dataverse answered with an error status.
 
     ``code`` is Dataverse's hexadecimal error code (``0x80040217`` ...), ``retry_after`` the
     ``Retry-After`` header in seconds for 429/503, ``request_id`` the ``x-ms-service-request-id``
-    a Microsoft support ticket asks for.
+    a Microsoft support ticket asks for. (A dataclass for its facts only: errors compare by identity, and their
+    repr stays the exception's.)
     """
 
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        method: str = "",
-        url: str = "",
-        code: str | None = None,
-        request_id: str | None = None,
-        correlation_id: str | None = None,
-        retry_after: float | None = None,
-        source: str = "Dataverse",
-    ) -> None:
-        self.status = status
-        self.message = message
-        self.method = method
-        self.url = url
-        self.code = code
-        self.request_id = request_id
-        self.correlation_id = correlation_id
-        self.retry_after = retry_after
-        self.source = source
+    status: int
+    message: str
+    _: KW_ONLY
+    method: str = ""
+    url: str = ""
+    code: str | None = None
+    request_id: str | None = None
+    correlation_id: str | None = None
+    retry_after: float | None = None
+    source: str = "Dataverse"
+
+    def __post_init__(self) -> None:
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -183,16 +176,7 @@ class BatchOperationError(HttpError):
 
     def __init__(self, index: int, error: HttpError) -> None:
         self.index = index
-        super().__init__(
-            error.status,
-            error.message,
-            method=error.method,
-            url=error.url,
-            code=error.code,
-            request_id=error.request_id,
-            correlation_id=error.correlation_id,
-            retry_after=error.retry_after,
-        )
+        super().__init__(**asdict(error))
 
 
 class UnreadableResponseError(HttpError):

@@ -14,6 +14,14 @@ it, so that a crash at any point loses nothing and records nothing twice::
         ledger.complete_intent(intent_id, succeeded=outcome.ok, failed=outcome.errors)
     batches = ledger.event_batches(run_id=run_id, unpublished_only=True)  # ids go into the asset event
     ledger.mark_published([b.batch_id for b in batches], now)
+
+:mod:`.ledger` is the facade; it opens the transactions and hands each to the module that owns the rows:
+:mod:`.intents`, :mod:`.events`, :mod:`.membership`, :mod:`.lists`, :mod:`.owners`, :mod:`.plans`,
+:mod:`.failures`, :mod:`.history`, :mod:`.locks`, :mod:`.watermarks`, :mod:`.deltas`, :mod:`.email_ids` and
+:mod:`.catalog`; the dashboard's read-only queries are :mod:`.overview` and :mod:`.reports`. Beneath them:
+:mod:`.schema` and :mod:`.migrations` (the tables, versioned), :mod:`.columns`, :mod:`.sql` (dialect-specific
+statements), :mod:`.engine`, :mod:`.checks` (argument checks), :mod:`.models` (the row views handed out) and
+:mod:`.errors`.
 """
 
 from __future__ import annotations

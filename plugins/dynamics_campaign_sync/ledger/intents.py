@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from dynamics_campaign_sync.ledger import events, failures, lists, membership, sql
 from dynamics_campaign_sync.ledger.checks import REMOVE, preview
 from dynamics_campaign_sync.ledger.errors import LedgerError
-from dynamics_campaign_sync.ledger.models import Intent
+from dynamics_campaign_sync.ledger.models import Intent, view_of
 from dynamics_campaign_sync.ledger.schema import intent_people, intents
 
 
@@ -189,17 +189,9 @@ def _check_outcome(
 
 
 def _intent(head: Row[Any], people: Mapping[str, tuple[str | None, Mapping[str, Any] | None]]) -> Intent:
-    return Intent(
-        intent_id=head.intent_id,
-        campaign_key=head.campaign_key,
-        campaign_id=head.campaign_id,
-        list_id=head.list_id,
-        member_type=head.member_type,
-        action=head.action,
-        run_id=head.run_id,
-        interval_start=head.interval_start,
-        interval_end=head.interval_end,
-        created_at=head.created_at,
+    return view_of(
+        Intent,
+        head,
         people={person_id: reason for person_id, (_source, reason) in people.items()},
         source_ids={person_id: source for person_id, (source, _reason) in people.items() if source},
     )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from dynamics_campaign_sync.ledger import (
     catalog,
@@ -383,19 +383,18 @@ class Ledger:
 
     def mark_published(self, batch_ids: Sequence[str], published_at: datetime) -> None:
         """Record that the asset events naming these batches were emitted (a batch is published once)."""
-        published = as_utc(published_at, "published_at")
-        wanted = ids(batch_ids, "batch_id")
-        if wanted:
-            with self._writer.begin() as connection:
-                events.mark_published(connection, wanted, published)
+        self._stamp_batches(events.mark_published, batch_ids, as_utc(published_at, "published_at"))
 
     def confirm_published(self, batch_ids: Sequence[str], confirmed_at: datetime) -> None:
         """Record that Airflow holds the asset events naming these batches, so no re-run emits them again."""
-        when = as_utc(confirmed_at, "confirmed_at")
+        self._stamp_batches(events.confirm_published, batch_ids, as_utc(confirmed_at, "confirmed_at"))
+
+    def _stamp_batches(self, stamp: Callable[[Connection, Sequence[str], datetime], None],
+                       batch_ids: Sequence[str], when: datetime) -> None:
         wanted = ids(batch_ids, "batch_id")
         if wanted:
             with self._writer.begin() as connection:
-                events.confirm_published(connection, wanted, when)
+                stamp(connection, wanted, when)
 
     # -- plans and intervals -----------------------------------------------------------------------------------
 

@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import Row
 
 from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, MEMBER
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def _fields(row: Row[Any], names: tuple[str, ...]) -> dict[str, Any]:
+_View = TypeVar("_View", bound="DataclassInstance")
+
+
+def view_of(cls: type[_View], row: Row[Any], **given: Any) -> _View:
+    """``cls`` from the row's columns of the same names as its fields; ``given`` supplies the fields whose
+    column is named or stored otherwise."""
     mapping = row._mapping
-    return {name: mapping[name] for name in names}
+    return cls(**{f.name: mapping[f.name] for f in fields(cls) if f.name not in given}, **given)
+
+
+class _RowView:
+    """A dataclass read from a row whose columns bear its field names (those that differ override ``from_row``)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> Self:
+        return view_of(cls, row)
 
 
 @dataclass(frozen=True)
-class OwnedList:
+class OwnedList(_RowView):
     """The static marketing list we created for one campaign and member type, the only list we ever write to."""
 
     campaign_id: str
@@ -28,25 +45,9 @@ class OwnedList:
     created_at: datetime
     association_verified_at: datetime | None
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> OwnedList:
-        return cls(
-            **_fields(
-                row,
-                (
-                    "campaign_id",
-                    "member_type",
-                    "list_id",
-                    "list_name",
-                    "created_at",
-                    "association_verified_at",
-                ),
-            )
-        )
-
 
 @dataclass(frozen=True)
-class CampaignOwner:
+class CampaignOwner(_RowView):
     """The spec that syncs a campaign; ``previous_key`` is the spec it took the campaign over from, if any."""
 
     campaign_id: str
@@ -55,13 +56,9 @@ class CampaignOwner:
     claimed_by_run: str
     previous_key: str | None
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> CampaignOwner:
-        return cls(**_fields(row, ("campaign_id", "campaign_key", "claimed_at", "claimed_by_run", "previous_key")))
-
 
 @dataclass(frozen=True)
-class Membership:
+class Membership(_RowView):
     """What we did to one person in one campaign: added (``member``) or later taken out (``removed``) — or what
     happened to them in Dynamics since (``deleted_in_dynamics``, ``removed_in_dynamics``: drift, noticed by the
     run ``removed_by_run`` at ``removed_at``, the reason saying why)."""
@@ -85,27 +82,6 @@ class Membership:
     @property
     def is_drifted(self) -> bool:
         return self.status in DRIFT_STATES
-
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> Membership:
-        return cls(
-            **_fields(
-                row,
-                (
-                    "campaign_id",
-                    "person_id",
-                    "member_type",
-                    "campaign_key",
-                    "source_person_id",
-                    "status",
-                    "added_at",
-                    "added_by_run",
-                    "removed_at",
-                    "removed_by_run",
-                    "reason",
-                ),
-            )
-        )
 
 
 @dataclass(frozen=True)
@@ -131,7 +107,7 @@ class Intent:
 
 
 @dataclass(frozen=True)
-class EventBatch:
+class EventBatch(_RowView):
     """The adds or removes of one run for one campaign: the unit an Airflow asset event points at."""
 
     batch_id: str
@@ -149,27 +125,12 @@ class EventBatch:
     confirmed_at: datetime | None = None
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> EventBatch:
-        values = _fields(
-            row,
-            (
-                "batch_id",
-                "campaign_key",
-                "campaign_id",
-                "action",
-                "run_id",
-                "interval_start",
-                "interval_end",
-                "created_at",
-                "published_at",
-                "confirmed_at",
-            ),
-        )
-        return cls(count=row._mapping["event_count"], **values)
+    def from_row(cls, row: Row[Any]) -> Self:
+        return view_of(cls, row, count=row._mapping["event_count"])
 
 
 @dataclass(frozen=True)
-class Plan:
+class Plan(_RowView):
     """What one run of one campaign computed (and, unless a dry run, what it went on to do)."""
 
     campaign_key: str
@@ -184,27 +145,12 @@ class Plan:
     details: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Plan:
-        return cls(
-            **_fields(
-                row,
-                (
-                    "campaign_key",
-                    "run_id",
-                    "interval_start",
-                    "interval_end",
-                    "status",
-                    "created_at",
-                    "finished_at",
-                    "counts",
-                ),
-            ),
-            details=row._mapping["details"] or {},
-        )
+    def from_row(cls, row: Row[Any]) -> Self:
+        return view_of(cls, row, details=row._mapping["details"] or {})
 
 
 @dataclass(frozen=True)
-class PlanItem:
+class PlanItem(_RowView):
     """One person a plan would add or remove, and why."""
 
     person_id: str
@@ -212,13 +158,9 @@ class PlanItem:
     action: str
     reason: Mapping[str, Any] | None = field(default=None, hash=False)
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> PlanItem:
-        return cls(**_fields(row, ("person_id", "member_type", "action", "reason")))
-
 
 @dataclass(frozen=True)
-class CampaignLock:
+class CampaignLock(_RowView):
     """Who is writing to a campaign, since when, and until when their lease lasts unless renewed."""
 
     campaign_key: str
@@ -226,13 +168,9 @@ class CampaignLock:
     acquired_at: datetime
     expires_at: datetime
 
-    @classmethod
-    def from_row(cls, row: Row[Any]) -> CampaignLock:
-        return cls(**_fields(row, ("campaign_key", "holder", "acquired_at", "expires_at")))
-
 
 @dataclass(frozen=True)
-class Watermark:
+class Watermark(_RowView):
     """How far a trigger campaign's runs have evaluated the activities table: past ``position`` (an activity id,
     or an ingestion time) every activity has been evaluated, as of ``event_time``."""
 
@@ -254,8 +192,8 @@ class Watermark:
         return "id", str(int(position))
 
     @classmethod
-    def from_row(cls, row: Row[Any]) -> Watermark:
+    def from_row(cls, row: Row[Any]) -> Self:
         mapping = row._mapping
         text = mapping["position"]
         position = datetime.fromisoformat(text) if mapping["kind"] == "timestamp" else int(text)
-        return cls(position=position, **_fields(row, ("campaign_key", "event_time", "advanced_at", "advanced_by_run")))
+        return view_of(cls, row, position=position)

@@ -100,22 +100,25 @@ def describe_reason(reason: Mapping[str, Any] | None, texts: Mapping[int, str]) 
     return "; ".join(parts)
 
 
+#: How often a person may qualify, and when members who stop qualifying leave: "{days}" stands for the spec's days.
+_QUALIFICATION_TEXTS = {
+    "once": "each person can qualify once",
+    "every_time": "each person can qualify every time",
+    "every_n_days": "each person can qualify once every {days} days",
+}
+_REMOVAL_TEXTS = {
+    "mirror": "removed as soon as they stop qualifying",
+    "never": "never removed",
+    "after_days": "removed after {days} days without qualifying",
+}
+
+
 def _qualification_text(spec: CampaignSpec) -> str:
-    rule = spec.qualification
-    if rule.rule == "once":
-        return "each person can qualify once"
-    if rule.rule == "every_time":
-        return "each person can qualify every time"
-    return f"each person can qualify once every {rule.days} days"
+    return _QUALIFICATION_TEXTS[spec.qualification.rule].format(days=spec.qualification.days)
 
 
 def _removal_text(spec: CampaignSpec) -> str:
-    removal = spec.removal
-    if removal.policy == "mirror":
-        return "removed as soon as they stop qualifying"
-    if removal.policy == "never":
-        return "never removed"
-    return f"removed after {removal.days} days without qualifying"
+    return _REMOVAL_TEXTS[spec.removal.policy].format(days=spec.removal.days)
 
 
 def _drift_text(spec: CampaignSpec) -> str:

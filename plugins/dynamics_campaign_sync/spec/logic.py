@@ -11,7 +11,7 @@ a spec needs no numpy).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -106,18 +106,18 @@ class _Parser:
         return token
 
     def _or(self) -> Node:
-        operands = [self._and()]
-        while self._peek().kind == "or":
-            self._take()
-            operands.append(self._and())
-        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+        return self._joined("or", self._and, Or)
 
     def _and(self) -> Node:
-        operands = [self._not()]
-        while self._peek().kind == "and":
+        return self._joined("and", self._not, And)
+
+    def _joined(self, word: str, operand: Callable[[], Node], node: Callable[[tuple[Node, ...]], Node]) -> Node:
+        """One operand, or several joined by ``word`` (``and`` binds tighter than ``or``: ``_or`` joins ``_and``s)."""
+        operands = [operand()]
+        while self._peek().kind == word:
             self._take()
-            operands.append(self._not())
-        return operands[0] if len(operands) == 1 else And(tuple(operands))
+            operands.append(operand())
+        return operands[0] if len(operands) == 1 else node(tuple(operands))
 
     def _not(self) -> Node:
         if self._peek().kind == "not":

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from dynamics_campaign_sync.ledger import CampaignClaimedError
 from dynamics_campaign_sync.log_privacy import private_logger
-from dynamics_campaign_sync.sync.run import RunContext
-
-if TYPE_CHECKING:
-    from dynamics_campaign_sync.ledger import Ledger
+from dynamics_campaign_sync.sync.run import CampaignPart, RunContext
 
 log = private_logger(__name__)
 
 
-class CampaignOwnership:
-    def __init__(self, ledger: Ledger, campaign_key: str) -> None:
-        self.ledger = ledger
-        self.key = campaign_key
+class CampaignOwnership(CampaignPart):
+    """The spec's claim on its campaign."""
 
     def claim(self, campaign_id: str, run: RunContext) -> None:
         """Make this spec the campaign's owner before anything is written (refused if another spec owns it)."""

@@ -9,17 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from dynamics_campaign_sync.ledger.checks import Action
 from dynamics_campaign_sync.log_privacy import private_logger
+from dynamics_campaign_sync.sync.run import CampaignPart
 
 if TYPE_CHECKING:
-    from dynamics_campaign_sync.ledger import EventBatch, Ledger
+    from dynamics_campaign_sync.ledger import EventBatch
 
 log = private_logger(__name__)
 
 
-class Publication:
-    def __init__(self, ledger: Ledger, campaign_key: str) -> None:
-        self.ledger = ledger
-        self.key = campaign_key
+class Publication(CampaignPart):
+    """The campaign's event batches on their way to Airflow as asset events."""
 
     def batches_to_publish(self, action: Action, run_id: str, *,
                            delivered_since: Callable[[dt.datetime], set[str]],

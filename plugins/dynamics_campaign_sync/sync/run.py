@@ -1,10 +1,14 @@
-"""What every stage of one campaign sync run is told (the run's id, interval and params), and how a stage
-refuses to write for a run whose plan was not approved."""
+"""What every stage of one campaign sync run is told (the run's id, interval and params), how a stage refuses to
+write for a run whose plan was not approved, and the base of the parts that keep one campaign's ledger records."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dynamics_campaign_sync.ledger import Ledger
 
 
 class PlanNotApprovedError(Exception):
@@ -25,3 +29,11 @@ class RunContext:
     @property
     def interval(self) -> tuple[dt.datetime, dt.datetime]:
         return self.interval_start, self.interval_end
+
+
+@dataclass
+class CampaignPart:
+    """A part of the sync service that keeps one campaign's records in the ledger (``key``: the spec's key)."""
+
+    ledger: Ledger
+    key: str
