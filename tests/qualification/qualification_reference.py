@@ -169,7 +169,7 @@ def counts_activity(flt: Any, activity: dict[str, Any], end: dt.datetime) -> boo
 
 def is_member(person: dict[str, Any], flt: Any, memberships: dict[str, set[str]]) -> bool:
     """Membership filters: the person's Dynamics id (any case) is among the named list's or sync's ids."""
-    ids = memberships["list:" + flt.list.id if flt.type == "member_of_list" else "campaign-sync:" + flt.spec]
+    ids = memberships["list:" + flt.id if flt.type == "member_of_list" else "campaign-sync:" + flt.spec]
     dynamics_id = person.get("dynamics_id")
     return dynamics_id is not None and dynamics_id.lower() in ids
 

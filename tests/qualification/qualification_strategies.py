@@ -194,7 +194,7 @@ def a_filter(draw: st.DrawFn) -> dict[str, Any]:
     if kind == "change":
         return draw(change_filter())
     if kind == "membership":
-        return draw(st.sampled_from([{"type": "member_of_list", "list": {"id": LIST_ID}},
+        return draw(st.sampled_from([{"type": "member_of_list", "id": LIST_ID},
                                      {"type": "member_of_campaign_sync", "spec": "webinar"}]))
     where = draw(st.lists(st.sampled_from(ACTIVITY_FIELDS), max_size=2))
     flt: dict[str, Any] = {

@@ -69,7 +69,7 @@ def test_in_the_list_and_not_already_in_the_webinar_campaign(world, fresh_emulat
     make_sync, campaign_id, leads, vip = world
     ref = {"name": vip.name} if by == "name" else {"id": vip.id}
     nurture = make_sync(spec("vip_nurture", campaign_id, [
-        {"type": "member_of_list", "list": ref}, {"type": "member_of_campaign_sync", "spec": "webinar"}],
+        {"type": "member_of_list", **ref}, {"type": "member_of_campaign_sync", "spec": "webinar"}],
         "1 and not 2"))
     since = fresh_emulator.requests_log()[-1]["id"]
 
@@ -85,6 +85,6 @@ def test_in_the_list_and_not_already_in_the_webinar_campaign(world, fresh_emulat
 def test_a_list_name_that_matches_no_list_stops_the_plan_naming_it(world):
     make_sync, campaign_id, _, _ = world
     nurture = make_sync(spec("vip_nurture", campaign_id, [
-        {"type": "member_of_list", "list": {"name": "No such list"}}]))
+        {"type": "member_of_list", "name": "No such list"}]))
     with pytest.raises(MembershipListError, match="no marketing lists are named 'No such list'"):
         nurture.plan(campaign_id, RUN)

@@ -85,7 +85,7 @@ def _describe_change(flt: Any) -> str:
 
 def _describe_membership(flt: Any) -> str:
     if flt.type == "member_of_list":
-        return f"Member of Dynamics {flt.list.describe()}"
+        return f"Member of Dynamics {flt.describe()}"
     return f"Member of the campaign synced by spec '{flt.spec}'"
 
 

@@ -292,23 +292,19 @@ class _RecordRef(_Model):
         return self
 
 
-class ListRef(_RecordRef):
-    """A Dynamics marketing list: by ``id`` or by ``name`` (a name must match one list)."""
-
-    def describe(self) -> str:
-        return f"list {self.id}" if self.id is not None else f"list {self.name!r}"
-
-
-class MemberOfListFilter(_Model):
-    """The person (by Dynamics id) is a member of a Dynamics marketing list, read once per run."""
+class MemberOfListFilter(_RecordRef):
+    """The person (by Dynamics id) is a member of the Dynamics marketing list with this ``id`` or ``name``
+    (a name must match one list), read once per run."""
 
     type: Literal["member_of_list"]
-    list: ListRef
 
     @property
     def fact_key(self) -> str:
         """The key of this filter's members in the run's membership facts."""
-        return f"list:{self.list.id}" if self.list.id is not None else f"list-name:{self.list.name}"
+        return f"list:{self.id}" if self.id is not None else f"list-name:{self.name}"
+
+    def describe(self) -> str:
+        return f"list {self.id}" if self.id is not None else f"list {self.name!r}"
 
 
 class MemberOfCampaignSyncFilter(_Model):

@@ -15,7 +15,7 @@ from dynamics_campaign_sync.errors import PermanentError
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.log_privacy import private_logger
 from dynamics_campaign_sync.qualification.memberships import MembershipFacts
-from dynamics_campaign_sync.spec.models import CampaignSpec, ListRef, MemberOfListFilter
+from dynamics_campaign_sync.spec.models import CampaignSpec, MemberOfListFilter
 
 log = private_logger(__name__)
 
@@ -24,7 +24,7 @@ class MembershipListError(PermanentError, ValueError):
     """A list a membership filter names cannot be read: none or several have the name, or it is dynamic."""
 
 
-def _list_id(client: DataverseClient, ref: ListRef) -> str:
+def _list_id(client: DataverseClient, ref: MemberOfListFilter) -> str:
     if ref.id is not None:
         found = client.get_list(ref.id)
     else:
@@ -40,8 +40,8 @@ def _list_id(client: DataverseClient, ref: ListRef) -> str:
     return found.id
 
 
-def list_members(client: DataverseClient, ref: ListRef) -> Iterable[str]:
-    """The Dynamics ids in the list ``ref`` names (every page of its ``listmembers``)."""
+def list_members(client: DataverseClient, ref: MemberOfListFilter) -> Iterable[str]:
+    """The Dynamics ids in the list the filter names (every page of its ``listmembers``)."""
     return client.iter_list_member_ids(_list_id(client, ref))
 
 
@@ -55,7 +55,7 @@ def gather_memberships(spec: CampaignSpec, client: DataverseClient, ledger: Ledg
         if flt.fact_key in members:
             continue
         if isinstance(flt, MemberOfListFilter):
-            members[flt.fact_key] = list(list_members(client, flt.list))
+            members[flt.fact_key] = list(list_members(client, flt))
         else:
             members[flt.fact_key] = ledger.campaign_sync_members(flt.spec)
     facts = MembershipFacts.of(members)
