@@ -16,7 +16,7 @@ import re
 import uuid
 import zoneinfo
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -195,9 +195,24 @@ class InactivityFilter(_ActivityFilter):
         return 0
 
 
+def _test_on(column: str, raw: Any, *, amounts: bool) -> Any:
+    try:
+        return condition_on(column, raw, amounts=amounts)
+    except ValueTestError as error:
+        raise _custom_error(str(error)) from None
+
+
 class _ChangeFilter(_Model):
     """A filter on change activities (see ``change_activities``): evaluated as the behaviour filter
-    :meth:`as_behaviour` gives, so every evaluator counts changes exactly as it counts other activities."""
+    :meth:`as_behaviour` gives, so every evaluator counts changes exactly as it counts other activities.
+
+    A subclass names its activity type, the field naming what changed with the attribute holding it, and
+    its optional value tests with the attribute each tests."""
+
+    activity_type: ClassVar[str]
+    named: ClassVar[tuple[str, str]]
+    tests: ClassVar[dict[str, str]]
+    amounts: ClassVar[bool] = False
 
     window: Window | None = None
     min_times: int = Field(default=1, ge=1)
@@ -208,40 +223,32 @@ class _ChangeFilter(_Model):
         _check_times(self.min_times, self.max_times)
         return self
 
-    def _counted(self, activity: str, where: Sequence[Condition | None]) -> BehaviourFilter:
-        return BehaviourFilter(type="behaviour", activity=activity, where=tuple(c for c in where if c is not None),
+    @field_validator("previous_value", "new_value", "change", "new_score", mode="before", check_fields=False)
+    @classmethod
+    def _on_attribute(cls, raw: Any, info: ValidationInfo) -> Any:
+        return _test_on(cls.tests[str(info.field_name)], raw, amounts=cls.amounts)
+
+    def as_behaviour(self) -> BehaviourFilter:
+        field_name, column = self.named
+        named = Condition(field=column, operator=Operator.IS, value=getattr(self, field_name))
+        tests = (getattr(self, name) for name in self.tests)
+        return BehaviourFilter(type="behaviour", activity=self.activity_type,
+                               where=(named, *(test for test in tests if test is not None)),
                                window=self.window, min_times=self.min_times, max_times=self.max_times)
-
-
-def _test_on(column: str, raw: Any, *, amounts: bool = False) -> Any:
-    try:
-        return condition_on(column, raw, amounts=amounts)
-    except ValueTestError as error:
-        raise _custom_error(str(error)) from None
 
 
 class DataValueChangedFilter(_ChangeFilter):
     """Marketo's "Data Value Changed": the person's ``attribute`` changed from a value matching
     ``previous_value`` to one matching ``new_value`` (absent: any) at least ``min_times`` in the window."""
 
+    activity_type = DATA_VALUE_CHANGED
+    named = ("attribute", CHANGED_ATTRIBUTE)
+    tests = {"previous_value": OLD_VALUE, "new_value": NEW_VALUE}
+
     type: Literal["data_value_changed"]
     attribute: Identifier
     previous_value: Condition | None = None
     new_value: Condition | None = None
-
-    @field_validator("previous_value", mode="before")
-    @classmethod
-    def _previous(cls, raw: Any) -> Any:
-        return _test_on(OLD_VALUE, raw)
-
-    @field_validator("new_value", mode="before")
-    @classmethod
-    def _new(cls, raw: Any) -> Any:
-        return _test_on(NEW_VALUE, raw)
-
-    def as_behaviour(self) -> BehaviourFilter:
-        changed = Condition(field=CHANGED_ATTRIBUTE, operator=Operator.IS, value=self.attribute)
-        return self._counted(DATA_VALUE_CHANGED, [changed, self.previous_value, self.new_value])
 
 
 class ScoreChangedFilter(_ChangeFilter):
@@ -249,24 +256,15 @@ class ScoreChangedFilter(_ChangeFilter):
     ``at least 10``, ``between -5 and 5``) to a score matching ``new_score`` (absent: any) at least
     ``min_times`` in the window."""
 
+    activity_type = SCORE_CHANGED
+    named = ("score", SCORE_NAME)
+    tests = {"change": SCORE_CHANGE, "new_score": NEW_SCORE}
+    amounts = True
+
     type: Literal["score_changed"]
     score: Identifier
     change: Condition | None = None
     new_score: Condition | None = None
-
-    @field_validator("change", mode="before")
-    @classmethod
-    def _change(cls, raw: Any) -> Any:
-        return _test_on(SCORE_CHANGE, raw, amounts=True)
-
-    @field_validator("new_score", mode="before")
-    @classmethod
-    def _new_score(cls, raw: Any) -> Any:
-        return _test_on(NEW_SCORE, raw, amounts=True)
-
-    def as_behaviour(self) -> BehaviourFilter:
-        name = Condition(field=SCORE_NAME, operator=Operator.IS, value=self.score)
-        return self._counted(SCORE_CHANGED, [name, self.change, self.new_score])
 
 
 class _RecordRef(_Model):
