@@ -141,8 +141,42 @@ def in_window(moment: dt.datetime, window: Any, start: dt.datetime, end: dt.date
     return first <= moment.date() <= last
 
 
+#: Per change filter type: the activity type, the attribute naming what changed and the filter field that
+#: gives it, then the attribute each optional value test reads (the source contract's change-activity shape).
+CHANGES = {
+    "data_value_changed": ("data_value_changed", "attribute", "attribute",
+                           {"previous_value": "old_value", "new_value": "new_value"}),
+    "score_changed": ("score_changed", "score", "score", {"change": "change", "new_score": "new_score"}),
+}
+
+
+def counts_activity(flt: Any, activity: dict[str, Any], end: dt.datetime) -> bool:
+    """Whether an activity counts for a behaviour, inactivity or change filter (window aside)."""
+    if flt.type not in CHANGES:
+        return activity["activity_type"] == flt.activity and all(
+            holds(attribute(activity, c.field), c.operator.value, c.value, end) for c in flt.where)
+    activity_type, key, field, tests = CHANGES[flt.type]
+    if activity["activity_type"] != activity_type:
+        return False
+    if not holds(attribute(activity, key), "is", (getattr(flt, field),), end):
+        return False
+    for name, column in tests.items():
+        test = getattr(flt, name)
+        if test is not None and not holds(attribute(activity, column), test.operator.value, test.value, end):
+            return False
+    return True
+
+
+def is_member(person: dict[str, Any], flt: Any, memberships: dict[str, set[str]]) -> bool:
+    """Membership filters: the person's Dynamics id (any case) is among the named list's or sync's ids."""
+    ids = memberships["list:" + flt.id if flt.type == "member_of_list" else "campaign-sync:" + flt.spec]
+    dynamics_id = person.get("dynamics_id")
+    return dynamics_id is not None and dynamics_id.lower() in ids
+
+
 def reference(
-    spec: Any, tree: Any, people: list[dict], activities: list[dict], start, end
+    spec: Any, tree: Any, people: list[dict], activities: list[dict], start, end,
+    memberships: dict[str, set[str]] | None = None,
 ) -> dict[str, dict]:
     """``{person_id: {"matched": [...], "counts": {...}}}`` of the people who qualify."""
     result = {}
@@ -158,15 +192,15 @@ def reference(
             if flt.type == "demographic":
                 matched[number] = holds(person.get(flt.field), flt.operator.value, flt.value, end)
                 continue
+            if flt.type in ("member_of_list", "member_of_campaign_sync"):
+                matched[number] = is_member(person, flt, memberships or {})
+                continue
             count = sum(
                 1
                 for activity in activities
                 if activity["person_id"] == person["person_id"]
-                and activity["activity_type"] == flt.activity
                 and in_window(activity["occurred_at"], flt.window, start, end)
-                and all(
-                    holds(attribute(activity, c.field), c.operator.value, c.value, end) for c in flt.where
-                )
+                and counts_activity(flt, activity, end)
             )
             counts[str(number)] = count
             if flt.type == "inactivity":

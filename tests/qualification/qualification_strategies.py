@@ -39,8 +39,22 @@ PAYLOADS = [
     '{"minutes": 10, "webinar": "Keynote"}',
     "not json",
     "{}",
+    # change activities (the source contract's shape), with a few a change filter must not count
+    '{"attribute": "job_title", "old_value": "Manager", "new_value": "VP Sales"}',
+    '{"attribute": "JOB_TITLE", "old_value": null, "new_value": "Director of IT"}',
+    '{"attribute": "country", "old_value": "France", "new_value": "Germany"}',
+    '{"score": "lead_score", "change": 10, "new_score": 40}',
+    '{"score": "Lead_Score", "change": "-5", "new_score": 25}',
+    '{"score": "lead_score", "change": 30, "new_score": "n/a"}',
+    '{"score": "fit_score", "change": 1, "new_score": 1000}',
 ]
-ACTIVITY_TYPES = ["web_visit", "form_fill", "email_open", "webinar_attended"]
+ACTIVITY_TYPES = ["web_visit", "form_fill", "email_open", "webinar_attended", "data_value_changed",
+                  "score_changed"]
+#: Dynamics ids of people (two spellings of one GUID) and the membership facts' keys of the filters drawn.
+DYNAMICS_IDS = [None, "AAAAAAAA-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000001",
+                "bbbbbbbb-0000-4000-8000-000000000002", "cccccccc-0000-4000-8000-000000000003"]
+LIST_ID = "11111111-0000-4000-8000-000000000000"
+FACT_KEYS = [f"list:{LIST_ID}", "campaign-sync:webinar"]
 DATES = [dt.date(2026, 5, 31), dt.date(2026, 4, 15), dt.date(2026, 6, 1)]
 INSTANTS = [dt.datetime(2026, 5, 31, 23, 59, 59, tzinfo=dt.UTC), END - 10 * DAY]
 
@@ -55,7 +69,19 @@ def person(draw: st.DrawFn) -> dict[str, Any]:
         "lead_score": draw(st.sampled_from(NUMBERS)),
         "renewal_date": draw(st.sampled_from(RENEWALS)),
         "created_at": draw(st.sampled_from(CREATED)),
+        "dynamics_id": draw(st.sampled_from(DYNAMICS_IDS)),
+        "in": draw(st.sets(st.sampled_from(FACT_KEYS))),  # the lists / campaign syncs the person is in
     }
+
+
+def memberships_of(people: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """The membership facts the people rows say (their ``in``), one id of nobody's added to each."""
+    facts = {key: {"dddddddd-0000-4000-8000-000000000004"} for key in FACT_KEYS}
+    for row in people:
+        for key in row["in"]:
+            if row["dynamics_id"] is not None:
+                facts[key].add(row["dynamics_id"].lower())
+    return facts
 
 
 @st.composite
@@ -134,12 +160,42 @@ def window(draw: st.DrawFn) -> dict[str, Any] | None:
     return {"between": draw(st.sampled_from([["2026-05-10", "2026-05-10"], ["2026-05-01", "2026-06-30"]]))}
 
 
+def _test(draw: st.DrawFn, kind: str) -> Any:
+    """A change filter's value test: absent, bare, or operator and value (no field)."""
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return None
+    if choice == 1 and kind == "number":
+        return draw(st.sampled_from(["at least 10", "at most -1", "between -5 and 10", "more than 9", 10]))
+    if choice == 1:
+        return draw(st.sampled_from(["Manager", "vp sales", ["France", "Director of IT"]]))
+    drawn = draw(condition("_", kind))
+    del drawn["field"]
+    return drawn
+
+
+@st.composite
+def change_filter(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.booleans()):
+        flt = {"type": "data_value_changed", "attribute": draw(st.sampled_from(["job_title", "country"])),
+               "previous_value": _test(draw, "text"), "new_value": _test(draw, "text")}
+    else:
+        flt = {"type": "score_changed", "score": draw(st.sampled_from(["lead_score", "fit_score"])),
+               "change": _test(draw, "number"), "new_score": _test(draw, "number")}
+    return {**flt, "window": draw(window()), "min_times": draw(st.integers(1, 2))}
+
+
 @st.composite
 def a_filter(draw: st.DrawFn) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["demographic", "behaviour", "inactivity"]))
+    kind = draw(st.sampled_from(["demographic", "behaviour", "inactivity", "change", "membership"]))
     if kind == "demographic":
         field, field_kind = draw(st.sampled_from(DEMOGRAPHIC_FIELDS))
         return {"type": "demographic", **draw(condition(field, field_kind))}
+    if kind == "change":
+        return draw(change_filter())
+    if kind == "membership":
+        return draw(st.sampled_from([{"type": "member_of_list", "id": LIST_ID},
+                                     {"type": "member_of_campaign_sync", "spec": "webinar"}]))
     where = draw(st.lists(st.sampled_from(ACTIVITY_FIELDS), max_size=2))
     flt: dict[str, Any] = {
         "type": kind,

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from qualification_helpers import END, START, activities_frame, people_frame
 from qualification_reference import reference
-from qualification_strategies import scenario
+from qualification_strategies import memberships_of, scenario
 from source_databases import DIALECTS, source_engine, write_source
 
 from dynamics_campaign_sync.qualification import SqlSource
 from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 
 
 @pytest.fixture(scope="module", params=DIALECTS)
@@ -29,8 +30,9 @@ def test_compiled_query_agrees_with_the_reference(engine, case):
     people, activities = people_frame(people_rows), activities_frame(activity_rows)
     write_source(engine, people, activities)
     plain_people = [{"person_id": f"P{i:03d}", **row} for i, row in enumerate(people_rows, start=1)]
-    expected = reference(spec, tree, plain_people, activity_rows, START, END)
-    result = evaluate(spec, SqlSource(engine), START, END)
+    facts = memberships_of(people_rows)
+    expected = reference(spec, tree, plain_people, activity_rows, START, END, facts)
+    result = evaluate(spec, SqlSource(engine), START, END, MembershipFacts.of(facts))
     got = {pid: json.loads(text)
            for pid, text in zip(result.qualified["person_id"], result.qualified["reasons"], strict=True)}
     assert got == expected

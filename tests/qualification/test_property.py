@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from qualification_helpers import END, START, activities_frame, people_frame, write_sqlite
 from qualification_reference import reference
-from qualification_strategies import scenario
+from qualification_strategies import memberships_of, scenario
 
 from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource, evaluate
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 
 
 def _sqlite(people, activities) -> SqlSource:
@@ -26,9 +27,10 @@ def test_evaluator_agrees_with_the_reference(case):
     people = people_frame(people_rows)
     activities = activities_frame(activity_rows)
     plain_people = [{"person_id": f"P{i:03d}", **row} for i, row in enumerate(people_rows, start=1)]
-    expected = reference(spec, tree, plain_people, activity_rows, START, END)
+    facts = memberships_of(people_rows)
+    expected = reference(spec, tree, plain_people, activity_rows, START, END, facts)
     for source in (DataFrameSource(people, activities), _sqlite(people, activities)):
-        result = evaluate(spec, source, START, END)
+        result = evaluate(spec, source, START, END, MembershipFacts.of(facts))
         got = {
             pid: json.loads(text)
             for pid, text in zip(result.qualified["person_id"], result.qualified["reasons"], strict=True)

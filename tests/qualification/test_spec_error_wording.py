@@ -11,7 +11,8 @@ import pytest
 from test_spec import ONE_FILTER, VALID, problems, write
 
 REPO = Path(__file__).resolve().parents[2]
-FILTER_TYPES = "demographic, behaviour, inactivity"
+FILTER_TYPES = ("demographic, behaviour, inactivity, data_value_changed, score_changed, member_of_list, "
+                "member_of_campaign_sync")
 
 
 def spec_with(tmp_path: Path, extra: str = "", filters: str = ONE_FILTER) -> Path:

@@ -219,7 +219,7 @@ def rules(spec: CampaignSpec | None) -> dict[str, Any]:
         return {"logic": None, "filters": []}
     return {
         "logic": render(spec.rules.tree),
-        "filters": [{"number": number, "text": describe_filter(flt)} for number, flt in spec.rules.numbered()],
+        "filters": [{"number": number, "text": describe_filter(flt)} for number, flt in spec.rules.written()],
     }
 
 

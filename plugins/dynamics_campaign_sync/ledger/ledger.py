@@ -205,6 +205,11 @@ class Ledger:
         with self._engine.connect() as connection:
             return membership.members(connection, campaign_id, kind)
 
+    def campaign_sync_members(self, campaign_key: str) -> set[str]:
+        """The people (Dynamics ids) the campaign sync ``campaign_key`` currently has in its campaign."""
+        with self._engine.connect() as connection:
+            return membership.campaign_sync_members(connection, text(campaign_key, "campaign_key"))
+
     def membership(self, campaign_id: str, person_ids: Sequence[str]) -> dict[str, Membership]:
         """Whatever we know about these people in the campaign, members or removed; unknown people are absent."""
         with self._engine.connect() as connection:

@@ -38,6 +38,13 @@ def members(connection: Connection, campaign_id: str, member_type: str | None,
     return {row.person_id: Membership.from_row(row) for row in connection.execute(query)}
 
 
+def campaign_sync_members(connection: Connection, campaign_key: str) -> set[str]:
+    """The person ids that the campaign sync ``campaign_key`` added and has not removed (index on
+    ``campaign_key, status``)."""
+    query = select(table.c.person_id).where(table.c.campaign_key == campaign_key, table.c.status == MEMBER)
+    return set(connection.execute(query).scalars())
+
+
 def membership(connection: Connection, campaign_id: str, person_ids: Sequence[str]) -> dict[str, Membership]:
     query = select(table).where(table.c.campaign_id == campaign_id)
     rows = sql.rows_in(connection, query, table.c.person_id, person_ids)

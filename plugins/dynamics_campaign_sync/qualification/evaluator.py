@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
 from dynamics_campaign_sync.qualification.invalid_rows import (
     ACTIVITY_NULL_PERSON_ID,
     NOT_A_DATE,
@@ -41,6 +41,7 @@ from dynamics_campaign_sync.qualification.logic import (
     qualifies_without_behaviour,
 )
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts, check_facts, membership_mask
 from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
@@ -56,6 +57,7 @@ from dynamics_campaign_sync.spec.models import (
     CampaignSpec,
     DemographicFilter,
     InactivityFilter,
+    MembershipFilter,
 )
 from dynamics_campaign_sync.spec.operators import ORDERED, Operator, ValueKind
 from dynamics_campaign_sync.utc import aware_utc
@@ -305,9 +307,12 @@ def evaluate(
     source: Source,
     interval_start: dt.datetime,
     interval_end: dt.datetime,
+    memberships: MembershipFacts | None = None,
 ) -> QualificationResult:
-    """Who qualifies for ``spec`` as of ``interval_end`` (see the module docstring for the rules)."""
+    """Who qualifies for ``spec`` as of ``interval_end`` (see the module docstring for the rules);
+    ``memberships`` are the facts its membership filters need (see ``memberships``)."""
     start, end = utc_interval(interval_start, interval_end)
+    memberships = check_facts(spec, memberships)
     check_fields(spec, source)
     tree = spec.rules.tree
     numbered = spec.rules.numbered()
@@ -333,6 +338,8 @@ def evaluate(
     for number, flt in numbered:
         if isinstance(flt, DemographicFilter):
             matched[number] = condition_mask(columns[flt.field], flt.operator, flt.value, end)
+        elif isinstance(flt, MembershipFilter):
+            matched[number] = membership_mask(people[DYNAMICS_ID], memberships.ids_for(flt))
         else:
             count = _counts_for(person_ids, activity[number])
             aligned_counts[number] = count

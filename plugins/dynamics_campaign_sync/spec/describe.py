@@ -60,10 +60,43 @@ def describe_window(window: Window | None) -> str:
     return f"between {_literal(first)} and {_literal(last)}"
 
 
+def _times(min_times: int, max_times: int | None) -> str:
+    if max_times is not None:
+        return f"{min_times} to {max_times} times"
+    return f"at least {min_times} time{'s' if min_times != 1 else ''}"
+
+
+def _value_test(label: str, condition: Condition | None) -> str:
+    """``new value contains 'Director'`` for a change filter's test on one attribute of the change."""
+    if condition is None:
+        return ""
+    return f" {label}{describe_condition(condition)[len(condition.field):]}"
+
+
+def _describe_change(flt: Any) -> str:
+    if flt.type == "data_value_changed":
+        what = f"Data value changed: {flt.attribute}" + _value_test("from a value", flt.previous_value)
+        what += _value_test("to a value", flt.new_value)
+    else:
+        what = f"Score was changed: {flt.score}" + _value_test("by a change", flt.change)
+        what += _value_test("to a new score", flt.new_score)
+    return f"{what} {_times(flt.min_times, flt.max_times)} {describe_window(flt.window)}"
+
+
+def _describe_membership(flt: Any) -> str:
+    if flt.type == "member_of_list":
+        return f"Member of Dynamics {flt.describe()}"
+    return f"Member of the campaign synced by spec '{flt.spec}'"
+
+
 def describe_filter(flt: Any) -> str:
-    """One sentence for a demographic, behaviour or inactivity filter."""
+    """One sentence for a filter as written."""
     if flt.type == "demographic":
         return describe_condition(flt)
+    if flt.type in ("data_value_changed", "score_changed"):
+        return _describe_change(flt)
+    if flt.type in ("member_of_list", "member_of_campaign_sync"):
+        return _describe_membership(flt)
     action = _ACTIVITY_NAMES.get(flt.activity, f"Had activity '{flt.activity}'")
     where = ""
     if flt.where:
@@ -71,15 +104,12 @@ def describe_filter(flt: Any) -> str:
     window = describe_window(flt.window)
     if flt.type == "inactivity":
         return f"Not: {action}{where} {window}"
-    times = f"at least {flt.min_times} time{'s' if flt.min_times != 1 else ''}"
-    if flt.max_times is not None:
-        times = f"{flt.min_times} to {flt.max_times} times"
-    return f"{action}{where} {times} {window}"
+    return f"{action}{where} {_times(flt.min_times, flt.max_times)} {window}"
 
 
 def filter_texts(spec: CampaignSpec) -> dict[int, str]:
     """Each filter's sentence by its number (from 1), as :func:`describe_reason` takes them."""
-    return {number: describe_filter(flt) for number, flt in spec.rules.numbered()}
+    return {number: describe_filter(flt) for number, flt in spec.rules.written()}
 
 
 def describe_reason(reason: Mapping[str, Any] | None, texts: Mapping[int, str]) -> str:
@@ -170,7 +200,7 @@ def render_doc_md(spec: CampaignSpec) -> str:
     if spec.path:
         lines.append(f"- **Spec file:** `{spec.path}`")
     lines += ["", "## Smart list", ""]
-    lines += [f"{number}. {describe_filter(flt)}" for number, flt in spec.rules.numbered()]
+    lines += [f"{number}. {describe_filter(flt)}" for number, flt in spec.rules.written()]
     lines += ["", f"**Logic:** `{render(spec.rules.tree)}`", "", "## Flow", ""]
     guard = spec.guard
     blocked = ", ".join(campaign_status_label(code) or str(code) for code in spec.blocked_statuses)

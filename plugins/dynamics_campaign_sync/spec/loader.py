@@ -19,11 +19,12 @@ from pydantic import ValidationError
 
 from dynamics_campaign_sync.spec.cache import cached
 from dynamics_campaign_sync.spec.logic import LogicError, parse_logic
-from dynamics_campaign_sync.spec.messages import translate
+from dynamics_campaign_sync.spec.messages import did_you_mean, translate
 from dynamics_campaign_sync.spec.models import KEY_PATTERN, CampaignSpec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-_FILTER_TAGS = frozenset({"demographic", "behaviour", "inactivity"})
+_FILTER_TAGS = frozenset({"demographic", "behaviour", "inactivity", "data_value_changed", "score_changed",
+                          "member_of_list", "member_of_campaign_sync"})
 _TYPE_TAGS = frozenset({"int", "str", "float", "bool", "date", "datetime", "none", "list", "dict", "tuple"})
 
 
@@ -170,6 +171,24 @@ def conflicts(spec: CampaignSpec, accepted: Iterable[CampaignSpec]) -> list[Spec
     return problems
 
 
+def unknown_references(spec: CampaignSpec, keys: Iterable[str]) -> list[SpecProblem]:
+    """Membership filters of ``spec`` naming a campaign sync that is not among the valid specs' ``keys``
+    (or ``spec`` itself: "not in my own campaign" would remove everyone it adds)."""
+    known = sorted(set(keys))
+    problems = []
+    for number, flt in spec.rules.memberships():
+        if flt.type != "member_of_campaign_sync":
+            continue
+        if flt.spec == spec.key:
+            problems.append(SpecProblem(str(spec.path), f"rules.filters[{number}].spec",
+                                        f"{flt.spec!r} is this spec itself: name another campaign sync"))
+        elif flt.spec not in known:
+            problems.append(SpecProblem(
+                str(spec.path), f"rules.filters[{number}].spec",
+                f"no valid spec with key {flt.spec!r} in this folder{did_you_mean(flt.spec, known)}"))
+    return problems
+
+
 @dataclass(frozen=True)
 class SpecCollection:
     """The specs of a folder that validate, and the problems of those that do not (each naming its file)."""
@@ -187,7 +206,8 @@ class SpecCollection:
 
 def collect(paths: Iterable[str | Path]) -> SpecCollection:
     """Validate every file on its own: a bad file (or one whose key or campaign is already taken by an earlier
-    file) is set aside with its problems, and never hides the files that are valid."""
+    file, or whose membership filter names a campaign sync no valid file has) is set aside with its problems,
+    and never hides the files that are valid."""
     specs: list[CampaignSpec] = []
     problems: list[SpecProblem] = []
     for path in paths:
@@ -201,7 +221,10 @@ def collect(paths: Iterable[str | Path]) -> SpecCollection:
             problems.extend(clashes)
             continue
         specs.append(spec)
-    return SpecCollection(tuple(specs), tuple(problems))
+    keys = [spec.key for spec in specs]
+    referencing = {spec.key: unknown_references(spec, keys) for spec in specs}
+    problems.extend(problem for found in referencing.values() for problem in found)
+    return SpecCollection(tuple(spec for spec in specs if not referencing[spec.key]), tuple(problems))
 
 
 def load_all(paths: Iterable[str | Path]) -> list[CampaignSpec]:

@@ -16,7 +16,7 @@ import re
 import uuid
 import zoneinfo
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -24,7 +24,18 @@ from pydantic_core import PydanticCustomError
 from pydantic_core.core_schema import ValidationInfo
 
 from dynamics_campaign_sync.campaign_status import CAMPAIGN_STATUS_CODES, campaign_status_code
+from dynamics_campaign_sync.change_activities import (
+    CHANGED_ATTRIBUTE,
+    DATA_VALUE_CHANGED,
+    NEW_SCORE,
+    NEW_VALUE,
+    OLD_VALUE,
+    SCORE_CHANGE,
+    SCORE_CHANGED,
+    SCORE_NAME,
+)
 from dynamics_campaign_sync.member_types import MemberType
+from dynamics_campaign_sync.spec.changes import ValueTestError, condition_on
 from dynamics_campaign_sync.spec.describe import render_doc_md
 from dynamics_campaign_sync.spec.logic import LogicError, Node, parse_logic, references
 from dynamics_campaign_sync.spec.operators import (
@@ -155,6 +166,11 @@ class _ActivityFilter(_Model):
         return self.window.bounds(interval_start, interval_end)
 
 
+def _check_times(min_times: int, max_times: int | None) -> None:
+    if max_times is not None and max_times < min_times:
+        raise _custom_error(f"max_times ({max_times}) is below min_times ({min_times})")
+
+
 class BehaviourFilter(_ActivityFilter):
     """The person did ``activity`` (matching ``where``) at least ``min_times`` in the window."""
 
@@ -164,8 +180,7 @@ class BehaviourFilter(_ActivityFilter):
 
     @model_validator(mode="after")
     def _min_below_max(self) -> BehaviourFilter:
-        if self.max_times is not None and self.max_times < self.min_times:
-            raise _custom_error(f"max_times ({self.max_times}) is below min_times ({self.min_times})")
+        _check_times(self.min_times, self.max_times)
         return self
 
 
@@ -180,8 +195,138 @@ class InactivityFilter(_ActivityFilter):
         return 0
 
 
-Filter = Annotated[DemographicFilter | BehaviourFilter | InactivityFilter, Field(discriminator="type")]
+def _test_on(column: str, raw: Any, *, amounts: bool) -> Any:
+    try:
+        return condition_on(column, raw, amounts=amounts)
+    except ValueTestError as error:
+        raise _custom_error(str(error)) from None
+
+
+class _ChangeFilter(_Model):
+    """A filter on change activities (see ``change_activities``): evaluated as the behaviour filter
+    :meth:`as_behaviour` gives, so every evaluator counts changes exactly as it counts other activities.
+
+    A subclass names its activity type, the field naming what changed with the attribute holding it, and
+    its optional value tests with the attribute each tests."""
+
+    activity_type: ClassVar[str]
+    named: ClassVar[tuple[str, str]]
+    tests: ClassVar[dict[str, str]]
+    amounts: ClassVar[bool] = False
+
+    window: Window | None = None
+    min_times: int = Field(default=1, ge=1)
+    max_times: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _min_below_max(self) -> _ChangeFilter:
+        _check_times(self.min_times, self.max_times)
+        return self
+
+    @field_validator("previous_value", "new_value", "change", "new_score", mode="before", check_fields=False)
+    @classmethod
+    def _on_attribute(cls, raw: Any, info: ValidationInfo) -> Any:
+        return _test_on(cls.tests[str(info.field_name)], raw, amounts=cls.amounts)
+
+    def as_behaviour(self) -> BehaviourFilter:
+        field_name, column = self.named
+        named = Condition(field=column, operator=Operator.IS, value=getattr(self, field_name))
+        tests = (getattr(self, name) for name in self.tests)
+        return BehaviourFilter(type="behaviour", activity=self.activity_type,
+                               where=(named, *(test for test in tests if test is not None)),
+                               window=self.window, min_times=self.min_times, max_times=self.max_times)
+
+
+class DataValueChangedFilter(_ChangeFilter):
+    """Marketo's "Data Value Changed": the person's ``attribute`` changed from a value matching
+    ``previous_value`` to one matching ``new_value`` (absent: any) at least ``min_times`` in the window."""
+
+    activity_type = DATA_VALUE_CHANGED
+    named = ("attribute", CHANGED_ATTRIBUTE)
+    tests = {"previous_value": OLD_VALUE, "new_value": NEW_VALUE}
+
+    type: Literal["data_value_changed"]
+    attribute: Identifier
+    previous_value: Condition | None = None
+    new_value: Condition | None = None
+
+
+class ScoreChangedFilter(_ChangeFilter):
+    """Marketo's "Score was Changed": the score ``score`` changed by an amount matching ``change`` (e.g.
+    ``at least 10``, ``between -5 and 5``) to a score matching ``new_score`` (absent: any) at least
+    ``min_times`` in the window."""
+
+    activity_type = SCORE_CHANGED
+    named = ("score", SCORE_NAME)
+    tests = {"change": SCORE_CHANGE, "new_score": NEW_SCORE}
+    amounts = True
+
+    type: Literal["score_changed"]
+    score: Identifier
+    change: Condition | None = None
+    new_score: Condition | None = None
+
+
+class _RecordRef(_Model):
+    """A Dynamics record by ``id`` (GUID) or by ``name``, resolved at run time."""
+
+    id: str | None = None
+    name: str | None = Field(default=None, min_length=1)
+
+    @field_validator("id")
+    @classmethod
+    def _guid(cls, raw: str | None) -> str | None:
+        if raw is None:
+            return None
+        try:
+            return str(uuid.UUID(raw))
+        except ValueError:
+            raise _custom_error(f"{raw!r} is not a GUID") from None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _RecordRef:
+        if (self.id is None) == (self.name is None):
+            raise _custom_error("give exactly one of id, name")
+        return self
+
+
+class MemberOfListFilter(_RecordRef):
+    """The person (by Dynamics id) is a member of the Dynamics marketing list with this ``id`` or ``name``
+    (a name must match one list), read once per run."""
+
+    type: Literal["member_of_list"]
+
+    @property
+    def fact_key(self) -> str:
+        """The key of this filter's members in the run's membership facts."""
+        return f"list:{self.id}" if self.id is not None else f"list-name:{self.name}"
+
+    def describe(self) -> str:
+        return f"list {self.id}" if self.id is not None else f"list {self.name!r}"
+
+
+class MemberOfCampaignSyncFilter(_Model):
+    """The person (by Dynamics id) is currently a member we added to the campaign of spec ``spec``."""
+
+    type: Literal["member_of_campaign_sync"]
+    spec: str = Field(pattern=KEY_PATTERN)
+
+    @property
+    def fact_key(self) -> str:
+        return f"campaign-sync:{self.spec}"
+
+
+Filter = Annotated[
+    DemographicFilter | BehaviourFilter | InactivityFilter | DataValueChangedFilter | ScoreChangedFilter
+    | MemberOfListFilter | MemberOfCampaignSyncFilter,
+    Field(discriminator="type"),
+]
 ActivityFilter = BehaviourFilter | InactivityFilter
+ChangeFilter = DataValueChangedFilter | ScoreChangedFilter
+MembershipFilter = MemberOfListFilter | MemberOfCampaignSyncFilter
+WrittenFilter = DemographicFilter | BehaviourFilter | InactivityFilter | ChangeFilter | MembershipFilter
+#: A filter as the evaluators see it: change filters are behaviour filters over change activities.
+EvaluatedFilter = DemographicFilter | BehaviourFilter | InactivityFilter | MembershipFilter
 _TYPE_ALIASES = {"behavior": "behaviour"}
 
 
@@ -224,32 +369,23 @@ class Rules(_Model):
         """The parsed logic."""
         return parse_logic(self.logic, len(self.filters))
 
-    def numbered(self) -> list[tuple[int, DemographicFilter | BehaviourFilter | InactivityFilter]]:
-        """``(number, filter)`` pairs, numbers counting from 1."""
+    def numbered(self) -> list[tuple[int, EvaluatedFilter]]:
+        """``(number, filter)`` pairs as evaluated, numbers counting from 1: a change filter is given as the
+        behaviour filter it stands for (see :meth:`written` for the filters as the author wrote them)."""
+        return [(number, flt.as_behaviour() if isinstance(flt, ChangeFilter) else flt)
+                for number, flt in self.written()]
+
+    def written(self) -> list[tuple[int, WrittenFilter]]:
+        """``(number, filter)`` pairs as written in the spec, numbers counting from 1."""
         return list(enumerate(self.filters, start=1))
 
+    def memberships(self) -> list[tuple[int, MembershipFilter]]:
+        """The membership filters by number: their members are facts gathered before evaluation."""
+        return [(number, flt) for number, flt in self.written() if isinstance(flt, MembershipFilter)]
 
-class CampaignRef(_Model):
+
+class CampaignRef(_RecordRef):
     """The Dynamics campaign: by ``id`` (GUID) or by ``name``, resolved at run time."""
-
-    id: str | None = None
-    name: str | None = Field(default=None, min_length=1)
-
-    @field_validator("id")
-    @classmethod
-    def _guid(cls, raw: str | None) -> str | None:
-        if raw is None:
-            return None
-        try:
-            return str(uuid.UUID(raw))
-        except ValueError:
-            raise _custom_error(f"{raw!r} is not a GUID") from None
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> CampaignRef:
-        if (self.id is None) == (self.name is None):
-            raise _custom_error("give exactly one of id, name")
-        return self
 
     def same_campaign_as(self, other: CampaignRef) -> bool:
         """Whether both name the same campaign as far as a spec can tell (ids equal, or names equal ignoring

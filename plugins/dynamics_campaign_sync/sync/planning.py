@@ -18,6 +18,7 @@ from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
 from dynamics_campaign_sync.spec import CampaignSpec
 from dynamics_campaign_sync.spec.describe import describe_reason, filter_texts
 from dynamics_campaign_sync.sync.drift import drift_facts, record_drift
+from dynamics_campaign_sync.sync.membership_facts import gather_memberships
 from dynamics_campaign_sync.sync.owned_lists import OwnedLists
 from dynamics_campaign_sync.sync.planner import CurrentMember, SyncPlan, build_plan
 from dynamics_campaign_sync.sync.resolve import resolve
@@ -26,6 +27,7 @@ from dynamics_campaign_sync.sync.run import RunContext
 if TYPE_CHECKING:
     from dynamics_campaign_sync.ledger import Ledger
     from dynamics_campaign_sync.qualification.invalid_rows import InvalidRows
+    from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 
 log = private_logger(__name__)  # people's emails are masked in task logs
 PLAN_PREVIEW = 20
@@ -54,7 +56,8 @@ class Planning:
             raise ValueError("a plan needs a qualification source")
         log.info("Evaluating %s for the interval %s – %s", self.key, run.interval_start.isoformat(),
                  run.interval_end.isoformat())
-        result = evaluate(self.spec, self.source_factory(), run.interval_start, run.interval_end)
+        result = evaluate(self.spec, self.source_factory(), run.interval_start, run.interval_end,
+                          self.memberships())
         log.info("Qualified %d people as of %s (%d people and %d activity rows read)", len(result.qualified),
                  run.interval_end.isoformat(), result.people_scanned, result.activity_rows_read)
         candidates, unresolved = resolve(self.client, self.ledger, result.qualified)
@@ -100,6 +103,10 @@ class Planning:
         return {"counts": counts,
                 "preview": {"add": [e.person_id for e in plan.adds[:PLAN_PREVIEW]],
                             "remove": [e.person_id for e in plan.removes[:PLAN_PREVIEW]]}}
+
+    def memberships(self) -> MembershipFacts | None:
+        """The facts the spec's membership filters need, read now (once per plan)."""
+        return gather_memberships(self.spec, self.client, self.ledger)
 
     def apply_qualification_rule(self, source_ids: list[str], run: RunContext, *, record: bool) -> set[str]:
         """The people the spec's qualification rule lets through as of the interval end (once / every time /

@@ -93,7 +93,7 @@ class TriggeredSync:
         if sync.planning.source_factory is None:
             raise RuntimeError(f"{self.key}: no qualification source configured")
         source = SubsetSource(sync.planning.source_factory(), new.people)
-        result = evaluate(sync.spec, source, run.interval_start, run.interval_end)
+        result = evaluate(sync.spec, source, run.interval_start, run.interval_end, sync.planning.memberships())
         candidates, unresolved = resolve(sync.client, sync.ledger, result.qualified)
         eligible = sync.apply_qualification_rule([c.source_person_id for c in candidates], run,
                                                  record=not run.dry_run)

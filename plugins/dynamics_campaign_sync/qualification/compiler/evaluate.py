@@ -33,10 +33,11 @@ from dynamics_campaign_sync.qualification.invalid_rows import (
     NULL_PERSON_ID,
     InvalidRows,
 )
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 from dynamics_campaign_sync.qualification.reasons import reasons_json
 from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
-from dynamics_campaign_sync.spec.models import CampaignSpec, DemographicFilter
+from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, InactivityFilter
 
 
 def run_query(engine: sa.Engine, query: Any) -> pd.DataFrame:
@@ -83,7 +84,7 @@ def _invalid_people(rows: pd.DataFrame, compiled: CompiledSpec, report: InvalidR
 def _missing_person_ids(spec: CampaignSpec, source: SqlSource, bounds: tuple[dt.datetime, dt.datetime],
                         report: InvalidRows) -> None:
     """Activity rows of the spec's types and windows without a person id: they count for nobody."""
-    filters = [flt for _, flt in spec.rules.numbered() if not isinstance(flt, DemographicFilter)]
+    filters = [flt for _, flt in spec.rules.numbered() if isinstance(flt, BehaviourFilter | InactivityFilter)]
     if not filters:
         return
     starts = [flt.bounds(*bounds)[0] for flt in filters]
@@ -94,17 +95,18 @@ def _missing_person_ids(spec: CampaignSpec, source: SqlSource, bounds: tuple[dt.
 
 
 def evaluate(
-    spec: CampaignSpec, source: Any, interval_start: dt.datetime, interval_end: dt.datetime
+    spec: CampaignSpec, source: Any, interval_start: dt.datetime, interval_end: dt.datetime,
+    memberships: MembershipFacts | None = None,
 ) -> QualificationResult:
     """Who qualifies for ``spec`` as of ``interval_end``: the semantics of ``evaluator.evaluate``, decided
-    by the source database in one compiled query."""
+    by the source database in one compiled query (``memberships``: the facts its membership filters need)."""
     if not isinstance(source, SqlSource):
         # People read from Dynamics (or any in-memory frames) are already in this process: nothing to push down.
-        return frame_evaluate(spec, source, interval_start, interval_end)
+        return frame_evaluate(spec, source, interval_start, interval_end, memberships)
     start, end = utc_interval(interval_start, interval_end)
     check_fields(spec, source)
     people, activities = source.tables
-    compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine))
+    compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine), memberships)
     rows = run_query(source.engine, compiled.query)
     person = rows[ROW_KIND].to_numpy(dtype=object) == PERSON_ROW  # the one other row holds the totals
     totals = rows.iloc[int(np.flatnonzero(~person)[0])]

@@ -17,10 +17,11 @@ from dynamics_campaign_sync.qualification.compiler.activity import needs_json
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, missing_features
 from dynamics_campaign_sync.qualification.compiler.query import compile_spec
 from dynamics_campaign_sync.qualification.evaluator import check_fields
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
 from dynamics_campaign_sync.spec.loader import SpecError, load_all
-from dynamics_campaign_sync.spec.models import CampaignSpec, DemographicFilter
+from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, InactivityFilter
 from dynamics_campaign_sync.spec.validate import _expand
 
 _AS_OF = dt.datetime(2000, 1, 2, tzinfo=dt.UTC)
@@ -35,10 +36,13 @@ def problems(spec: CampaignSpec, source: SqlSource) -> list[str]:
         return [str(error)]
     dialect = dialect_of(source.engine)
     json = any(needs_json(flt, activities) for _, flt in spec.rules.numbered()
-               if not isinstance(flt, DemographicFilter))
+               if isinstance(flt, BehaviourFilter | InactivityFilter))
     found = missing_features(dialect, json)
     if not found:
-        query = compile_spec(spec, people, activities, (_AS_OF - dt.timedelta(days=1), _AS_OF), dialect).query
+        # Membership filters compile the same for any members: none stand in for the run's facts.
+        nobody = MembershipFacts.of({flt.fact_key: () for _, flt in spec.rules.memberships()})
+        query = compile_spec(spec, people, activities, (_AS_OF - dt.timedelta(days=1), _AS_OF), dialect,
+                             nobody).query
         query.compile(dialect=source.engine.dialect)  # a construct the dialect cannot render fails here
     return found
 

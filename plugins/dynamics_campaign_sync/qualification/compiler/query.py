@@ -32,6 +32,7 @@ from dynamics_campaign_sync.qualification.compiler.conditions import (
 )
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
 from dynamics_campaign_sync.qualification.compiler.logic import logic_clause
+from dynamics_campaign_sync.qualification.compiler.membership import membership_clause
 from dynamics_campaign_sync.qualification.compiler.people import (
     PROBLEM,
     WEIGHT,
@@ -40,13 +41,15 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     people_subquery,
     usable_clauses,
 )
-from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts, check_facts
 from dynamics_campaign_sync.spec.models import (
     BehaviourFilter,
     CampaignSpec,
     DemographicFilter,
     InactivityFilter,
+    MembershipFilter,
 )
 
 ROW_KIND = "row_kind"
@@ -81,13 +84,15 @@ def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: 
 
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
-    dialect: Dialect,
+    dialect: Dialect, memberships: MembershipFacts | None = None,
 ) -> CompiledSpec:
-    """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes)."""
+    """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes); ``memberships``
+    are the facts its membership filters need."""
     end = interval[1]
     numbered = spec.rules.numbered()
+    facts = check_facts(spec, memberships)
     counted = {n: _cte(counts_query(flt, activities, interval, dialect), f"b{n}", dialect)
-               for n, flt in numbered if not isinstance(flt, DemographicFilter)}
+               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter)}
     candidates = None
     if not qualifies_without_behaviour(spec.rules.tree, spec):
         candidates = sa.union(*(sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
@@ -107,6 +112,9 @@ def compile_spec(
     for number, flt in numbered:
         if isinstance(flt, DemographicFilter):
             clauses[number] = condition_clause(p[flt.field], flt, end, dialect)
+            continue
+        if isinstance(flt, MembershipFilter):
+            clauses[number] = membership_clause(p[DYNAMICS_ID], facts.ids_for(flt), f"m{number}", dialect)
             continue
         counts = counted[number]
         if dialect.decorrelates:
