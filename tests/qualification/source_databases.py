@@ -46,15 +46,20 @@ def mariadb_unavailable() -> str | None:
     return None
 
 
+def connection_uri(url: sa.URL, conn_type: str, **extra: Any) -> str:
+    """The ``AIRFLOW_CONN_…`` value of a ``conn_type`` connection with ``url``'s parts."""
+    from airflow.sdk import Connection
+
+    return Connection(conn_id="source", conn_type=conn_type, host=url.host, port=url.port, login=url.username,
+                      password=url.password, schema=url.database,
+                      extra=json.dumps(extra) if extra else None).get_uri()
+
+
 @contextmanager
 def airflow_connection(url: sa.URL, conn_type: str, **extra: Any) -> Iterator[str]:
     """A connection id whose ``AIRFLOW_CONN_…`` variable holds ``url``'s parts as a ``conn_type`` connection."""
-    from airflow.sdk import Connection
-
     conn_id = f"source_test_{uuid.uuid4().hex[:12]}"
-    uri = Connection(conn_id=conn_id, conn_type=conn_type, host=url.host, port=url.port, login=url.username,
-                     password=url.password, schema=url.database,
-                     extra=json.dumps(extra) if extra else None).get_uri()
+    uri = connection_uri(url, conn_type, **extra)
     variable = f"AIRFLOW_CONN_{conn_id.upper()}"
     os.environ[variable] = uri
     try:
