@@ -80,24 +80,23 @@ def through_connection(url: sa.URL, conn_type: str, **extra: Any) -> Iterator[sa
             engine.dispose()
 
 
-def _mariadb_engine() -> Iterator[sa.Engine]:
-    reason = mariadb_unavailable()
-    if reason:
-        pytest.skip(reason)
-    database = f"source_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(MARIADB_URL)
+def _scratch(admin_url: str, create: str, drop: str, conn_type: str, url: sa.URL, **extra: Any
+             ) -> Iterator[sa.Engine]:
+    """``create`` a scratch schema or database, yield the engine of a connection to ``url``, ``drop`` it."""
+    admin = sa.create_engine(admin_url)
     with admin.begin() as connection:
-        connection.execute(sa.text(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4"))
+        connection.execute(sa.text(create))
     try:
-        yield from through_connection(sa.make_url(MARIADB_URL).set(database=database), "mysql")
+        yield from through_connection(url, conn_type, **extra)
     finally:
         with admin.begin() as connection:
-            connection.execute(sa.text(f"DROP DATABASE `{database}`"))
+            connection.execute(sa.text(drop))
         admin.dispose()
 
 
 def source_engine(dialect: str) -> Iterator[sa.Engine]:
     """An empty database of ``dialect`` (a generator: the caller's fixture yields from it)."""
+    name = f"source_test_{uuid.uuid4().hex[:12]}"
     if dialect == "sqlite":
         yield sa.create_engine("sqlite://", poolclass=sa.pool.StaticPool)
     elif dialect == "duckdb":
@@ -106,19 +105,14 @@ def source_engine(dialect: str) -> Iterator[sa.Engine]:
         reason = postgres_unavailable()
         if reason:
             pytest.skip(reason)
-        schema = f"source_test_{uuid.uuid4().hex[:12]}"
-        admin = sa.create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        try:
-            yield from through_connection(sa.make_url(POSTGRES_URL), "postgres",
-                                          sqlalchemy_query={"options": f"-csearch_path={schema}"})
-        finally:
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            admin.dispose()
+        yield from _scratch(POSTGRES_URL, f'CREATE SCHEMA "{name}"', f'DROP SCHEMA "{name}" CASCADE', "postgres",
+                            sa.make_url(POSTGRES_URL), sqlalchemy_query={"options": f"-csearch_path={name}"})
     else:
-        yield from _mariadb_engine()
+        reason = mariadb_unavailable()
+        if reason:
+            pytest.skip(reason)
+        yield from _scratch(MARIADB_URL, f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4", f"DROP DATABASE `{name}`",
+                            "mysql", sa.make_url(MARIADB_URL).set(database=name))
 
 
 def _value(value: Any, dialect: str) -> Any:

@@ -13,8 +13,7 @@ MariaDB / MySQL compare text in the column's collation, by default case- and acc
 to trailing spaces: there the values a condition compares are binary strings (``CAST(... AS BINARY)``)
 after an explicit ``lower()`` in a Unicode collation, so ``'Café'`` neither equals ``'cafe'`` nor
 ``'café '``, as on the other dialects. Identity columns (``person_id``, ``member_type``,
-``activity_type``) are compared as they are stored: :func:`collation_problems` names those whose
-collation would merge distinct values (``make lint-specs`` reports them).
+``activity_type``) are compared as they are stored: the source should give them a binary collation.
 
 A dialect lacking a feature a spec needs is named by :func:`missing_features` (``make lint-specs``
 reports it when the source is reachable) instead of failing at run time.
