@@ -8,6 +8,7 @@ import uuid
 
 import pandas as pd
 import sqlalchemy as sa
+from source_tables import fit_tables, fit_value
 
 from dynamics_campaign_sync.qualification.contract import activities_table, people_table
 
@@ -74,11 +75,14 @@ def write_tables(engine: sa.Engine, people: pd.DataFrame, activities: pd.DataFra
     loose = [sa.Column(column.name, column.type) for column in activities_table(contract).columns]
     activity_rows = sa.Table("activities", metadata, *loose)
     sa.Index("ix_activities_person", activity_rows.c.person_id)
+    dialect = engine.dialect.name
+    fit_tables(metadata, dialect)
     metadata.drop_all(engine)
     metadata.create_all(engine)
     with engine.begin() as connection:
         for table, frame in ((people_rows, people), (activity_rows, activities)):
-            records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+            records = [{key: fit_value(value, dialect) for key, value in row.items()}
+                       for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
             if records:
                 connection.execute(table.insert(), records)
 

@@ -95,7 +95,7 @@ class CampaignSyncBaseOperator(FailsFastOnPermanentErrors, BaseOperator):
 
             return build_source(
                 self.spec,
-                sql=lambda: SqlSource.from_config(self.spec.source, SourceHook(self.spec.source.conn_id).url),
+                sql=lambda: SqlSource.from_config(self.spec.source, SourceHook(self.spec.source.conn_id).engine),
                 client=lambda: self.dynamics.client, snapshots=lambda: self.ledger)
 
         return CampaignSync(self.spec, client=self.dynamics.client, ledger=self.ledger, source_factory=source)

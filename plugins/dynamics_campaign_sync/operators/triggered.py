@@ -21,7 +21,7 @@ class _TriggeredOperator(CampaignSyncBaseOperator):
 
         if self.spec.trigger is None:
             raise ValueError(f"{self.spec.key}: the spec has no trigger section")
-        reader = NewActivityReader(SourceHook(self.spec.source.conn_id).url, self.spec.source, self.spec.trigger)
+        reader = NewActivityReader(SourceHook(self.spec.source.conn_id).engine, self.spec.source, self.spec.trigger)
         return TriggeredSync(self.sync, reader)
 
 

@@ -43,10 +43,10 @@ class NewActivityTrigger(BaseEventTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from dynamics_campaign_sync.hooks.database import SqlDatabaseHook, url_from_connection
 
-        source_url = url_from_connection(await SqlDatabaseHook.aget_connection(self.source["conn_id"]))
+        source = await SqlDatabaseHook.aget_connection(self.source["conn_id"])
         ledger_url = url_from_connection(await SqlDatabaseHook.aget_connection(self.ledger_conn_id))
-        # Importing pandas and SQLAlchemy's schema takes a while: not on the triggerer's event loop.
-        ledger, reader = await asyncio.to_thread(self._open, source_url, ledger_url)
+        # Importing pandas and SQLAlchemy's schema (and a provider's hook) takes a while: not on the event loop.
+        ledger, reader = await asyncio.to_thread(self._open, source, ledger_url)
         announced = None
         try:
             while True:
@@ -59,12 +59,13 @@ class NewActivityTrigger(BaseEventTrigger):
         finally:
             ledger.close()
 
-    def _open(self, source_url: str, ledger_url: str) -> tuple[Any, Any]:
+    def _open(self, source: Any, ledger_url: str) -> tuple[Any, Any]:
+        from dynamics_campaign_sync.hooks.database import source_engine
         from dynamics_campaign_sync.ledger import Ledger
         from dynamics_campaign_sync.qualification.new_activity import NewActivityReader
         from dynamics_campaign_sync.spec.models import SourceConfig, Trigger
 
-        reader = NewActivityReader(source_url, SourceConfig.model_validate(self.source),
+        reader = NewActivityReader(source_engine(source), SourceConfig.model_validate(self.source),
                                    Trigger.model_validate(self.trigger))
         return Ledger.from_url(ledger_url), reader
 

@@ -9,6 +9,12 @@ pieces so that every dialect gives the evaluator's exact answer:
 * per-connection setup: UTC as the session time zone (text without an offset is UTC), and on SQLite
   the Python functions that fold Unicode case and parse numbers and ISO dates exactly as the evaluator.
 
+MariaDB / MySQL compare text in the column's collation, by default case- and accent-insensitive and blind
+to trailing spaces: there the values a condition compares are binary strings (``CAST(... AS BINARY)``)
+after an explicit ``lower()`` in a Unicode collation, so ``'Café'`` neither equals ``'cafe'`` nor
+``'café '``, as on the other dialects. Identity columns (``person_id``, ``member_type``,
+``activity_type``) are compared as they are stored: the source should give them a binary collation.
+
 A dialect lacking a feature a spec needs is named by :func:`missing_features` (``make lint-specs``
 reports it when the source is reachable) instead of failing at run time.
 """
@@ -23,12 +29,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import Function
 
 from dynamics_campaign_sync.qualification.pushdown import is_number_type
 from dynamics_campaign_sync.spec.operators import to_utc
 
 #: Dialects the compiler is tested on; others are tried as "generic" SQL without JSON support.
 JSON_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql", "mysql", "mariadb"})
+#: MariaDB and MySQL (SQLAlchemy names a MariaDB server reached by a ``mysql`` URL "mysql").
+MYSQL_FAMILY = frozenset({"mysql", "mariadb"})
 #: Dialects that turn a correlated scalar subquery into a join (the others would run it once per row).
 DECORRELATING_DIALECTS = frozenset({"duckdb"})
 #: Dialects where ``WITH x AS MATERIALIZED`` keeps a CTE referenced twice from being computed twice.
@@ -37,6 +46,10 @@ MATERIALIZING_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql"})
 _NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 _ISO_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
              r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)?$")
+#: The same text in parts for MariaDB, which has no time-zone-aware cast: local date and time (\1, \2),
+#: and the offset's sign, hours and minutes (\4 \5 \6, empty for ``Z`` or none).
+_ISO_PARTS = (r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[T ]((?:[01][0-9]|2[0-3]):[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?))?"
+              r"(Z|([-+])([0-9]{2}):?([0-9]{2})?)?$")
 
 
 #: JSON text to jsonb, NULL where it is no JSON (PostgreSQL 15 has no pg_input_is_valid).
@@ -82,7 +95,11 @@ def epoch_us(moment: dt.datetime) -> int:
 def prepare_connection(dbapi_connection: Any, dialect: str) -> None:
     """Set up a DBAPI connection for compiled queries (idempotent, so it runs before every query: pooled
     connections may predate the compiler)."""
-    if dialect == "sqlite":
+    if dialect in MYSQL_FAMILY:  # TIMESTAMP columns read as UTC; DATETIME columns hold UTC by the contract
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET time_zone = '+00:00'")
+        cursor.close()
+    elif dialect == "sqlite":
         for function, arity, body in (("cs_lower", 1, _python_lower), ("cs_number", 1, _python_number),
                                       ("cs_epoch_us", 1, _python_epoch_us)):
             dbapi_connection.create_function(function, arity, body, deterministic=True)
@@ -99,11 +116,43 @@ def _temporal_type(column: ColumnElement[Any]) -> bool:
     return isinstance(column.type, sa.DateTime | sa.Date)
 
 
+def _cast_as(value: ColumnElement[Any], sql_type: str, type_: Any) -> ColumnElement[Any]:
+    """``CAST(value AS <sql_type>)`` spelled out: SQLAlchemy's MySQL dialect drops casts it deems
+    unsupported (DOUBLE, DATETIME(6), BINARY), which MariaDB 10.4+ and MySQL 8 support."""
+    return Function("CAST", value.op("AS")(sa.literal_column(sql_type)), type_=type_)  # not func.cast: a Cast
+
+
+def _binary(value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Text compared byte for byte on MariaDB / MySQL (no case or accent folding, no trailing-space padding)."""
+    return _cast_as(value, "BINARY", sa.Text)
+
+
+def _mysql_instant(text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """ISO text as a UTC DATETIME(6) on MariaDB / MySQL: the local part cast (NULL for an impossible date),
+    minus the offset in minutes."""
+    def part(group: str) -> ColumnElement[Any]:
+        return sa.func.regexp_replace(text, _ISO_PARTS, group, type_=sa.Text)
+
+    local = _cast_as(sa.func.concat(part("\\1"), " ", sa.func.coalesce(sa.func.nullif(part("\\2"), ""), "00:00")),
+                     "DATETIME(6)", sa.DateTime())
+    hours, minutes = _cast_as(part("\\5"), "SIGNED", sa.Integer), _cast_as(part("\\6"), "SIGNED", sa.Integer)
+    sign = sa.case((part("\\4") == "-", -1), else_=1)
+    offset = sign * (sa.func.coalesce(hours, 0) * 60 + sa.func.coalesce(minutes, 0))
+    stamp = sa.func.timestampadd(sa.literal_column("MINUTE"), -offset, local, type_=sa.DateTime())
+    return sa.case((_binary(text).op("REGEXP")(_ISO_TEXT), stamp), else_=sa.null())
+
+
 @dataclass(frozen=True)
 class Dialect:
     """The compiler's view of one database dialect."""
 
     name: str
+    #: MariaDB / MySQL: the collation whose ``lower()`` folds case as Python does (see :func:`dialect_of`).
+    case_collation: str = "utf8mb4_unicode_520_ci"
+
+    @property
+    def mysql_family(self) -> bool:
+        return self.name in MYSQL_FAMILY
 
     @property
     def has_json(self) -> bool:
@@ -129,6 +178,11 @@ class Dialect:
         """Lower-case text; ``unicode``: fold every letter as Python does (SQLite folds ASCII only)."""
         if self.name == "sqlite" and unicode:
             return sa.func.cs_lower(value, type_=sa.Text)
+        if self.mysql_family:  # Python folds dotted capital I to "i" + combining dot, MariaDB to "i"
+            text = sa.func.replace(self.text(value), "\u0130", "i\u0307", type_=sa.Text)
+            folded = sa.collate(sa.func.convert(text.op("USING")(sa.literal_column("utf8mb4"))),
+                                self.case_collation)
+            return _binary(sa.func.lower(folded, type_=sa.Text))
         return sa.func.lower(self.text(value), type_=sa.Text)
 
     def blank(self, value: ColumnElement[Any]) -> ColumnElement[bool]:
@@ -137,6 +191,8 @@ class Dialect:
             return sa.and_(sa.func.typeof(value) == "text", sa.func.trim(value, " ") == "")
         if not isinstance(value.type, sa.String):
             return sa.false()
+        if self.mysql_family:  # TRIM(x) removes spaces only, as trim(x, ' ') elsewhere
+            return _binary(sa.func.trim(value)) == ""
         return sa.func.trim(value, " ") == ""
 
     def number(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -155,6 +211,9 @@ class Dialect:
             return sa.case((sa.func.isnan(number), sa.null()), else_=number)
         if self.name == "postgresql":
             return sa.case((text.op("~")(_NUMBER_TEXT), sa.cast(text, sa.Float)), else_=sa.null())
+        if self.mysql_family:
+            return sa.case((_binary(text).op("REGEXP")(_NUMBER_TEXT), _cast_as(text, "DOUBLE", sa.Float)),
+                           else_=sa.null())
         return sa.case((text.op("REGEXP")(_NUMBER_TEXT), sa.cast(text, sa.Float)), else_=sa.null())
 
     def instant(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -164,10 +223,14 @@ class Dialect:
         if is_number_type(value):
             return sa.null()
         if _temporal_type(value):
+            if self.mysql_family:  # naive UTC: DATETIME by the contract, TIMESTAMP in the UTC session
+                return _cast_as(value, "DATETIME(6)", sa.DateTime())
             if isinstance(value.type, sa.DateTime) and value.type.timezone:
                 return value
             return sa.cast(value, sa.DateTime()).op("AT TIME ZONE")(sa.literal_column("'UTC'"))
         text = self.text(value)
+        if self.mysql_family:
+            return _mysql_instant(text)
         if self.name == "duckdb":  # the pattern first: DuckDB also reads hour 24, which Python does not
             tried = sa.func.try_cast(text.op("AS")(sa.literal_column("TIMESTAMPTZ")),
                                      type_=sa.DateTime(timezone=True))
@@ -181,6 +244,8 @@ class Dialect:
     def instant_literal(self, moment: dt.datetime) -> ColumnElement[Any]:
         if self.name == "sqlite":
             return sa.literal(epoch_us(moment), sa.BigInteger)
+        if self.mysql_family:
+            return sa.literal(to_utc(moment).replace(tzinfo=None), sa.DateTime())
         return sa.literal(to_utc(moment), sa.DateTime(timezone=True))
 
     def json_key(self, document: ColumnElement[Any], key: str) -> ColumnElement[Any]:
@@ -196,12 +261,23 @@ class Dialect:
                 return sa.cast(document, postgresql.JSONB)[key].astext
             # text: a document that is no JSON gives NULL rather than an error (see prepare_connection)
             return sa.func.pg_temp.campaign_sync_jsonb(document, type_=postgresql.JSONB)[key].astext
-        value = sa.func.json_unquote(sa.func.json_extract(document, f'$."{key}"'), type_=sa.Text)
-        return sa.case((sa.func.json_valid(document) == 1, value), else_=sa.null())
+        found = sa.func.json_extract(document, f'$."{key}"')
+        value = sa.func.json_unquote(found, type_=sa.Text)
+        # JSON null is SQL NULL (JSON_UNQUOTE would give the text 'null'), as on the other dialects
+        return sa.case((sa.and_(sa.func.json_valid(document) == 1, sa.func.json_type(found) != "NULL"), value),
+                       else_=sa.null())
 
 
 def dialect_of(engine: sa.Engine) -> Dialect:
-    return Dialect(engine.dialect.name)
+    dialect = engine.dialect
+    if dialect.name in MYSQL_FAMILY:
+        version = dialect.server_version_info or ()
+        if getattr(dialect, "is_mariadb", False) and tuple(version) >= (10, 10):
+            return Dialect("mariadb", case_collation="utf8mb4_uca1400_ai_ci")  # Unicode 14 case mapping
+        if not getattr(dialect, "is_mariadb", False) and tuple(version) >= (8,):
+            return Dialect("mysql", case_collation="utf8mb4_0900_ai_ci")
+        return Dialect("mariadb" if getattr(dialect, "is_mariadb", False) else "mysql")
+    return Dialect(dialect.name)
 
 
 def missing_features(dialect: Dialect, needs_json: bool) -> list[str]:

@@ -50,7 +50,7 @@ def problems(spec: CampaignSpec, source: SqlSource) -> list[str]:
 def _source(spec: CampaignSpec) -> SqlSource:
     from dynamics_campaign_sync.hooks.database import SourceHook  # Airflow resolves the connection
 
-    return SqlSource.from_config(spec.source, SourceHook(spec.source.conn_id).url)
+    return SqlSource.from_config(spec.source, SourceHook(spec.source.conn_id).engine)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
