@@ -81,11 +81,7 @@ def start(stack: AirflowStack, *dag_ids: str, timeout: float = 240) -> None:
 
 def insert_demo_requests(engine: sa.Engine, numbers: Iterable[int]) -> None:
     """A demo request happening now for each person ``numbers``, in one transaction."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")  # the source's text timestamps (SQLite)
-    with engine.begin() as connection:  # the database numbers the activities (the watermark)
-        connection.execute(sa.text("INSERT INTO activities (person_id, activity_type, form_name, occurred_at) "
-                                   "VALUES (:person, 'form_fill', :form, :now)"),
-                           [{"person": person(n), "form": world.DEMO, "now": now} for n in numbers])
+    world.insert_activities(engine, [(person(n), "form_fill", world.DEMO) for n in numbers])
 
 
 def members(emulator: Any, ledger: Ledger) -> set[str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, MEMBER
+from dynamics_campaign_sync.ledger.checks import BATCH, DRIFT_STATES, MEMBER
 
 
 def _fields(row: Row[Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -182,6 +182,8 @@ class Plan:
     counts: Mapping[str, int] = field(default_factory=dict, hash=False)
     #: Small JSON beside the counts, e.g. ``{"invalid_rows": {kind: {"count": n, "examples": [...]}}}``.
     details: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: ``batch`` (the whole spec for an interval) or ``trigger`` (the people with new activity).
+    mode: str = BATCH
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Plan:
@@ -200,6 +202,7 @@ class Plan:
                 ),
             ),
             details=row._mapping["details"] or {},
+            mode=row._mapping.get("mode") or BATCH,
         )
 
 

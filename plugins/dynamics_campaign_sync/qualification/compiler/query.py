@@ -91,13 +91,13 @@ def compile_spec(
     end = interval[1]
     numbered = spec.rules.numbered()
 
-    def counts(flt: BehaviourFilter | InactivityFilter) -> sa.Select[Any]:
+    def counts_of(flt: BehaviourFilter | InactivityFilter) -> sa.Select[Any]:
         query = counts_query(flt, activities, interval, dialect)
         if only_people is None:
             return query
         return query.where(only_people_clause(activities.c[PERSON_ID], only_people))
 
-    counted = {n: _cte(counts(flt), f"b{n}", dialect)
+    counted = {n: _cte(counts_of(flt), f"b{n}", dialect)
                for n, flt in numbered if not isinstance(flt, DemographicFilter)}
     candidates = None
     if not qualifies_without_behaviour(spec.rules.tree, spec):
