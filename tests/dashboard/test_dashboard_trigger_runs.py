@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 import test_dashboard_api as dashboard_api
-from dashboard.conftest import _run
+from dashboard.conftest import _run, synced_world
 from dashboard_world import SyncedLedger
 from test_dashboard_api import LIST, Airflow
 
@@ -26,28 +27,19 @@ def synced_ledger(airflow_db, emulator, tmp_path_factory) -> Iterator[SyncedLedg
     again: a triggered run that adds nobody."""
     from e2e import sync_world as world
 
-    tmp = tmp_path_factory.mktemp("dashboard-trigger")
-    synced = SyncedLedger(ledger_path=tmp / "ledger.db", specs_dir=tmp / "specs")
-    source_url = world.write_source(tmp / "source.db")
-    synced.specs_dir.mkdir()
-    (synced.specs_dir / f"{KEY}.yaml").write_text(world.trigger_spec(KEY))
-    source = sa.create_engine(source_url)
-    emulator.reset_config()
-    emulator.reset(world.seed_document())
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in {**world.connections(emulator, synced.ledger_path, source_url), **synced.env}.items():
-                patch.setenv(name, value)
-            triggered = f"campaign_sync__{KEY}__triggered"
-            world.insert_activities(source, [("P1", "form_fill", world.DEMO), ("P3", "form_fill", world.DEMO)])
-            _run("campaign_sync.py", triggered)
-            _run("campaign_sync.py", f"campaign_sync__{KEY}", run_after=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
-            world.insert_activities(source, [("P3", "form_fill", world.DEMO)])
-            _run("campaign_sync.py", triggered)
-    finally:
+    def specs(folder: Path) -> None:
+        folder.mkdir()
+        (folder / f"{KEY}.yaml").write_text(world.trigger_spec(KEY))
+
+    with synced_world(emulator, tmp_path_factory.mktemp("dashboard-trigger"), specs) as (synced, source_url):
+        source = sa.create_engine(source_url)
+        triggered = f"campaign_sync__{KEY}__triggered"
+        world.insert_activities(source, [("P1", "form_fill", world.DEMO), ("P3", "form_fill", world.DEMO)])
+        _run("campaign_sync.py", triggered)
+        _run("campaign_sync.py", f"campaign_sync__{KEY}", run_after=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        world.insert_activities(source, [("P3", "form_fill", world.DEMO)])
+        _run("campaign_sync.py", triggered)
         source.dispose()
-        emulator.reset_config()
-        emulator.reset("default")
     yield synced
 
 
