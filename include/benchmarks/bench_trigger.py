@@ -12,68 +12,32 @@ started, requests per person, and whether anyone was added twice or missed.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "include"), str(REPO / "tests"), str(REPO / "tests" / "e2e")]  # our package is installed
 
 import sqlalchemy as sa  # noqa: E402
-import sync_world as world  # noqa: E402
-from deploy.airflow_processes import AirflowStack, airflow_environment, free_port  # noqa: E402
-from deploy.sync_helpers import prepare_metadata  # noqa: E402
+from trigger_stack import (  # noqa: E402
+    airflow_stack,
+    insert_demo_requests,
+    lead_id,
+    members,
+    start,
+    triggered_dag_id,
+    write_world,
+)
 
 from dataverse_emulator.testing import start_emulator  # noqa: E402
 from dynamics_campaign_sync.ledger import Ledger  # noqa: E402
 from dynamics_campaign_sync.ledger.schema import events  # noqa: E402
-from dynamics_campaign_sync.qualification.contract import activities_table, people_table  # noqa: E402
-from support import client_for  # noqa: E402
 
 KEY = "bench_demo_requests"
-DAG_ID = f"campaign_sync__{KEY}__triggered"
-
-
-def person(n: int) -> str:
-    return f"B{n:05d}"
-
-
-def lead_id(n: int) -> str:
-    return str(uuid.uuid5(world.NAMESPACE, f"bench-lead:{n}"))
-
-
-def write_world(tmp: Path, people: int, emulator, poll: float) -> tuple[str, Path]:
-    source_url = f"sqlite:///{tmp / 'source.db'}"
-    engine = sa.create_engine(source_url)
-    metadata = sa.MetaData()
-    people_rows, _ = people_table(metadata), activities_table(metadata)
-    metadata.create_all(engine)
-    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    with engine.begin() as connection:
-        connection.execute(people_rows.insert(), [
-            {"person_id": person(n), "member_type": "lead", "dynamics_id": lead_id(n),
-             "email": f"{person(n).lower()}@example.com", "country": "DE", "created_at": created,
-             "updated_at": created} for n in range(people)])
-    engine.dispose()
-    seed = world.seed_document()
-    seed["leads"] += [{"leadid": lead_id(n), "lastname": person(n), "emailaddress1": f"{person(n).lower()}@example.com"}
-                      for n in range(people)]
-    emulator.reset(seed)
-    (tmp / "specs").mkdir()
-    (tmp / "specs" / f"{KEY}.yaml").write_text(world.trigger_spec(KEY, member_types="[lead]", poll=poll))
-    return source_url, tmp / "ledger.db"
-
-
-def members(emulator, ledger: Ledger) -> set[str]:
-    owned = ledger.owned_list(world.CAMPAIGN_ID, "lead")
-    if owned is None:
-        return set()
-    with client_for(emulator) as client:
-        return set(client.iter_list_member_ids(owned.list_id))
+DAG_ID = triggered_dag_id(KEY)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -84,7 +48,6 @@ def percentile(values: list[float], share: float) -> float:
 def run_rate(rate: int, seconds: int, first: int, source_url: str, emulator, ledger: Ledger, stack) -> dict:
     """Insert ``rate`` qualifying demo requests per second for ``seconds``; wait until each is a member."""
     engine = sa.create_engine(source_url)
-    table = activities_table(sa.MetaData())
     inserted: dict[str, float] = {}
     runs_before = len(stack.api.dag_runs(DAG_ID))
     requests_before = len(emulator.requests_log())
@@ -93,10 +56,7 @@ def run_rate(rate: int, seconds: int, first: int, source_url: str, emulator, led
     for tick in range(seconds * rate):
         due = started + tick / rate
         time.sleep(max(0.0, due - time.monotonic()))
-        with engine.begin() as connection:
-            connection.execute(table.insert().values(
-                person_id=person(n), activity_type="form_fill", form_name=world.DEMO,
-                occurred_at=dt.datetime.now(dt.UTC)))
+        insert_demo_requests(engine, [n])
         inserted[lead_id(n)] = time.monotonic()
         n += 1
     seen: dict[str, float] = {}
@@ -135,19 +95,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-trigger-") as folder, \
             start_emulator(Path(folder) / "emulator") as emulator:
         tmp = Path(folder)
-        source_url, ledger_path = write_world(tmp, people, emulator, args.poll_seconds)
-        home = tmp / "airflow"
-        env = airflow_environment(home, executor="LocalExecutor", sql_alchemy_conn=None, api_port=free_port(), extra={
-            "CAMPAIGN_SYNC_SPECS_DIR": str(tmp / "specs"), "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "True",
-            **world.connections(emulator, ledger_path, source_url)})
-        with AirflowStack(home, env) as stack:
-            prepare_metadata(stack)
-            for component in ("api-server", "dag-processor", "scheduler", "triggerer"):
-                stack.start(component, component)
-            stack.wait_healthy("scheduler", "dag_processor", "triggerer", timeout=240)
-            stack.wait_for(f"{DAG_ID} to be parsed", lambda: stack.api.dag_parsed(DAG_ID), timeout=240)
-            stack.api.unpause(DAG_ID)
-            stack.wait_for_log("triggerer", "starting", timeout=240)  # "trigger ID <n> starting"
+        source_url, ledger_path = write_world(tmp, KEY, people, emulator, args.poll_seconds)
+        with airflow_stack(tmp, emulator, source_url, ledger_path) as stack:
+            start(stack, DAG_ID)
             ledger = Ledger.from_url(f"sqlite:///{ledger_path}")
             ledger.migrate()
             results, first = [], 0

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import test_dashboard_api as dashboard_api
-from dashboard.conftest import _run
+from dashboard.conftest import _run, synced_world
 from dashboard_world import DAY, KEY, SyncedLedger
 from test_dashboard_api import LIST, Airflow
 
@@ -25,26 +25,14 @@ def synced_ledger(airflow_db, emulator, tmp_path_factory) -> Iterator[SyncedLedg
     from dynamics_campaign_sync.dataverse import MemberType
     from support import client_for
 
-    tmp = tmp_path_factory.mktemp("dashboard-drift")
-    synced = SyncedLedger(ledger_path=tmp / "ledger.db", specs_dir=tmp / "specs")
-    source_url = world.write_source(tmp / "source.db")
-    world.write_specs(synced.specs_dir)
-    emulator.reset_config()
-    emulator.reset(world.seed_document())
-    try:
-        with pytest.MonkeyPatch.context() as patch:
-            for name, value in {**world.connections(emulator, synced.ledger_path, source_url), **synced.env}.items():
-                patch.setenv(name, value)
-            sync = f"campaign_sync__{KEY}"
-            _run("campaign_sync.py", sync, logical_date=DAY[0])
-            lead_list = synced.ledger().owned_list(world.CAMPAIGN_ID, "lead").list_id
-            with client_for(emulator) as client:
-                client.transport.request("DELETE", f"leads({world.dynamics_id('P4')})")
-                client.remove_members(lead_list, MemberType.LEAD, [world.dynamics_id("P1")])
-            _run("campaign_sync.py", sync, logical_date=DAY[1])
-    finally:
-        emulator.reset_config()
-        emulator.reset("default")
+    with synced_world(emulator, tmp_path_factory.mktemp("dashboard-drift"), world.write_specs) as (synced, _):
+        sync = f"campaign_sync__{KEY}"
+        _run("campaign_sync.py", sync, logical_date=DAY[0])
+        lead_list = synced.ledger().owned_list(world.CAMPAIGN_ID, "lead").list_id
+        with client_for(emulator) as client:
+            client.transport.request("DELETE", f"leads({world.dynamics_id('P4')})")
+            client.remove_members(lead_list, MemberType.LEAD, [world.dynamics_id("P1")])
+        _run("campaign_sync.py", sync, logical_date=DAY[1])
     yield synced
 
 

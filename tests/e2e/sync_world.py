@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -141,6 +142,16 @@ trigger:
   poll_seconds: {poll}
 {extra}
 """
+
+
+def insert_activities(engine: sa.Engine, rows: Iterable[tuple[str, str, str | None]]) -> None:
+    """Activities ``(person, activity_type, form_name)`` happening now, in one transaction; the database numbers
+    them (the trigger's watermark). Timestamps as the source's text (SQLite)."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO activities (person_id, activity_type, occurred_at, form_name) VALUES (:p, :t, :o, :f)"),
+            [{"p": p, "t": t, "o": now, "f": f} for p, t, f in rows])
 
 
 def trigger_spec(key: str, *, member_types: str = "[lead, contact]", poll: float = 0.05, extra: str = "") -> str:

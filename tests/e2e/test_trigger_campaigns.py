@@ -34,11 +34,7 @@ class TriggerWorld(SyncWorld):
 
     def insert(self, *rows: tuple[str, str, str | None]) -> None:
         """Activities ``(person, activity_type, form_name)`` happening now."""
-        now = dt.datetime.now(dt.UTC)
-        with self.engine.begin() as connection:
-            connection.execute(sa.text(
-                "INSERT INTO activities (person_id, activity_type, occurred_at, form_name) VALUES (:p, :t, :o, :f)"),
-                [{"p": p, "t": t, "o": now.strftime("%Y-%m-%d %H:%M:%S.%f"), "f": f} for p, t, f in rows])
+        world.insert_activities(self.engine, rows)
 
     def last_activity_id(self) -> int:
         """The newest activity of the trigger's type (other types never move the watermark)."""

@@ -10,6 +10,7 @@ import csv
 import io
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dynamics_campaign_sync.campaign_status import campaign_status_label
@@ -21,6 +22,7 @@ from dynamics_campaign_sync.ledger.checks import (
     MEMBER,
     MEMBER_TYPES,
     REMOVED,
+    TRIGGER,
     PlanStatus,
 )
 from dynamics_campaign_sync.naming import sync_dag_id
@@ -103,12 +105,15 @@ def _campaign_id(spec: CampaignSpec | None, synced: str | None, catalog: Mapping
     return named[0] if len(named) == 1 else None
 
 
-def plan_document(plan: Plan | None) -> dict[str, Any] | None:
+def plan_document(plan: Plan | None, last_add: datetime | None = None) -> dict[str, Any] | None:
+    """A run as the page shows it; ``last_add`` (when its last add was recorded) gives a triggered run's latency."""
     if plan is None:
         return None
     finished = plan.finished_at
     return {
         "run_id": plan.run_id,
+        "mode": plan.mode,
+        "latency_seconds": activity_to_member_seconds(plan, last_add),
         "status": plan.status,
         "interval_start": plan.interval_start,
         "interval_end": plan.interval_end,
@@ -120,6 +125,15 @@ def plan_document(plan: Plan | None) -> dict[str, Any] | None:
         # What each per-person count means, for the counts that name people we could not act on.
         "details": dict(plan.details),
     }
+
+
+def activity_to_member_seconds(plan: Plan, last_add: datetime | None) -> float | None:
+    """A triggered run's latency: from the oldest activity it woke for to its last add recorded after Dynamics took
+    it (None for batch runs and for triggered runs that added nobody)."""
+    woken = (plan.details or {}).get("trigger") or {}
+    if plan.mode != TRIGGER or last_add is None or not woken.get("first_event_time"):
+        return None
+    return round((last_add - datetime.fromisoformat(woken["first_event_time"])).total_seconds(), 1)
 
 
 #: Why people land in a plan's "cannot act" counts, shown beside them.
@@ -198,12 +212,13 @@ def detail(snapshot: Snapshot, key: str, spec: CampaignSpec | None, limits: Limi
     if ledger is None:
         return document
     runs = ledger.recent_plans(key, RUN_HISTORY)
+    added = ledger.last_adds(key, [plan.run_id for plan in runs])
     drifted = ledger.drifted_people(campaign_id, limits.drift) if campaign_id else []
     total, events = ledger.events_page(key, limit=limits.events)
     last = document["last_run"]
     document.update(
         owned_lists=[_owned_list(item) for item in ledger.owned_lists(campaign_id)] if campaign_id else [],
-        runs=[plan_document(plan) for plan in runs],
+        runs=[plan_document(plan, added.get(plan.run_id)) for plan in runs],
         timeline=ledger.membership_over_time(key),
         recent_events=[event(row, wording) for row in events],
         events_total=total,

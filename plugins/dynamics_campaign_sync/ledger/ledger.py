@@ -534,6 +534,11 @@ class Ledger:
         with self._engine.connect() as connection:
             return reports.membership_over_time(connection, campaign_key)
 
+    def last_adds(self, campaign_key: str, run_ids: Iterable[str]) -> dict[str, datetime]:
+        """``{run_id: when its last add was recorded}`` for those of ``run_ids`` that added someone."""
+        with self._engine.connect() as connection:
+            return reports.last_adds(connection, campaign_key, run_ids)
+
     def run_failures(self, campaign_key: str, run_id: str) -> list[dict[str, Any]]:
         """The people ``run_id`` still fails to add or remove: error, action, member type and plan reason."""
         with self._engine.connect() as connection:

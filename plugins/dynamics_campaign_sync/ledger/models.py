@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from sqlalchemy import Row
 
-from dynamics_campaign_sync.ledger.checks import DRIFT_STATES, MEMBER
+from dynamics_campaign_sync.ledger.checks import BATCH, DRIFT_STATES, MEMBER
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -143,10 +143,12 @@ class Plan(_RowView):
     counts: Mapping[str, int] = field(default_factory=dict, hash=False)
     #: Small JSON beside the counts, e.g. ``{"invalid_rows": {kind: {"count": n, "examples": [...]}}}``.
     details: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    #: ``batch`` (the whole spec for an interval) or ``trigger`` (the people with new activity).
+    mode: str = BATCH
 
     @classmethod
     def from_row(cls, row: Row[Any]) -> Self:
-        return view_of(cls, row, details=row._mapping["details"] or {})
+        return view_of(cls, row, details=row._mapping["details"] or {}, mode=row._mapping.get("mode") or BATCH)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ with its own SQL. Each function takes an open connection so one request reads on
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -95,6 +96,16 @@ def membership_over_time(connection: Connection, campaign_key: str) -> list[dict
         timeline.append({"date": day.isoformat(), "added": counts["add"], "removed": counts["remove"],
                          "members": members})
     return timeline
+
+
+def last_adds(connection: Connection, campaign_key: str, run_ids: Iterable[str]) -> dict[str, datetime]:
+    """When each run's last add was recorded (after Dynamics took it); runs that added nobody are left out."""
+    rows = connection.execute(
+        select(events.c.run_id, func.max(events.c.recorded_at))
+        .where(events.c.campaign_key == campaign_key, events.c.action == "add", events.c.run_id.in_(list(run_ids)))
+        .group_by(events.c.run_id)
+    )
+    return {run_id: recorded_at for run_id, recorded_at in rows}
 
 
 def run_failures(connection: Connection, campaign_key: str, run_id: str) -> list[dict[str, Any]]:

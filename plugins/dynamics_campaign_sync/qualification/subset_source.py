@@ -1,8 +1,9 @@
 """A source limited to some people: a triggered run evaluates the full spec for the people with new activity only.
 
-Every filter, the logic and the qualification rule stay the evaluator's; this wrapper only narrows what the source
-answers to ``people``. Activity counts are still computed by the wrapped source (in SQL for a SQL source) and then
-narrowed, so a triggered run costs one pass of the spec's activity windows.
+For the frame evaluator (people read from Dynamics, in-memory frames): a SQL source is narrowed inside the compiled
+query instead (``compile_spec``'s ``only_people``). Every filter, the logic and the qualification rule stay the
+evaluator's; this wrapper only narrows what the source answers to ``people``: activity counts are computed by the
+wrapped source and then narrowed.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from dynamics_campaign_sync.log_privacy import private_logger
 from dynamics_campaign_sync.member_types import MemberType
 from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
 from dynamics_campaign_sync.qualification.new_activity import NewActivity, NewActivityReader, Position
-from dynamics_campaign_sync.qualification.subset_source import SubsetSource
 from dynamics_campaign_sync.sync.interval import cron_period_ending
 from dynamics_campaign_sync.sync.planner import CurrentMember, DriftFacts, build_plan
 from dynamics_campaign_sync.sync.resolve import resolve
@@ -92,8 +91,8 @@ class TriggeredSync:
         sync = self.sync
         if sync.planning.source_factory is None:
             raise RuntimeError(f"{self.key}: no qualification source configured")
-        source = SubsetSource(sync.planning.source_factory(), new.people)
-        result = evaluate(sync.spec, source, run.interval_start, run.interval_end, sync.planning.memberships())
+        result = evaluate(sync.spec, sync.planning.source_factory(), run.interval_start, run.interval_end,
+                          sync.planning.memberships(), only_people=new.people)
         candidates, unresolved = resolve(sync.client, sync.ledger, result.qualified)
         eligible = sync.apply_qualification_rule([c.source_person_id for c in candidates], run,
                                                  record=not run.dry_run)

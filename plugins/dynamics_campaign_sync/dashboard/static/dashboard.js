@@ -179,10 +179,13 @@ function detailView(d) {
   const runs = d.runs.map((run) => h("tr", { "data-run-id": run.run_id },
     h("td", { class: "mono small" }, run.run_id), h("td", {}, day(run.interval_end)),
     h("td", {}, badge(run.status.replace("_", " "), run.status)),
+    h("td", { "data-field": "mode" }, run.mode === "trigger" ? badge("triggered", "trigger") : "batch"),
     ["qualified", "to_add", "to_remove", "added", "removed", "failed", "not_ours"].map((name) =>
       h("td", { class: "num" }, number((run.counts || {})[name]))),
     h("td", { class: "num", "data-field": "duration" }, run.duration_seconds === null ? "–" : `${run.duration_seconds.toFixed(1)} s`),
-    h("td", { class: "num", "data-field": "requests" }, number(run.requests))));
+    h("td", { class: "num", "data-field": "requests" }, number(run.requests)),
+    h("td", { class: "num", "data-field": "latency", title: "oldest activity of the triggered run to its last add" },
+      run.latency_seconds === null ? "–" : `${run.latency_seconds.toFixed(1)} s`)));
   return h("div", { "data-key": d.key },
     h("div", { class: "detail-title" }, h("h2", {}, d.title), h("code", {}, d.key),
       d.owner ? h("span", { class: "muted" }, `owner ${d.owner}`) : null,
@@ -238,8 +241,9 @@ function detailView(d) {
           h("td", {}, person(item)), h("td", { class: "small" }, item.why || "–")))) : null]
         : empty("No dry run recorded. Trigger the DAG with dry_run = true to preview a plan.")),
     h("section", { class: "card" }, h("h3", {}, "Run history"),
-      runs.length ? table([["Run"], ["Interval end"], ["Outcome"], ["Qualified", "num"], ["To add", "num"],
-        ["To remove", "num"], ["Added", "num"], ["Removed", "num"], ["Failed", "num"], ["Not ours", "num"], ["Duration", "num"], ["Requests", "num"]], runs)
+      runs.length ? table([["Run"], ["Interval end"], ["Outcome"], ["Mode"], ["Qualified", "num"], ["To add", "num"],
+        ["To remove", "num"], ["Added", "num"], ["Removed", "num"], ["Failed", "num"], ["Not ours", "num"], ["Duration", "num"],
+        ["Requests", "num"], ["Activity → member", "num"]], runs)
         : empty("No runs yet.")),
     h("section", { class: "card" }, h("h3", {}, "Smart list"),
       d.rules.filters.length ? [h("ol", { class: "rules" }, d.rules.filters.map((f) => h("li", { value: f.number }, f.text))),

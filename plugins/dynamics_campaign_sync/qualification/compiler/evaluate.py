@@ -10,6 +10,7 @@ counts, per filter, the qualified people it matched.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 from dynamics_campaign_sync.qualification.reasons import reasons_json
 from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
+from dynamics_campaign_sync.qualification.subset_source import SubsetSource
 from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, InactivityFilter
 
 
@@ -97,16 +99,22 @@ def _missing_person_ids(spec: CampaignSpec, source: SqlSource, bounds: tuple[dt.
 def evaluate(
     spec: CampaignSpec, source: Any, interval_start: dt.datetime, interval_end: dt.datetime,
     memberships: MembershipFacts | None = None,
+    only_people: Collection[str] | None = None,
 ) -> QualificationResult:
     """Who qualifies for ``spec`` as of ``interval_end``: the semantics of ``evaluator.evaluate``, decided
-    by the source database in one compiled query (``memberships``: the facts its membership filters need)."""
+    by the source database in one compiled query (``memberships``: the facts its membership filters need).
+    ``only_people`` (source person ids) evaluates those people alone — a triggered run's — reading only their
+    rows."""
     if not isinstance(source, SqlSource):
         # People read from Dynamics (or any in-memory frames) are already in this process: nothing to push down.
+        if only_people is not None:
+            source = SubsetSource(source, only_people)
         return frame_evaluate(spec, source, interval_start, interval_end, memberships)
     start, end = utc_interval(interval_start, interval_end)
     check_fields(spec, source)
     people, activities = source.tables
-    compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine), memberships)
+    compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine), memberships,
+                            only_people)
     rows = run_query(source.engine, compiled.query)
     person = rows[ROW_KIND].to_numpy(dtype=object) == PERSON_ROW  # the one other row holds the totals
     totals = rows.iloc[int(np.flatnonzero(~person)[0])]
@@ -114,7 +122,8 @@ def evaluate(
     unreadable = [rows[name].to_numpy() == 1 for name in compiled.unreadable.values()]
     valid = person & rows[PROBLEM].isna().to_numpy() & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
-    _missing_person_ids(spec, source, (start, end), invalid)
+    if only_people is None:  # an activity naming no person is none of the given people's
+        _missing_person_ids(spec, source, (start, end), invalid)
     # examples in id order, as the reference gives them (the few invalid rows: pandas sorts them)
     _invalid_people(rows.loc[person & ~valid].sort_values(PERSON_ID, kind="stable"), compiled, invalid)
     # numpy sorts the ids as Python compares them (what the reference does), faster than pandas strings

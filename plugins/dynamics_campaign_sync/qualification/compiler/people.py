@@ -10,7 +10,7 @@ NULL when nothing) and how many source rows it stands for (``weight``: every row
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,9 +59,18 @@ def anyone_clause(table: sa.Table, member_types: Sequence[str], as_of: dt.dateti
     return sa.exists(anyone)
 
 
+def only_people_clause(person: ColumnElement[Any], only_people: Collection[str]) -> ColumnElement[bool]:
+    """``person IN (...)`` with the ids rendered inline: one list may be repeated per filter, and thousands of ids
+    times the filters would pass a database's limit of bound parameters."""
+    return person.in_(sa.bindparam(None, sorted(only_people), expanding=True, literal_execute=True))
+
+
 def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
-                candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None) -> list[ColumnElement[bool]]:
+                candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None,
+                only_people: Collection[str] | None) -> list[ColumnElement[bool]]:
     where = created_before(table, as_of, dialect)
+    if only_people is not None:  # before the versions are numbered: a person's rows are all kept or all left out
+        where.append(only_people_clause(table.c[PERSON_ID], only_people))
     others = [kind for kind in MEMBER_TYPES if kind not in member_types]
     if others:  # unknown types (NULL too) are read, to be reported
         member_type = table.c[MEMBER_TYPE]
@@ -97,11 +106,12 @@ def is_history(table: sa.Table) -> bool:
 
 def people_subquery(
     table: sa.Table, fields: Sequence[str], member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
-    candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None = None,
+    candidates: sa.Select[Any] | sa.CompoundSelect[Any] | None = None, only_people: Collection[str] | None = None,
 ) -> sa.Select[Any]:
-    """Identity columns, ``fields``, ``problem`` and ``weight``: one row per person (see module)."""
+    """Identity columns, ``fields``, ``problem`` and ``weight``: one row per person (see module); with
+    ``only_people``, the rows of those person ids alone."""
     names = list(dict.fromkeys((*IDENTITY_COLUMNS, *fields)))
-    where = _row_filter(table, member_types, as_of, dialect, candidates)
+    where = _row_filter(table, member_types, as_of, dialect, candidates, only_people)
     person = table.c[PERSON_ID]
     if not is_history(table):  # a snapshot: one row each
         problem = sa.case(*_bad_id(person), _unknown_type(table.c[MEMBER_TYPE]), else_=sa.null())

@@ -18,6 +18,7 @@ invalid rows only: memory grows with them, not with the tables.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     WEIGHT,
     anyone_clause,
     is_history,
+    only_people_clause,
     people_subquery,
     usable_clauses,
 )
@@ -84,14 +86,23 @@ def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: 
 
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
-    dialect: Dialect, memberships: MembershipFacts | None = None,
+    dialect: Dialect, memberships: MembershipFacts | None = None, only_people: Collection[str] | None = None,
 ) -> CompiledSpec:
     """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes); ``memberships``
-    are the facts its membership filters need."""
+    are the facts its membership filters need. With ``only_people`` (source person ids: a triggered run's woken
+    people) the people rows and activity counts are those people's alone; whether the source holds anyone at
+    all stays the whole table's answer."""
     end = interval[1]
     numbered = spec.rules.numbered()
     facts = check_facts(spec, memberships)
-    counted = {n: _cte(counts_query(flt, activities, interval, dialect), f"b{n}", dialect)
+
+    def counts_of(flt: BehaviourFilter | InactivityFilter) -> sa.Select[Any]:
+        query = counts_query(flt, activities, interval, dialect)
+        if only_people is None:
+            return query
+        return query.where(only_people_clause(activities.c[PERSON_ID], only_people))
+
+    counted = {n: _cte(counts_of(flt), f"b{n}", dialect)
                for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter)}
     candidates = None
     if not qualifies_without_behaviour(spec.rules.tree, spec):
@@ -99,7 +110,7 @@ def compile_spec(
                                 for n, flt in numbered if isinstance(flt, BehaviourFilter)))
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
-    person_query = people_subquery(people, fields, spec.member_types, end, dialect, candidates)
+    person_query = people_subquery(people, fields, spec.member_types, end, dialect, candidates, only_people)
     person_rows: sa.Subquery | sa.CTE
     if is_history(people):  # window functions: computed once, read by the person rows and the total
         person_rows = _cte(person_query, "people_as_of", dialect)
