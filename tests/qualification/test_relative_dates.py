@@ -134,8 +134,10 @@ def test_descriptions_in_plain_words():
     assert "removed after 3 months without qualifying" in doc
 
 
-def test_window_in_past_days_reads_as_before():
-    assert str(Window(in_past_days=30).bounds(END - DAY, END)[0]) == str(END - 30 * DAY)
+def test_window_forms_clip_at_the_interval_end():
+    assert Window(in_past_days=30).bounds(END - DAY, END) == Window(in_past="30 days").bounds(END - DAY, END)
+    assert Window(on_or_after="2 weeks before as_of").bounds(END - DAY, END) == (END - 14 * DAY, END)
+    assert Window(in_time_frame="this_year").bounds(END - DAY, END) == (dt.datetime(2026, 1, 1, tzinfo=dt.UTC), END)
 
 
 # -- the same answers everywhere, to the microsecond ---------------------------------------------------------
