@@ -10,12 +10,58 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import zoneinfo
 from typing import Any
 
 ONE_DAY = dt.timedelta(days=1)
 KNOWN_ATTRIBUTES = ("page_url", "form_name", "email_name", "link_url")
 NEGATIVE = {"is_not": "is", "not_in": "in", "not_contains": "contains", "is_not_empty": "is_empty"}
-ORDERING = {"gt", "gte", "lt", "lte", "between", "in_past"}
+ORDERING = {"gt", "gte", "lt", "lte", "between", "in_past", "in_past_before", "in_future", "in_future_after",
+            "in_time_frame", "after", "before", "on_or_after", "on_or_before"}
+WORDS = {"after": "gt", "before": "lt", "on_or_after": "gte", "on_or_before": "lte"}
+UNIT_HOURS = {"hour": 1, "day": 24, "week": 7 * 24, "month": 30 * 24, "year": 365 * 24}
+
+
+def length(duration: Any) -> dt.timedelta:
+    return dt.timedelta(hours=duration.count * UNIT_HOURS[duration.unit])
+
+
+def anchored(anchor: Any, as_of: dt.datetime) -> dt.datetime:
+    """An as-of anchor's instant."""
+    return as_of if anchor.duration is None else as_of + anchor.sign * length(anchor.duration)
+
+
+def frame(value: Any, as_of: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A calendar time frame's [start, end) in UTC: local midnights of the period's first and next days."""
+    zone = zoneinfo.ZoneInfo(value.timezone)
+    today = as_of.astimezone(zone).date()
+    name = {"today": "this_day", "yesterday": "last_day", "tomorrow": "next_day"}.get(value.name, value.name)
+    shift = {"this": 0, "last": -1, "next": 1}[name.split("_")[0]]
+    period = name.split("_")[1]
+    if period == "day":
+        first, after = today + dt.timedelta(days=shift), today + dt.timedelta(days=shift + 1)
+    elif period == "week":
+        monday = today - dt.timedelta(days=today.weekday())
+        first, after = monday + dt.timedelta(days=7 * shift), monday + dt.timedelta(days=7 * shift + 7)
+    else:
+        size = {"month": 1, "quarter": 3, "year": 12}[period]
+        months = [(today.year + (m - 1) // 12, (m - 1) % 12 + 1) for m in range(-36, 48)]
+        starts = [dt.date(y, m, 1) for y, m in months if (m - 1) % size == 0 and (size != 12 or m == 1)]
+        current = max(day for day in starts if day <= today)
+        index = starts.index(current) + shift
+        first, after = starts[index], starts[index + 1]
+    return (dt.datetime.combine(first, dt.time(), zone).astimezone(dt.UTC),
+            dt.datetime.combine(after, dt.time(), zone).astimezone(dt.UTC))
+
+
+def relative(moment: dt.datetime, operator: str, expected: Any, as_of: dt.datetime) -> bool:
+    """The operators relative to as-of, on an instant."""
+    if operator == "in_time_frame":
+        start, end = frame(expected, as_of)
+        return start <= moment < end
+    span = length(expected)
+    return {"in_past": as_of - span <= moment < as_of, "in_past_before": moment < as_of - span,
+            "in_future": as_of <= moment < as_of + span, "in_future_after": moment >= as_of + span}[operator]
 
 
 def is_null(value: Any) -> bool:
@@ -49,9 +95,14 @@ def _holds_positive(value: Any, operator: str, expected: Any, as_of: dt.datetime
         return False
     options = list(expected) if isinstance(expected, tuple) else [expected]
     sample = expected[0] if isinstance(expected, tuple) else expected
-    if operator == "in_past":
+    operator = WORDS.get(operator, operator)
+    if operator in ("in_past", "in_past_before", "in_future", "in_future_after", "in_time_frame"):
         moment = as_instant(value)
-        return moment is not None and as_of - dt.timedelta(days=expected) <= moment < as_of
+        return moment is not None and relative(moment, operator, expected, as_of)
+    if hasattr(sample, "sign"):  # as-of anchors: instants
+        options = [anchored(option, as_of) for option in options]
+        expected = tuple(options) if isinstance(expected, tuple) else options[0]
+        sample = options[0]
     if isinstance(sample, str):
         text = str(value).lower()
         wanted = [option.lower() for option in options]
@@ -98,7 +149,9 @@ def _holds_positive(value: Any, operator: str, expected: Any, as_of: dt.datetime
     return {"gt": day > sample, "gte": day >= sample, "lt": day < sample, "lte": day <= sample}[operator]
 
 
-def holds(value: Any, operator: str, expected: Any, as_of: dt.datetime) -> bool:
+def holds(value: Any, operator: str, expected: Any, as_of: dt.datetime, empty_dates: str = "no_match") -> bool:
+    if empty_dates == "match" and _holds_positive(value, "is_empty", None, as_of):
+        return True
     if operator in NEGATIVE:
         return not _holds_positive(value, NEGATIVE[operator], expected, as_of)
     return _holds_positive(value, operator, expected, as_of)
@@ -110,7 +163,7 @@ def unreadable(value: Any, operator: str, expected: Any) -> bool:
     if operator not in ORDERING or is_null(value) or (isinstance(value, str) and value.strip(" ") == ""):
         return False
     sample = expected[0] if isinstance(expected, tuple) else expected
-    if operator != "in_past" and isinstance(sample, int | float) and not isinstance(sample, bool):
+    if isinstance(sample, int | float) and not isinstance(sample, bool):
         return as_number(value) is None
     return as_instant(value) is None
 
@@ -137,8 +190,16 @@ def in_window(moment: dt.datetime, window: Any, start: dt.datetime, end: dt.date
         return moment >= end - dt.timedelta(days=window.in_past_days)
     if window.in_interval:
         return moment >= start
-    first, last = window.between
-    return first <= moment.date() <= last
+    if window.between is not None:
+        first, last = window.between
+        if isinstance(last, dt.datetime):  # an instant ends the window
+            return first <= moment < last
+        return first <= moment.date() <= last
+    for name in ("in_past", "in_past_before", "in_time_frame", "after", "before", "on_or_after", "on_or_before"):
+        value = getattr(window, name)
+        if value is not None:
+            return _holds_positive(moment, name, value, end)
+    raise AssertionError(window)
 
 
 #: Per change filter type: the activity type, the attribute naming what changed and the filter field that
@@ -154,7 +215,7 @@ def counts_activity(flt: Any, activity: dict[str, Any], end: dt.datetime) -> boo
     """Whether an activity counts for a behaviour, inactivity or change filter (window aside)."""
     if flt.type not in CHANGES:
         return activity["activity_type"] == flt.activity and all(
-            holds(attribute(activity, c.field), c.operator.value, c.value, end) for c in flt.where)
+            holds(attribute(activity, c.field), c.operator.value, c.value, end, c.empty_dates) for c in flt.where)
     activity_type, key, field, tests = CHANGES[flt.type]
     if activity["activity_type"] != activity_type:
         return False
@@ -190,7 +251,7 @@ def reference(
         matched, counts = {}, {}
         for number, flt in enumerate(spec.rules.filters, start=1):
             if flt.type == "demographic":
-                matched[number] = holds(person.get(flt.field), flt.operator.value, flt.value, end)
+                matched[number] = holds(person.get(flt.field), flt.operator.value, flt.value, end, flt.empty_dates)
                 continue
             if flt.type in ("member_of_list", "member_of_campaign_sync"):
                 matched[number] = is_member(person, flt, memberships or {})

@@ -1,5 +1,6 @@
 """Random specs and source rows for the property tests (hypothesis strategies): every operator, NULLs,
-blanks, Unicode, windows at their microsecond boundaries, logic trees, member types."""
+blanks, Unicode, windows at their microsecond boundaries, relative dates (durations in every unit, as-of
+anchors, calendar time frames in zones with DST) with ``empty_dates``, logic trees, member types."""
 
 from __future__ import annotations
 
@@ -18,6 +19,16 @@ TEXT_VALUES = ["VP Sales", "vp sales", "Engineer", "Director of IT", "", "  ", N
 NEEDLES = ["vp", "VP Sales", "engineer", "director", "ärztin", "germany", "fr", "ivoire", "Sales", "of"]
 NUMBERS = [None, 0, 1, 30, 31, 999, 1000, 5000]
 CREATED = [None, END - 10 * DAY, END - MICRO, END, END + DAY]
+def iso(moment: dt.datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+#: Instants on the edges of the relative forms drawn below (as-of END): durations back and ahead, and the
+#: local midnights of Berlin (CEST, +2) and New York (EDT, -4) periods, with their neighbours 1 µs before.
+EDGES = [END - 14 * DAY, END - 30 * DAY, END - 12 * dt.timedelta(hours=1), END + 30 * DAY, END + 7 * DAY,
+         dt.datetime(2026, 5, 31, 22, tzinfo=dt.UTC), dt.datetime(2026, 5, 1, 4, tzinfo=dt.UTC),
+         dt.datetime(2026, 3, 31, 22, tzinfo=dt.UTC), dt.datetime(2025, 12, 31, 23, tzinfo=dt.UTC),
+         dt.datetime(2026, 5, 25, tzinfo=dt.UTC)]  # fmt: skip
 RENEWALS = [
     None,
     "2026-05-31",
@@ -26,14 +37,22 @@ RENEWALS = [
     "2026-05-31 23:59:59",
     "2026-05-30T12:00:00Z",
     "garbage",
+    " ",
+    *(iso(edge - shift) for edge in EDGES for shift in (dt.timedelta(0), MICRO)),
 ]
 MOMENTS = [END - 7 * DAY, END - 7 * DAY - MICRO, END - MICRO, END, START, START - MICRO, END + DAY,
            dt.datetime(2026, 5, 10, tzinfo=dt.UTC), dt.datetime(2026, 5, 10, 23, 59, 59, 999999, tzinfo=dt.UTC),
-           dt.datetime(2026, 5, 11, tzinfo=dt.UTC), END - 40 * DAY]  # fmt: skip
+           dt.datetime(2026, 5, 11, tzinfo=dt.UTC), END - 40 * DAY, END - 14 * DAY, END - 14 * DAY - MICRO,
+           dt.datetime(2026, 5, 31, 22, tzinfo=dt.UTC), dt.datetime(2026, 5, 31, 21, 59, 59, 999999, tzinfo=dt.UTC),
+           dt.datetime(2026, 5, 25, tzinfo=dt.UTC), dt.datetime(2026, 5, 24, 23, 59, 59, 999999, tzinfo=dt.UTC),
+           END - 400 * DAY]  # fmt: skip
 PAGES = ["https://x/pricing", "https://x/PRICING/plans", "https://x/blog", None, ""]
 FORMS = ["Demo Request", "demo request", "Contact Us", None]
 PAYLOADS = [
     None,
+    '{"due": "2026-05-31T21:59:59.999999Z"}',
+    '{"due": "2026-06-15"}',
+    '{"due": ""}',
     '{"minutes": 25}',
     '{"minutes": "40"}',
     '{"minutes": 10, "webinar": "Keynote"}',
@@ -57,6 +76,32 @@ LIST_ID = "11111111-0000-4000-8000-000000000000"
 FACT_KEYS = [f"list:{LIST_ID}", "campaign-sync:webinar"]
 DATES = [dt.date(2026, 5, 31), dt.date(2026, 4, 15), dt.date(2026, 6, 1)]
 INSTANTS = [dt.datetime(2026, 5, 31, 23, 59, 59, tzinfo=dt.UTC), END - 10 * DAY]
+ANCHORS = ["as_of", "14 days before as_of", "2 weeks after as_of", "1 month after as_of", "12 hours before as_of"]
+DURATIONS = [1, 2, 30, "12 hours", "2 weeks", "1 month", "1 year"]
+TIME_FRAMES = ["today", "yesterday", "this_week", "last_week", "this_month", "last_month", "next_month",
+               "this_quarter", "last_quarter", "this_year"]  # fmt: skip
+ZONES = [None, "Europe/Berlin", "America/New_York"]
+BEFORE_LIKE = ["before", "on_or_before", "lt", "lte", "in_past_before"]
+
+
+@st.composite
+def relative_date(draw: st.DrawFn, field: str) -> dict[str, Any]:
+    """A date condition in one of Marketo's relative forms, or a date word on a date or an as-of anchor."""
+    operator = draw(st.sampled_from(["in_past", "in_past_before", "in_future", "in_future_after",
+                                     "in_time_frame", "after", "before", "on_or_after", "on_or_before"]))
+    condition: dict[str, Any] = {"field": field, "operator": operator}
+    if operator == "in_time_frame":
+        condition["value"] = draw(st.sampled_from(TIME_FRAMES))
+        zone = draw(st.sampled_from(ZONES))
+        if zone:
+            condition["timezone"] = zone
+    elif operator.startswith("in_"):
+        condition["value"] = draw(st.sampled_from(DURATIONS))
+    else:
+        condition["value"] = draw(st.sampled_from([*ANCHORS, *DATES, *INSTANTS]))
+    if operator in BEFORE_LIKE and draw(st.booleans()):
+        condition["empty_dates"] = "match"
+    return condition
 
 
 @st.composite
@@ -130,7 +175,12 @@ def condition(draw: st.DrawFn, field: str, kind: str) -> dict[str, Any]:
             "operator": operator,
             "value": draw(st.sampled_from([0, 1, 25, 30, 40, 1000])),
         }
+    if draw(st.booleans()):
+        return draw(relative_date(field))
     operator = draw(st.sampled_from(["is", "is_not", "gt", "gte", "lt", "lte", "between", "in_past"]))
+    if operator in ("gt", "lt", "lte") and draw(st.booleans()):
+        return {"field": field, "operator": operator, "value": draw(st.sampled_from(ANCHORS)),
+                **({"empty_dates": "match"} if operator != "gt" and draw(st.booleans()) else {})}
     if operator == "in_past":
         return {"field": field, "operator": operator, "value": draw(st.sampled_from([1, 2, 30]))}
     values = draw(st.sampled_from([DATES, INSTANTS]))
@@ -145,12 +195,23 @@ def condition(draw: st.DrawFn, field: str, kind: str) -> dict[str, Any]:
 
 DEMOGRAPHIC_FIELDS = [("job_title", "text"), ("country", "text"), ("company_size", "number"),
                       ("lead_score", "number"), ("renewal_date", "date"), ("created_at", "date")]  # fmt: skip
-ACTIVITY_FIELDS = [("page_url", "text"), ("form_name", "text"), ("minutes", "number")]
+ACTIVITY_FIELDS = [("page_url", "text"), ("form_name", "text"), ("minutes", "number"), ("due", "date")]
+
+
+@st.composite
+def relative_window(draw: st.DrawFn) -> dict[str, Any]:
+    """A window in one of the date-operator forms."""
+    condition = draw(relative_date("occurred_at").filter(
+        lambda c: c["operator"] not in ("in_future", "in_future_after") and "empty_dates" not in c))
+    window = {condition["operator"]: condition["value"]}
+    return {**window, "timezone": condition["timezone"]} if "timezone" in condition else window
 
 
 @st.composite
 def window(draw: st.DrawFn) -> dict[str, Any] | None:
-    choice = draw(st.integers(0, 3))
+    choice = draw(st.integers(0, 4))
+    if choice == 4:
+        return draw(relative_window())
     if choice == 0:
         return None
     if choice == 1:

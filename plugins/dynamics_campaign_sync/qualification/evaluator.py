@@ -59,20 +59,18 @@ from dynamics_campaign_sync.spec.models import (
     InactivityFilter,
     MembershipFilter,
 )
-from dynamics_campaign_sync.spec.operators import ORDERED, Operator, ValueKind
+from dynamics_campaign_sync.spec.operators import ORDERING, ValueKind
 from dynamics_campaign_sync.utc import aware_utc
 
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: The invalid-row kind of a value that a filter of this comparison kind cannot place in order.
 _UNREADABLE = {ValueKind.NUMBER: NOT_NUMERIC, ValueKind.DAY: NOT_A_DATE, ValueKind.INSTANT: NOT_A_DATE,
-               ValueKind.DAYS: NOT_A_DATE}
-#: Operators that order values: text in their column is an error. ``is 12345`` on a text column is decided.
-_ORDERING = ORDERED | {Operator.BETWEEN, Operator.IN_PAST}
+               ValueKind.RELATIVE: NOT_A_DATE}
 
 
 def _orders(flt: DemographicFilter) -> bool:
     """Whether the filter places its column's values in order as numbers or dates."""
-    return flt.operator in _ORDERING and flt.kind in _UNREADABLE
+    return flt.operator in ORDERING and flt.kind in _UNREADABLE
 
 
 @dataclass(frozen=True)
@@ -337,7 +335,8 @@ def evaluate(
     aligned_counts: dict[int, np.ndarray] = {}
     for number, flt in numbered:
         if isinstance(flt, DemographicFilter):
-            matched[number] = condition_mask(columns[flt.field], flt.operator, flt.value, end)
+            matched[number] = condition_mask(columns[flt.field], flt.operator, flt.value, end,
+                                             empty_matches=flt.matches_empty)
         elif isinstance(flt, MembershipFilter):
             matched[number] = membership_mask(people[DYNAMICS_ID], memberships.ids_for(flt))
         else:

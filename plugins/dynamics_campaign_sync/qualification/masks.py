@@ -20,8 +20,8 @@ from dynamics_campaign_sync.spec.operators import (
     Operator,
     ValueKind,
     is_negative,
+    match_ranges,
     positive,
-    temporal_bounds,
     value_kind,
     values_of,
 )
@@ -132,28 +132,15 @@ def _boolean_mask(column: ColumnValues, values: tuple[Any, ...]) -> np.ndarray:
 
 def _temporal_mask(column: ColumnValues, operator: Operator, value: Any, as_of: dt.datetime) -> np.ndarray:
     instants = column.instants
-
-    def within(low: dt.datetime, high: dt.datetime) -> np.ndarray:
-        return np.asarray((instants >= low) & (instants < high), dtype=bool)
-
-    if operator is Operator.IN_PAST:
-        return within(as_of - dt.timedelta(days=value), as_of)
-    if operator is Operator.BETWEEN:
-        first, last = value
-        return within(temporal_bounds(first)[0], temporal_bounds(last)[1])
-    if operator in (Operator.IS, Operator.IN):
-        mask = np.zeros(len(instants), dtype=bool)
-        for item in values_of(value):
-            mask |= within(*temporal_bounds(item))
-        return mask
-    low, high = temporal_bounds(value)
-    selectors = {
-        Operator.GT: instants >= high,
-        Operator.GTE: instants >= low,
-        Operator.LT: instants < low,
-        Operator.LTE: instants < high,
-    }
-    return np.asarray(selectors[operator], dtype=bool)
+    mask = np.zeros(len(instants), dtype=bool)
+    for low, high in match_ranges(operator, value, as_of):
+        within = np.ones(len(instants), dtype=bool)
+        if low is not None:
+            within &= np.asarray(instants >= low, dtype=bool)
+        if high is not None:
+            within &= np.asarray(instants < high, dtype=bool)
+        mask |= within
+    return mask
 
 
 def unique_mask(column: ColumnValues, operator: Operator, value: Any, as_of: dt.datetime) -> np.ndarray:
@@ -170,8 +157,13 @@ def unique_mask(column: ColumnValues, operator: Operator, value: Any, as_of: dt.
     return _temporal_mask(column, operator, value, as_of)
 
 
-def condition_mask(column: ColumnValues, operator: Operator, value: Any, as_of: dt.datetime) -> np.ndarray:
-    """Rows of ``column`` matching ``operator value`` (negative operators are exact complements)."""
+def condition_mask(column: ColumnValues, operator: Operator, value: Any, as_of: dt.datetime, *,
+                   empty_matches: bool = False) -> np.ndarray:
+    """Rows of ``column`` matching ``operator value`` (negative operators are exact complements);
+    ``empty_matches``: empty values match too (a date filter's ``empty_dates: match``)."""
     base = positive(operator)
-    matched = column.broadcast(unique_mask(column, base, value, as_of), null_value=base is Operator.IS_EMPTY)
+    unique = unique_mask(column, base, value, as_of)
+    if empty_matches:
+        unique = unique | column.empty
+    matched = column.broadcast(unique, null_value=base is Operator.IS_EMPTY or empty_matches)
     return ~matched if is_negative(operator) else matched

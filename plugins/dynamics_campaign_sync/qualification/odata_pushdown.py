@@ -33,8 +33,8 @@ from dynamics_campaign_sync.spec.operators import (
     Operator,
     ValueKind,
     is_negative,
+    match_ranges,
     positive,
-    temporal_bounds,
     value_kind,
     values_of,
 )
@@ -79,23 +79,9 @@ def instant_literal(value: dt.datetime, *, up: bool) -> str:
     return dt.datetime.fromtimestamp(whole, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _ranges(condition: Condition, operator: Operator, as_of: dt.datetime) -> list[tuple[Any, Any]]:
-    """The ``[low, high)`` instants a date condition matches (None: open)."""
-    value = condition.value
-    if operator is Operator.IN_PAST:
-        return [(as_of - dt.timedelta(days=value), as_of)]
-    if operator is Operator.BETWEEN:
-        return [(temporal_bounds(value[0])[0], temporal_bounds(value[1])[1])]
-    if operator in (Operator.IS, Operator.IN):
-        return [temporal_bounds(item) for item in values_of(value)]
-    low, high = temporal_bounds(value)
-    return [{Operator.GT: (high, None), Operator.GTE: (low, None), Operator.LT: (None, low),
-             Operator.LTE: (None, high)}[operator]]
-
-
 def _date_clause(column: str, condition: Condition, operator: Operator, as_of: dt.datetime) -> str:
     parts = []
-    for low, high in _ranges(condition, operator, as_of):
+    for low, high in match_ranges(operator, condition.value, as_of):
         bounds = ([f"{column} ge {instant_literal(low, up=False)}"] if low is not None else []) + (
             [f"{column} lt {instant_literal(high, up=True)}"] if high is not None else [])
         parts.append(" and ".join(bounds))
@@ -153,11 +139,11 @@ def condition_clause(condition: Condition, attribute_type: str, as_of: dt.dateti
         clause = _number_clause(column, base, condition.value)
     elif kind is ValueKind.BOOLEAN and attribute_type == "Boolean" and base in (Operator.IS, Operator.IN):
         clause = " or ".join(f"{column} eq {_literal(v)}" for v in condition.values)
-    elif kind in (ValueKind.DAY, ValueKind.INSTANT, ValueKind.DAYS) and attribute_type == "DateTime":
+    elif kind in (ValueKind.DAY, ValueKind.INSTANT, ValueKind.RELATIVE) and attribute_type == "DateTime":
         clause, exact = _date_clause(column, condition, base, as_of), False
     if clause is None:
         return None
-    matched = _not_null(column, clause)
+    matched = f"({column} eq null or ({clause}))" if condition.matches_empty else _not_null(column, clause)
     if is_negative(condition.operator):
         return (f"not {matched}", True) if exact else None
     return matched, exact

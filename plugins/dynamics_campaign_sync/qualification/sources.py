@@ -157,7 +157,8 @@ def conditions_mask(
     mask = np.ones(len(activities), dtype=bool)
     for condition in conditions:
         column = ColumnValues(attribute_values(activities, condition.field))
-        mask &= condition_mask(column, condition.operator, condition.value, as_of)
+        mask &= condition_mask(column, condition.operator, condition.value, as_of,
+                               empty_matches=condition.matches_empty)
     return mask
 
 

@@ -76,7 +76,8 @@ def matching_values(
     """
     stored = pd.Series([*values, None], dtype=object)
     attribute = extract_attribute(stored, condition.field) if json_key else stored
-    matched = condition_mask(ColumnValues(attribute), condition.operator, condition.value, as_of)
+    matched = condition_mask(ColumnValues(attribute), condition.operator, condition.value, as_of,
+                             empty_matches=condition.matches_empty)
     if matched[-1]:
         return None
     return [value for value, keep in zip(values, matched[:-1], strict=True) if keep]

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from dynamics_campaign_sync.campaign_status import campaign_status_label
 from dynamics_campaign_sync.spec.logic import render
+from dynamics_campaign_sync.spec.operators import ORDERING
+from dynamics_campaign_sync.spec.relative_dates import Anchor
 
 if TYPE_CHECKING:
     from dynamics_campaign_sync.spec.models import CampaignSpec, Condition, Window
@@ -25,6 +27,18 @@ _ACTIVITY_NAMES = {
 }
 
 
+#: How each date operator reads in a sentence, before its value.
+_DATE_PHRASES = {
+    "in_past": "in the past",
+    "in_past_before": "more than",
+    "in_future": "in the next",
+    "in_future_after": "more than",
+    "in_time_frame": "in",
+}
+_DATE_TAILS = {"in_past_before": " ago", "in_future_after": " ahead"}
+_EMPTY_DATES = " (or empty)"
+
+
 def _literal(value: Any) -> str:
     if isinstance(value, str):
         return repr(value)
@@ -32,32 +46,48 @@ def _literal(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, Anchor):
+        return _anchor_text(value)
     return str(value)
 
 
+def _anchor_text(anchor: Anchor) -> str:
+    if anchor.duration is None:
+        return "the run's as-of"
+    return f"{anchor.duration} {'before' if anchor.sign < 0 else 'after'} the run's as-of"
+
+
+def _date_text(operator: str, value: Any) -> str:
+    """An ordering operator and its value: ``in the past 2 weeks``, ``more than 1 year ago``, ``in last month (Europe/Berlin)``, ``after …``."""
+    if operator in _DATE_PHRASES:
+        return f"{_DATE_PHRASES[operator]} {value}{_DATE_TAILS.get(operator, '')}"
+    if operator == "between":
+        low, high = value
+        return f"between {_literal(low)} and {_literal(high)}"
+    return f"{operator.replace('_', ' ')} {_literal(value)}"
+
+
 def describe_condition(condition: Condition) -> str:
-    """``job_title contains 'VP' or 'Director'``."""
-    operator = condition.operator.value.replace("_", " ")
-    if condition.operator.value in ("is_empty", "is_not_empty"):
-        return f"{condition.field} {operator}"
-    if condition.operator.value == "in_past":
-        return f"{condition.field} in the past {condition.value} days"
-    if condition.operator.value == "between":
-        low, high = condition.value
-        return f"{condition.field} between {_literal(low)} and {_literal(high)}"
-    return f"{condition.field} {operator} " + " or ".join(_literal(v) for v in condition.values)
+    """``job_title contains 'VP' or 'Director'``; ``renewal_date in the next 30 days``."""
+    operator = condition.operator.value
+    if operator in ("is_empty", "is_not_empty"):
+        return f"{condition.field} {operator.replace('_', ' ')}"
+    if condition.operator in ORDERING:
+        text = f"{condition.field} {_date_text(operator, condition.value)}"
+    else:
+        text = f"{condition.field} {operator.replace('_', ' ')} " + " or ".join(
+            _literal(v) for v in condition.values)
+    return text + (_EMPTY_DATES if condition.matches_empty else "")
 
 
 def describe_window(window: Window | None) -> str:
     if window is None:
         return "ever"
-    if window.in_past_days is not None:
-        return f"in the past {window.in_past_days} days"
     if window.in_interval:
         return "during the run's data interval"
-    assert window.between is not None
-    first, last = window.between
-    return f"between {_literal(first)} and {_literal(last)}"
+    chosen = window.operator
+    assert chosen is not None
+    return _date_text(*chosen)
 
 
 def _times(min_times: int, max_times: int | None) -> str:
@@ -130,25 +160,25 @@ def describe_reason(reason: Mapping[str, Any] | None, texts: Mapping[int, str]) 
     return "; ".join(parts)
 
 
-#: How often a person may qualify, and when members who stop qualifying leave: "{days}" stands for the spec's days.
+#: How often a person may qualify, and when members who stop qualifying leave: "{period}" as the spec wrote it.
 _QUALIFICATION_TEXTS = {
     "once": "each person can qualify once",
     "every_time": "each person can qualify every time",
-    "every_n_days": "each person can qualify once every {days} days",
+    "every_n_days": "each person can qualify once every {period}",
 }
 _REMOVAL_TEXTS = {
     "mirror": "removed as soon as they stop qualifying",
     "never": "never removed",
-    "after_days": "removed after {days} days without qualifying",
+    "after_days": "removed after {period} without qualifying",
 }
 
 
 def _qualification_text(spec: CampaignSpec) -> str:
-    return _QUALIFICATION_TEXTS[spec.qualification.rule].format(days=spec.qualification.days)
+    return _QUALIFICATION_TEXTS[spec.qualification.rule].format(period=spec.qualification.period)
 
 
 def _removal_text(spec: CampaignSpec) -> str:
-    return _REMOVAL_TEXTS[spec.removal.policy].format(days=spec.removal.days)
+    return _REMOVAL_TEXTS[spec.removal.policy].format(period=spec.removal.period)
 
 
 def _drift_text(spec: CampaignSpec) -> str:

@@ -39,15 +39,25 @@ from dynamics_campaign_sync.spec.changes import ValueTestError, condition_on
 from dynamics_campaign_sync.spec.describe import render_doc_md
 from dynamics_campaign_sync.spec.logic import LogicError, Node, parse_logic, references
 from dynamics_campaign_sync.spec.operators import (
+    EMPTY_DATES_OPERATORS,
+    TEMPORAL_KINDS,
     ConditionValueError,
     Operator,
+    Range,
     ValueKind,
+    match_ranges,
     normalize_value,
     parse_operator,
-    temporal_bounds,
-    to_utc,
     value_kind,
     values_of,
+)
+from dynamics_campaign_sync.spec.relative_dates import (
+    Anchor,
+    Duration,
+    RelativeDateError,
+    anchor_instant,
+    check_timezone,
+    parse_duration,
 )
 
 IDENTIFIER_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -69,11 +79,17 @@ def _custom_error(message: str) -> PydanticCustomError:
 
 
 class Condition(_Model):
-    """``field operator value``: one comparison on a people or activity column."""
+    """``field operator value``: one comparison on a people or activity column.
+
+    ``timezone`` goes with ``in_time_frame`` (the zone of its calendar periods, UTC by default);
+    ``empty_dates: match`` with a ``before``-like date operator also matches empty values, as Marketo does.
+    """
 
     field: Identifier
     operator: Operator
+    timezone: str | None = None
     value: Any = Field(default=None, validate_default=True)
+    empty_dates: Literal["no_match", "match"] = "no_match"
 
     @field_validator("operator", mode="before")
     @classmethod
@@ -83,6 +99,16 @@ class Condition(_Model):
         except ConditionValueError as error:
             raise _custom_error(str(error)) from None
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, raw: str | None, info: ValidationInfo) -> str | None:
+        if raw is not None and info.data.get("operator") not in (None, Operator.IN_TIME_FRAME):
+            raise _custom_error("timezone goes only with in_time_frame")
+        try:
+            return None if raw is None else check_timezone(raw)
+        except RelativeDateError as error:
+            raise _custom_error(str(error)) from None
+
     @field_validator("value")
     @classmethod
     def _value_fits_operator(cls, raw: object, info: ValidationInfo) -> Any:
@@ -90,9 +116,20 @@ class Condition(_Model):
         if operator is None:  # the operator itself was invalid and is reported already
             return raw
         try:
-            return normalize_value(operator, raw)
+            return normalize_value(operator, raw, info.data.get("timezone"))
         except ConditionValueError as error:
             raise _custom_error(str(error)) from None
+
+    @field_validator("empty_dates")
+    @classmethod
+    def _empty_dates_with_before(cls, raw: str, info: ValidationInfo) -> str:
+        operator, value = info.data.get("operator"), info.data.get("value")
+        if raw == "no_match" or operator is None or "value" not in info.data:
+            return raw
+        if operator not in EMPTY_DATES_OPERATORS or value_kind(operator, value) not in TEMPORAL_KINDS:
+            raise _custom_error(f"empty_dates: match goes only with before, on_or_before, in_past_before (or lt, "
+                                f"lte on a date), not with {operator.value} {value}")
+        return raw
 
     @property
     def kind(self) -> ValueKind:
@@ -102,6 +139,11 @@ class Condition(_Model):
     def values(self) -> tuple[Any, ...]:
         return values_of(self.value)
 
+    @property
+    def matches_empty(self) -> bool:
+        """Whether an empty value matches (``is_empty``, or a date filter with ``empty_dates: match``)."""
+        return self.empty_dates == "match"
+
 
 class DemographicFilter(Condition):
     """A condition on the person's own columns (job title, country, company size …)."""
@@ -109,47 +151,108 @@ class DemographicFilter(Condition):
     type: Literal["demographic"]
 
 
+#: The window forms that are a date operator on ``occurred_at``, by field name.
+_WINDOW_OPERATORS = {
+    "in_past": Operator.IN_PAST,
+    "in_past_before": Operator.IN_PAST_BEFORE,
+    "in_time_frame": Operator.IN_TIME_FRAME,
+    "after": Operator.AFTER,
+    "before": Operator.BEFORE,
+    "on_or_after": Operator.ON_OR_AFTER,
+    "on_or_before": Operator.ON_OR_BEFORE,
+    "between": Operator.BETWEEN,
+}
+
+
 class Window(_Model):
     """When activities count. Start inclusive, end exclusive; never past the interval end.
 
-    Exactly one of: ``in_past_days: N`` (the N days before the interval end),
-    ``between: [a, b]`` (dates include both whole UTC days; datetimes are
-    ``[a, b)``) or ``in_interval: true`` (the run's data interval). Without a
-    window a filter counts everything before the interval end.
+    Exactly one of: ``in_interval: true`` (the run's data interval), ``in_past_days: N``, or one date
+    operator on the activity's time (``in_past: 2 weeks``, ``in_past_before``, ``in_time_frame`` with an
+    optional ``timezone``, ``after``, ``before``, ``on_or_after``, ``on_or_before``, ``between: [a, b]``),
+    meaning what it means in a condition (dates include whole UTC days). Without a window a filter counts
+    everything before the interval end.
     """
 
     in_past_days: int | None = Field(default=None, ge=1)
-    between: tuple[dt.date | dt.datetime, dt.date | dt.datetime] | None = None
     in_interval: bool = False
+    timezone: str | None = None
+    in_past: Any = None
+    in_past_before: Any = None
+    in_time_frame: Any = None
+    after: Any = None
+    before: Any = None
+    on_or_after: Any = None
+    on_or_before: Any = None
+    between: Any = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, raw: str | None) -> str | None:
+        try:
+            return None if raw is None else check_timezone(raw)
+        except RelativeDateError as error:
+            raise _custom_error(str(error)) from None
+
+    @field_validator(*_WINDOW_OPERATORS)
+    @classmethod
+    def _date_operator_value(cls, raw: Any, info: ValidationInfo) -> Any:
+        if raw is None:
+            return None
+        assert info.field_name is not None
+        operator = _WINDOW_OPERATORS[info.field_name]
+        try:
+            value = normalize_value(operator, raw, info.data.get("timezone"))
+        except ConditionValueError as error:
+            raise _custom_error(str(error)) from None
+        if value_kind(operator, value) not in TEMPORAL_KINDS:
+            raise _custom_error(f"{info.field_name} needs dates, got {raw!r}")
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Window:
-        chosen = [self.in_past_days is not None, self.between is not None, self.in_interval]
+        chosen = [self.in_past_days is not None, self.in_interval,
+                  *(getattr(self, name) is not None for name in _WINDOW_OPERATORS)]
         if sum(chosen) != 1:
-            raise _custom_error("give exactly one of in_past_days, between, in_interval")
-        if self.between is not None:
-            start, end = self._between_bounds()
-            if start >= end:
+            names = ", ".join(dict.fromkeys(["in_past_days", "between", "in_interval", *_WINDOW_OPERATORS]))
+            raise _custom_error(f"give exactly one of {names}")
+        if self.timezone is not None and self.in_time_frame is None:
+            raise _custom_error("timezone goes only with in_time_frame")
+        if self.between is not None and not any(isinstance(v, Anchor) for v in self.between):
+            start, end = _window_range(Operator.BETWEEN, self.between, dt.datetime.now(dt.UTC))
+            if start is not None and end is not None and start >= end:
                 raise _custom_error("between needs the first date before the second")
         return self
 
-    def _between_bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        assert self.between is not None
-        first, last = self.between
-        start = temporal_bounds(first)[0]
-        end = to_utc(last) if isinstance(last, dt.datetime) else temporal_bounds(last)[1]
-        return start, end
+    @property
+    def operator(self) -> tuple[Operator, Any] | None:
+        """The date operator and value this window is (None for ``in_interval``)."""
+        if self.in_past_days is not None:
+            return Operator.IN_PAST, Duration(self.in_past_days, "day")
+        for name, operator in _WINDOW_OPERATORS.items():
+            value = getattr(self, name)
+            if value is not None:
+                return operator, value
+        return None
 
     def bounds(
         self, interval_start: dt.datetime, interval_end: dt.datetime
     ) -> tuple[dt.datetime | None, dt.datetime]:
         """``[start, end)`` for an evaluation of the interval ``[interval_start, interval_end)``."""
-        if self.in_past_days is not None:
-            return interval_end - dt.timedelta(days=self.in_past_days), interval_end
-        if self.in_interval:
+        chosen = self.operator
+        if chosen is None:
             return interval_start, interval_end
-        start, end = self._between_bounds()
-        return start, min(end, interval_end)
+        start, end = _window_range(*chosen, interval_end)
+        return start, interval_end if end is None else min(end, interval_end)
+
+
+def _window_range(operator: Operator, value: Any, as_of: dt.datetime) -> Range:
+    """The one range a window's date operator matches; ``between`` ends at an instant it names (datetimes
+    and anchors: ``[a, b)``, the window's own convention) and after a whole last day."""
+    (low, high), = match_ranges(operator, value, as_of)
+    if operator is Operator.BETWEEN and isinstance(value[1], dt.datetime | Anchor):
+        high = anchor_instant(value[1], as_of) if isinstance(value[1], Anchor) else value[1]
+    return low, high
 
 
 class _ActivityFilter(_Model):
@@ -471,16 +574,39 @@ class SourceConfig(_Model):
         return self.people == "dataverse"
 
 
+def _duration_in_days(data: Any, word: str, choice: str, value: str) -> Any:
+    """Shorthand and duration forms of a rule with a number of days: ``"<word> 2 weeks"`` or
+    ``{<choice>: value, <word>: "2 weeks"}`` become ``days`` (Marketo's units: a week is 7 days, a month
+    30), keeping the duration as written in ``<word>`` for descriptions."""
+    if isinstance(data, str) and data.startswith(f"{word} "):
+        data = {choice: value, word: data[len(word) + 1:]}
+    elif isinstance(data, str):
+        return {choice: data}
+    if not isinstance(data, dict) or data.get(word) is None:
+        return data
+    if data.get("days") is not None:
+        raise _custom_error(f"give days or {word}, not both")
+    try:
+        duration = parse_duration(data[word], word)
+    except RelativeDateError as error:
+        raise _custom_error(str(error)) from None
+    if duration.whole_days is None:
+        raise _custom_error(f"{word} needs whole days, got {str(duration)!r}")
+    return {choice: value, **data, "days": duration.whole_days, word: str(duration)}
+
+
 class QualificationRule(_Model):
-    """How often one person may qualify: ``once``, ``every_time`` or ``every_n_days`` (with ``days``)."""
+    """How often one person may qualify: ``once``, ``every_time`` or ``every_n_days`` (with ``days``, or
+    ``every: 2 weeks``; shorthand ``qualification: every 2 weeks``)."""
 
     rule: Literal["once", "every_time", "every_n_days"] = "once"
     days: int | None = Field(default=None, ge=1)
+    every: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        return {"rule": data} if isinstance(data, str) else data
+        return _duration_in_days(data, "every", "rule", "every_n_days")
 
     @model_validator(mode="after")
     def _days_with_every_n_days(self) -> QualificationRule:
@@ -488,23 +614,35 @@ class QualificationRule(_Model):
             raise _custom_error("days is required with every_n_days and only there")
         return self
 
+    @property
+    def period(self) -> str:
+        """The period as written: ``2 weeks``, or ``3 days``."""
+        return self.every or str(Duration(self.days or 0, "day"))
+
 
 class RemovalPolicy(_Model):
-    """When members who stop qualifying are removed: ``mirror``, ``never`` or ``after_days`` (with ``days``)."""
+    """When members who stop qualifying are removed: ``mirror``, ``never`` or ``after_days`` (with ``days``,
+    or ``after: 3 months``; shorthand ``removal: after 3 months``)."""
 
     policy: Literal["mirror", "never", "after_days"] = "mirror"
     days: int | None = Field(default=None, ge=1)
+    after: str | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, data: Any) -> Any:
-        return {"policy": data} if isinstance(data, str) else data
+        return _duration_in_days(data, "after", "policy", "after_days")
 
     @model_validator(mode="after")
     def _days_with_after_days(self) -> RemovalPolicy:
         if (self.policy == "after_days") != (self.days is not None):
             raise _custom_error("days is required with after_days and only there")
         return self
+
+    @property
+    def period(self) -> str:
+        """The delay as written: ``3 months``, or ``30 days``."""
+        return self.after or str(Duration(self.days or 0, "day"))
 
 
 class DriftPolicy(_Model):

@@ -23,17 +23,15 @@ from dynamics_campaign_sync.qualification.masks import _FALSE_WORDS, _TRUE_WORDS
 from dynamics_campaign_sync.qualification.pushdown import is_number_type, text_match
 from dynamics_campaign_sync.spec.models import Condition
 from dynamics_campaign_sync.spec.operators import (
-    ORDERED,
+    ORDERING,
     Operator,
     ValueKind,
     is_negative,
+    match_ranges,
     positive,
-    temporal_bounds,
     values_of,
 )
 
-#: Operators that place values in order: text there is an error, not a mismatch.
-ORDERING = ORDERED | {Operator.BETWEEN, Operator.IN_PAST}
 _COMPARE = {Operator.GT: "__gt__", Operator.GTE: "__ge__", Operator.LT: "__lt__", Operator.LTE: "__le__"}
 
 
@@ -74,19 +72,16 @@ def _temporal(value: ColumnElement[Any], operator: Operator, expected: Any, as_o
               dialect: Dialect) -> ColumnElement[bool]:
     moment = dialect.instant(value)
 
-    def within(low: dt.datetime, high: dt.datetime) -> ColumnElement[bool]:
-        return sa.and_(moment >= dialect.instant_literal(low), moment < dialect.instant_literal(high))
+    def within(low: dt.datetime | None, high: dt.datetime | None) -> ColumnElement[bool]:
+        bounds = ([moment >= dialect.instant_literal(low)] if low is not None else []) + (
+            [moment < dialect.instant_literal(high)] if high is not None else [])
+        return sa.and_(*bounds)
 
-    if operator is Operator.IN_PAST:
-        return within(as_of - dt.timedelta(days=expected), as_of)
-    if operator is Operator.BETWEEN:
-        return within(temporal_bounds(expected[0])[0], temporal_bounds(expected[1])[1])
-    if operator in (Operator.IS, Operator.IN):
-        return sa.or_(*(within(*temporal_bounds(item)) for item in values_of(expected)))
-    low, high = temporal_bounds(expected)
-    bound = {Operator.GT: (">=", high), Operator.GTE: (">=", low), Operator.LT: ("<", low),
-             Operator.LTE: ("<", high)}[operator]
-    return moment.op(bound[0], is_comparison=True)(dialect.instant_literal(bound[1]))
+    return sa.or_(*(within(low, high) for low, high in match_ranges(operator, expected, as_of)))
+
+
+def _empty(value: ColumnElement[Any], dialect: Dialect) -> ColumnElement[bool]:
+    return sa.or_(value.is_(None), _null_free(dialect.blank(value)))
 
 
 def positive_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.datetime, dialect: Dialect
@@ -94,7 +89,7 @@ def positive_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.d
     """The positive twin of ``condition`` on ``value``, NULL-free."""
     base = positive(condition.operator)
     if base is Operator.IS_EMPTY:
-        return sa.or_(value.is_(None), _null_free(dialect.blank(value)))
+        return _empty(value, dialect)
     kind = condition.kind
     if kind is ValueKind.TEXT:
         clause = _text(value, base, condition.values, dialect)
@@ -104,6 +99,8 @@ def positive_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.d
         clause = _boolean(value, condition.value, dialect)
     else:
         clause = _temporal(value, base, condition.value, as_of, dialect)
+    if condition.matches_empty:  # empty_dates: match
+        return sa.or_(_empty(value, dialect), _null_free(clause))
     return _null_free(clause)
 
 
@@ -120,7 +117,7 @@ def unreadable_kind(condition: Condition) -> str | None:
         return None
     if condition.kind is ValueKind.NUMBER:
         return "not_numeric"
-    if condition.kind in (ValueKind.DAY, ValueKind.INSTANT, ValueKind.DAYS):
+    if condition.kind in (ValueKind.DAY, ValueKind.INSTANT, ValueKind.RELATIVE):
         return "not_a_date"
     return None
 
