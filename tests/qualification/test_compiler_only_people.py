@@ -10,13 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from qualification_helpers import END, START, activities_frame, make_spec, people_frame
-from qualification_strategies import scenario
+from qualification_strategies import memberships_of, scenario
 from source_databases import DIALECTS, source_engine, write_source
 
 from dynamics_campaign_sync.qualification import SqlSource
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
 from dynamics_campaign_sync.qualification.compiler.query import compile_spec
+from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 from dynamics_campaign_sync.qualification.sources import DataFrameSource
 
 
@@ -42,11 +43,12 @@ def test_only_people_is_the_batch_answer_for_them(engine, case, data):
     write_source(engine, people, activities)
     ids = [f"P{i:03d}" for i in range(1, len(people_rows) + 1)]
     woken = data.draw(st.sets(st.sampled_from([*ids, "PX", "P999", "P'1"])), label="woken")
-    batch = evaluate(spec, SqlSource(engine), START, END)
-    triggered = evaluate(spec, SqlSource(engine), START, END, only_people=woken)
+    facts = MembershipFacts.of(memberships_of(people_rows))  # what the sync gathers for membership filters
+    batch = evaluate(spec, SqlSource(engine), START, END, facts)
+    triggered = evaluate(spec, SqlSource(engine), START, END, facts, only_people=woken)
     assert answer(triggered) == restricted(batch, woken)
     assert triggered.source_empty == batch.source_empty  # "is anyone there" stays the whole source's answer
-    in_memory = evaluate(spec, DataFrameSource(people, activities), START, END, only_people=woken)
+    in_memory = evaluate(spec, DataFrameSource(people, activities), START, END, facts, only_people=woken)
     assert answer(in_memory) == answer(triggered)
 
 
@@ -62,6 +64,6 @@ def test_only_the_woken_peoples_rows_are_read(engine):
     assert list(result.qualified["person_id"]) == ["P002", "P003"]
     assert (result.people_scanned, result.activity_rows_read) == (2, 3)  # not 5 people, not 4 activities
     people_table, activity_table = SqlSource(engine).tables
-    sql = str(compile_spec(spec, people_table, activity_table, (START, END), dialect_of(engine), {"P002"}).query
+    sql = str(compile_spec(spec, people_table, activity_table, (START, END), dialect_of(engine), only_people={"P002"}).query
               .compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True}))
     assert "'P002'" in sql  # inline, not one bound parameter per id and use
