@@ -8,7 +8,8 @@
    the contract's indexes (the reference query gets the same indexes ours does).
 2. For each spec (shipped, the three shapes of issue #13, ``--random`` seeded random specs of mixed
    shapes) and each database, runs ours (``evaluate``: reflection, the compiled query, invalid-row checks,
-   reasons) and the hand-written query (``reference_sql``), each ``--repeat`` times in a fresh process.
+   reasons) and the hand-written query (``reference_sql``: the qualified people's identity columns, what
+   the sync needs; fetched column-wise from DuckDB), each ``--repeat`` times in a fresh process.
    Wall time is the evaluation (median); import time is reported beside it; peak RSS is the child
    process tree's (its own high-water mark plus its children's). Answers are compared id by id.
 3. Prints per spec: wall time, import time, peak RSS, qualified count, same answer, ratio; then the
@@ -88,7 +89,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
         if engine == "duckdb":
             with duckdb.connect(db, read_only=True) as connection:
                 connection.execute("SET TimeZone = 'UTC'")
-                ids = [row[0] for row in connection.execute(sql).fetchall()]
+                ids = connection.execute(sql).fetchnumpy()["person_id"].tolist()  # column-wise, as ours
         else:
             connection = psycopg2.connect(POSTGRES_URL.replace("+psycopg2", ""), options=f"-csearch_path={db}")
             with connection.cursor() as cursor:

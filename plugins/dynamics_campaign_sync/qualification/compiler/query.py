@@ -1,12 +1,16 @@
 """A spec and an interval as ONE query: the qualified people with their per-filter flags and counts,
-the people left out as invalid, and one row of totals.
+the people left out as invalid, the activity rows without a person, and one row of totals.
 
 ::
 
     WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
          people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
     SELECT 'person', p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
-      WHERE p.problem IS NOT NULL OR <unreadable values> OR <logic over the filter clauses>
+      WHERE <valid> AND <logic over the filter clauses>
+    UNION ALL
+    SELECT 'person', p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
+    UNION ALL
+    SELECT 'activity', activity_id, …, count(*) OVER () … WHERE person_id IS NULL OR … ORDER BY activity_id LIMIT 10
     UNION ALL
     SELECT 'total', …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
@@ -24,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dynamics_campaign_sync.qualification.compiler.activity import counts_query, matches
+from dynamics_campaign_sync.qualification.compiler.activity import counts_query, matches, window_clauses
 from dynamics_campaign_sync.qualification.compiler.conditions import (
     condition_clause,
     unreadable_clause,
@@ -40,8 +44,14 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     people_subquery,
     usable_clauses,
 )
-from dynamics_campaign_sync.qualification.contract import IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.contract import (
+    ACTIVITY_ID,
+    ACTIVITY_TYPE,
+    IDENTITY_COLUMNS,
+    PERSON_ID,
+)
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
+from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
 from dynamics_campaign_sync.spec.models import (
     BehaviourFilter,
     CampaignSpec,
@@ -51,7 +61,7 @@ from dynamics_campaign_sync.spec.models import (
 
 ROW_KIND = "row_kind"
 ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
-PERSON_ROW, TOTAL_ROW = "person", "total"
+PERSON_ROW, ACTIVITY_ROW, TOTAL_ROW = "person", "activity", "total"
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,30 @@ def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: 
     if isinstance(flt, InactivityFilter):
         return person.not_in(sa.select(counts.c[PERSON_ID]).where(with_id))
     return person.in_(sa.select(counts.c[PERSON_ID]).where(with_id, matches(flt, counts.c.n)))
+
+
+def _people_less_activities(spec: CampaignSpec, table: sa.Table, interval: tuple[dt.datetime, dt.datetime],
+                            dialect: Dialect) -> sa.Subquery | None:
+    """Activity rows of the spec's types in its widest window without a person id (they count for nobody):
+    the first ids (``person_id``) and how many there are (``weight``). None: the spec reads no activity."""
+    filters = [flt for _, flt in spec.rules.numbered() if not isinstance(flt, DemographicFilter)]
+    if not filters:
+        return None
+    starts = [flt.bounds(*interval)[0] for flt in filters]
+    earliest = None if None in starts else min(start for start in starts if start is not None)
+    person = table.c[PERSON_ID]
+    # Uncorrelated, so computed once: where no row lacks a person (two index seeks), nothing else is read.
+    anywhere = sa.or_(sa.exists(sa.select(person).where(person.is_(None))),
+                      sa.exists(sa.select(person).where(person == "")))
+    where = [anywhere, sa.or_(person.is_(None), person == ""),
+             table.c[ACTIVITY_TYPE].in_(list(dict.fromkeys(flt.activity for flt in filters))),
+             *window_clauses(table, earliest, interval[1], dialect)]
+    has_id = ACTIVITY_ID in table.columns
+    activity_id = sa.cast(table.c[ACTIVITY_ID], sa.Text) if has_id else sa.cast(sa.null(), sa.Text)
+    rows = sa.select(activity_id.label(PERSON_ID), sa.func.count().over().label(WEIGHT)).where(*where)
+    if has_id:
+        rows = rows.order_by(table.c[ACTIVITY_ID])
+    return rows.limit(MAX_EXAMPLES if has_id else 1).subquery("people_less")
 
 
 def compile_spec(
@@ -160,5 +194,15 @@ def compile_spec(
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
         flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
     )
-    return CompiledSpec(sa.union_all(qualified_select, reported_select, total_select), flags, count_names, unreadable_names)
+    branches = [qualified_select, reported_select]
+    people_less = _people_less_activities(spec, activities, interval, dialect)
+    if people_less is not None:
+        branches.append(sa.select(
+            sa.literal(ACTIVITY_ROW).label(ROW_KIND), people_less.c[PERSON_ID],
+            *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS if name != PERSON_ID),
+            sa.cast(sa.null(), sa.Text).label(PROBLEM), people_less.c[WEIGHT],
+            *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values(),
+                                                     *unreadable_names.values()]),
+            sa.literal(1).label(ANYONE)))
+    return CompiledSpec(sa.union_all(*branches, total_select), flags, count_names, unreadable_names)
 
