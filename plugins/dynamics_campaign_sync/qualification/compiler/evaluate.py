@@ -51,7 +51,7 @@ def _plain(column: np.ndarray) -> np.ndarray:
         return column
     if column.dtype != object:
         return column.filled(0)
-    values = column.data.copy()
+    values = column.data  # the masked array is dropped: its data may be changed in place
     values[np.ma.getmaskarray(column)] = None  # filled(None) would mean "the default filler"
     return values
 
@@ -99,7 +99,7 @@ def _invalid_people(rows: Columns, marked: np.ndarray, compiled: CompiledSpec, r
     ids, problems = ids[order], rows[PROBLEM][marked][order]
     weights = rows[WEIGHT][marked][order].astype(np.int64)
     dynamics_ids = rows[DYNAMICS_ID][marked][order]
-    has_problem = np.array([problem is not None for problem in problems], dtype=bool)
+    has_problem = np.not_equal(problems, None)
     for problem in dict.fromkeys(problems[has_problem].tolist()):
         group = problems == problem
         examples: Any = ids[group]
@@ -127,12 +127,12 @@ def evaluate(
     people, activities = source.tables
     compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine))
     rows = run_query(source.engine, compiled.query)
-    kind = rows[ROW_KIND]
+    kind = rows[ROW_KIND].astype(np.int64)
     person = kind == PERSON_ROW
     total = int(np.flatnonzero(kind == TOTAL_ROW)[0])
 
     unreadable = [rows[name].astype(np.int64) == 1 for name in compiled.unreadable.values()]
-    has_problem = np.fromiter((problem is not None for problem in rows[PROBLEM]), dtype=bool, count=len(kind))
+    has_problem = np.not_equal(rows[PROBLEM], None)
     valid = person & ~has_problem & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
     people_less = np.flatnonzero(kind == ACTIVITY_ROW)
@@ -146,7 +146,8 @@ def evaluate(
     matched = {n: rows[name][order].astype(np.int64) == 1 for n, name in compiled.flags.items()}
     counts = {n: rows[name][order].astype(np.int64) for n, name in compiled.counts.items()}
     qualified = pd.DataFrame({name: rows[name][order] for name in IDENTITY_COLUMNS})
-    qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
+    if not isinstance(people.c[PERSON_ID].type, sa.String):  # text ids are str already: no call per id
+        qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
     qualified["reasons"] = reasons_json(list(compiled.flags), matched, counts).to_numpy()
     return QualificationResult(
         campaign_key=spec.key,

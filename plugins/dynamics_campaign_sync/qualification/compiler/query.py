@@ -5,14 +5,14 @@ the people left out as invalid, the activity rows without a person, and one row 
 
     WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
          people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
-    SELECT 'person', p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
+    SELECT 0 /* person */, p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
       WHERE <valid> AND <logic over the filter clauses>
     UNION ALL
-    SELECT 'person', p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
+    SELECT 0 /* person */, p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
     UNION ALL
-    SELECT 'activity', activity_id, …, count(*) OVER () … WHERE person_id IS NULL OR … ORDER BY activity_id LIMIT 10
+    SELECT 1 /* activity */, activity_id, …, count(*) OVER () … WHERE person_id IS NULL OR … ORDER BY activity_id LIMIT 10
     UNION ALL
-    SELECT 'total', …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
+    SELECT 2 /* total */, …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
 its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
@@ -61,7 +61,7 @@ from dynamics_campaign_sync.spec.models import (
 
 ROW_KIND = "row_kind"
 ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
-PERSON_ROW, ACTIVITY_ROW, TOTAL_ROW = "person", "activity", "total"
+PERSON_ROW, ACTIVITY_ROW, TOTAL_ROW = 0, 1, 2  # small integers: no text per row to fetch
 
 
 @dataclass(frozen=True)
