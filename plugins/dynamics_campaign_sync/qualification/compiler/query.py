@@ -42,6 +42,7 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     anyone_clause,
     is_history,
     people_subquery,
+    problem_clause,
     usable_clauses,
 )
 from dynamics_campaign_sync.qualification.contract import (
@@ -52,6 +53,7 @@ from dynamics_campaign_sync.qualification.contract import (
 )
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
 from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
+from dynamics_campaign_sync.spec.logic import And, Node, Ref
 from dynamics_campaign_sync.spec.models import (
     BehaviourFilter,
     CampaignSpec,
@@ -87,6 +89,15 @@ def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: 
     if isinstance(flt, InactivityFilter):
         return person.not_in(sa.select(counts.c[PERSON_ID]).where(with_id))
     return person.in_(sa.select(counts.c[PERSON_ID]).where(with_id, matches(flt, counts.c.n)))
+
+
+def _required(node: Node) -> set[int]:
+    """The filters the logic cannot do without: itself a reference, or the references it ANDs."""
+    if isinstance(node, Ref):
+        return {node.number}
+    if isinstance(node, And):
+        return {operand.number for operand in node.operands if isinstance(operand, Ref)}
+    return set()
 
 
 def _people_less_activities(spec: CampaignSpec, table: sa.Table, interval: tuple[dt.datetime, dt.datetime],
@@ -153,18 +164,28 @@ def compile_spec(
         joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
         count_columns[number] = sa.func.coalesce(counts.c.n, 0)
         clauses[number] = matches(flt, count_columns[number])
-    unreadable: dict[tuple[str, str], ColumnElement[bool]] = {}
-    for flt in demographic.values():
-        kind = unreadable_kind(flt)
-        clause = unreadable_clause(p[flt.field], kind, dialect) if kind else None
-        if kind and clause is not None:
-            unreadable[(kind, flt.field)] = clause
+    def unreadable_in(columns: Any) -> dict[tuple[str, str], ColumnElement[bool]]:
+        found = {}
+        for flt in demographic.values():
+            kind = unreadable_kind(flt)
+            clause = unreadable_clause(columns[flt.field], kind, dialect) if kind else None
+            if kind and clause is not None:
+                found[(kind, flt.field)] = clause
+        return found
+
+    unreadable = unreadable_in(p)
     # Valid people and reported rows are two branches: the valid one is a conjunction the database pushes
     # into its scan (an OR with the reported rows would make it read every column of every person).
-    valid = [*usable_clauses(person_rows, is_history(people)), *(sa.not_(clause) for clause in unreadable.values())]
+    valid = [*usable_clauses(person_rows, is_history(people), spec.member_types),
+             *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1), else_=0)
+
+    required = _required(spec.rules.tree)  # matched by every qualified person: no test per person
+
+    def qualified_flag(number: int) -> ColumnElement[int]:
+        return sa.literal(1) if number in required else flag(clauses[number])
 
     flags = {n: f"f{n}" for n in clauses}
     count_names = {n: f"c{n}" for n in count_columns}
@@ -172,17 +193,28 @@ def compile_spec(
     identity = [sa.literal(PERSON_ROW).label(ROW_KIND), *(p[name] for name in IDENTITY_COLUMNS)]
     qualified_select = sa.select(
         *identity, sa.cast(sa.null(), sa.Text).label(PROBLEM), p[WEIGHT],
-        *(flag(clauses[n]).label(name) for n, name in flags.items()),
+        *(qualified_flag(n).label(name) for n, name in flags.items()),
         *(count_columns[n].label(name) for n, name in count_names.items()),
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
         sa.literal(1).label(ANYONE),
     ).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
+    if is_history(people):
+        reported: Any = person_rows
+        reported_where = [sa.or_(problem_clause(person_rows, True), *unreadable.values())]
+    else:  # tested on the table's own columns, inside the scan, before anything is computed per person
+        marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
+        if dialect.name == "duckdb":  # its scan reads every selected column before an OR filter: find the
+            rowid = sa.literal_column("rowid")  # (usually no) rows by row id first, reading two columns
+            marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
+        reported = person_query.where(marked).subquery("people_reported")
+        reported_where = []
+    r = reported.c
     reported_select = sa.select(
-        *identity, p[PROBLEM], p[WEIGHT],
+        sa.literal(PERSON_ROW).label(ROW_KIND), *(r[name] for name in IDENTITY_COLUMNS), r[PROBLEM], r[WEIGHT],
         *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values()]),
-        *(flag(unreadable[key]).label(name) for key, name in unreadable_names.items()),
+        *(flag(clause).label(unreadable_names[key]) for key, clause in unreadable_in(r).items()),
         sa.literal(1).label(ANYONE),
-    ).where(sa.or_(p[PROBLEM].is_not(None), *unreadable.values()))
+    ).where(*reported_where)
     total_select = sa.select(
         sa.literal(TOTAL_ROW).label(ROW_KIND),
         *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS),
