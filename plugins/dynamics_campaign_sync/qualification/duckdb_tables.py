@@ -46,7 +46,8 @@ def _open(engine: sa.Engine) -> Any | None:
     if not database or database == ":memory:" or engine.url.query.get("user"):
         return None
     if engine not in _OPENED:
-        config = dict(engine.url.query)
+        config: dict[str, Any] = {name: value if isinstance(value, str) else value[-1]
+                                  for name, value in engine.url.query.items()}
         if duckdb_engine.supports_user_agent:  # as duckdb_engine sets it: configurations must be equal
             config["custom_user_agent"] = f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sa.__version__})"
         try:

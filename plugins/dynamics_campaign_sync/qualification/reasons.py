@@ -32,8 +32,7 @@ def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         present = np.zeros(math.prod(radices), dtype=bool)
         present[key] = True
         keys = np.flatnonzero(present)
-        position = np.cumsum(present) - 1
-        inverse = position[key]
+        inverse = (np.cumsum(present) - 1)[key]
     else:
         keys, inverse = np.unique(key, return_inverse=True)
     distinct = np.empty((len(keys), len(columns)), dtype=np.int64)

@@ -99,7 +99,7 @@ def _invalid_people(rows: Columns, marked: np.ndarray, compiled: CompiledSpec, r
     ids, problems = ids[order], rows[PROBLEM][marked][order]
     weights = rows[WEIGHT][marked][order].astype(np.int64)
     dynamics_ids = rows[DYNAMICS_ID][marked][order]
-    has_problem = np.not_equal(problems, None)
+    has_problem = pd.notna(problems)
     for problem in dict.fromkeys(problems[has_problem].tolist()):
         group = problems == problem
         examples: Any = ids[group]
@@ -132,7 +132,7 @@ def evaluate(
     total = int(np.flatnonzero(kind == TOTAL_ROW)[0])
 
     unreadable = [rows[name].astype(np.int64) == 1 for name in compiled.unreadable.values()]
-    has_problem = np.not_equal(rows[PROBLEM], None)
+    has_problem = pd.notna(rows[PROBLEM])
     valid = person & ~has_problem & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
     people_less = np.flatnonzero(kind == ACTIVITY_ROW)

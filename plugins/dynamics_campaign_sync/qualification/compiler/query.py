@@ -204,7 +204,7 @@ def compile_spec(
     else:  # tested on the table's own columns, inside the scan, before anything is computed per person
         marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
         if dialect.name == "duckdb":  # its scan reads every selected column before an OR filter: find the
-            rowid = sa.literal_column("rowid")  # (usually no) rows by row id first, reading two columns
+            rowid: ColumnElement[Any] = sa.literal_column("rowid")  # (usually no) rows by row id first, reading two columns
             marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
         reported = person_query.where(marked).subquery("people_reported")
         reported_where = []
