@@ -28,7 +28,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dynamics_campaign_sync.qualification.compiler.activity import counts_query, matches, window_clauses
+from dynamics_campaign_sync.qualification.compiler.activity import (
+    activity_clauses,
+    counts_query,
+    matches,
+    window_clauses,
+)
 from dynamics_campaign_sync.qualification.compiler.conditions import (
     condition_clause,
     unreadable_clause,
@@ -131,8 +136,17 @@ def compile_spec(
     """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes)."""
     end = interval[1]
     numbered = spec.rules.numbered()
+    required = _required(spec.rules.tree)  # matched by every qualified person
+    # A required inactivity filter needs no count per person (every qualified person has none): an
+    # anti-join on its activity rows, as a hand-written NOT EXISTS, and a plain count for the total.
+    absent = {n: activity_clauses(flt, activities, interval, dialect) for n, flt in numbered
+              if isinstance(flt, InactivityFilter) and n in required}
     counted = {n: _cte(counts_query(flt, activities, interval, dialect), f"b{n}", dialect)
-               for n, flt in numbered if not isinstance(flt, DemographicFilter)}
+               for n, flt in numbered if not isinstance(flt, DemographicFilter) and n not in absent}
+    totals = {n: sa.select(sa.func.coalesce(sa.func.sum(cte.c.n), 0)).scalar_subquery()
+              for n, cte in counted.items()}
+    totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*where).scalar_subquery()
+               for n, where in absent.items()}
     candidates = None
     if not qualifies_without_behaviour(spec.rules.tree, spec):
         candidates = sa.union(*(sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
@@ -152,6 +166,11 @@ def compile_spec(
     for number, flt in numbered:
         if isinstance(flt, DemographicFilter):
             clauses[number] = condition_clause(p[flt.field], flt, end, dialect)
+            continue
+        if number in absent:
+            person = activities.c[PERSON_ID]
+            clauses[number] = p[PERSON_ID].not_in(sa.select(person).where(*absent[number], person.is_not(None)))
+            count_columns[number] = sa.literal(0)
             continue
         counts = counted[number]
         if dialect.decorrelates:
@@ -181,8 +200,6 @@ def compile_spec(
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1), else_=0)
-
-    required = _required(spec.rules.tree)  # matched by every qualified person: no test per person
 
     def qualified_flag(number: int) -> ColumnElement[int]:
         return sa.literal(1) if number in required else flag(clauses[number])
@@ -221,8 +238,7 @@ def compile_spec(
         sa.cast(sa.null(), sa.Text).label(PROBLEM),
         sa.select(sa.func.coalesce(sa.func.sum(p[WEIGHT]), 0)).scalar_subquery().label(WEIGHT),
         *(sa.literal(0).label(name) for name in flags.values()),
-        *(sa.select(sa.func.coalesce(sa.func.sum(counted[n].c.n), 0)).scalar_subquery().label(name)
-          for n, name in count_names.items()),
+        *(totals[n].label(name) for n, name in count_names.items()),
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
         flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
     )
