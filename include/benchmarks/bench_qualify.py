@@ -8,9 +8,12 @@
    the contract's indexes (the reference query gets the same indexes ours does).
 2. For each spec (shipped, the three shapes of issue #13, ``--random`` seeded random specs of mixed
    shapes) and each database, runs ours (``evaluate``: reflection, the compiled query, invalid-row checks,
-   reasons) and the hand-written query (``reference_sql``), each ``--repeat`` times in a fresh process.
+   reasons) and the hand-written query (``reference_sql``: the qualified people's identity columns, what
+   the sync needs; fetched column-wise from DuckDB), each ``--repeat`` times in a fresh process.
    Wall time is the evaluation (median); import time is reported beside it; peak RSS is the child
-   process tree's (its own high-water mark plus its children's). Answers are compared id by id.
+   process tree's (its own high-water mark plus its children's). Answers are compared id by id. CPU
+   time (every thread of the process) is reported too, as a ratio steadier than wall time on a shared
+   machine; it means something for DuckDB only (PostgreSQL works in its own server processes).
 3. Prints per spec: wall time, import time, peak RSS, qualified count, same answer, ratio; then the
    median and worst ratio and RSS ratio per database; with ``--scaling``, the broad spec at each size.
 
@@ -52,6 +55,13 @@ def _peak_rss() -> int:
     return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 
 
+def _cpu() -> float:
+    """CPU seconds of this process, every thread (the database's too): steadier than wall time on a
+    machine shared with other work."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _digest(ids: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:12]
 
@@ -74,7 +84,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
 
     spec = next(s for s in [*all_specs(random_count, seed), broad_spec()] if s.key == spec_key)
     interval = (end - dt.timedelta(days=1), end)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     if side == "ours":
         if engine == "duckdb":
             source = SqlSource(f"duckdb:///{db}?access_mode=read_only")
@@ -88,15 +98,16 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
         if engine == "duckdb":
             with duckdb.connect(db, read_only=True) as connection:
                 connection.execute("SET TimeZone = 'UTC'")
-                ids = [row[0] for row in connection.execute(sql).fetchall()]
+                ids = connection.execute(sql).fetchnumpy()["person_id"].tolist()  # column-wise, as ours
         else:
             connection = psycopg2.connect(POSTGRES_URL.replace("+psycopg2", ""), options=f"-csearch_path={db}")
             with connection.cursor() as cursor:
                 cursor.execute(sql)
                 ids = [row[0] for row in cursor.fetchall()]
             connection.close()
-    wall = time.perf_counter() - started
-    return {"wall": wall, "import": imported, "rss": _peak_rss(), "qualified": len(ids), "digest": _digest(ids)}
+    wall, cpu = time.perf_counter() - started, _cpu() - cpu
+    return {"wall": wall, "cpu": cpu, "import": imported, "rss": _peak_rss(), "qualified": len(ids),
+            "digest": _digest(ids)}
 
 
 def _measure(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, args: argparse.Namespace
@@ -181,24 +192,27 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 def compare(engine: str, db: str, end: dt.datetime, keys: list[str], args: argparse.Namespace) -> list[str]:
     print(f"\n### {engine}\n")
-    print("| spec | ours s | hand-written s | ratio | ours import s | ref import s | ours RSS MiB | ref RSS MiB "
-          "| RSS ratio | qualified | same answer |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    ratios, rss_ratios, failures = [], [], []
+    print("| spec | ours s | hand-written s | ratio | CPU ratio | ours import s | ref import s | ours RSS MiB "
+          "| ref RSS MiB | RSS ratio | qualified | same answer |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    ratios, cpu_ratios, rss_ratios, failures = [], [], [], []
     for key in keys:
         ours, ref = _measure(engine, "ours", key, db, end, args), _measure(engine, "reference", key, db, end, args)
         ratio = _median(ours, "wall") / _median(ref, "wall")
         rss_ratio = max(r["rss"] for r in ours) / max(r["rss"] for r in ref)
         same = ours[0]["digest"] == ref[0]["digest"] and ours[0]["qualified"] == ref[0]["qualified"]
         ratios.append(ratio)
+        cpu_ratios.append(_median(ours, "cpu") / _median(ref, "cpu"))
         rss_ratios.append(rss_ratio)
         if not same:
             failures.append(f"{engine} {key}: answers differ")
         print(f"| {key} | {_median(ours, 'wall'):.3f} | {_median(ref, 'wall'):.3f} | {ratio:.2f} | "
+              f"{cpu_ratios[-1]:.2f} | "
               f"{_median(ours, 'import'):.2f} | {_median(ref, 'import'):.2f} | "
               f"{max(r['rss'] for r in ours) / 2**20:,.0f} | {max(r['rss'] for r in ref) / 2**20:,.0f} | "
               f"{rss_ratio:.2f} | {ours[0]['qualified']:,} | {'yes' if same else 'NO'} |", flush=True)
-    print(f"\n{engine}: median ratio {statistics.median(ratios):.2f}, worst {max(ratios):.2f}; "
+    print(f"\n{engine}: median ratio {statistics.median(ratios):.2f}, worst {max(ratios):.2f} (CPU: median "
+          f"{statistics.median(cpu_ratios):.2f}, worst {max(cpu_ratios):.2f}); "
           f"worst RSS ratio {max(rss_ratios):.2f}; same answer on {len(keys) - len(failures)}/{len(keys)} specs")
     if statistics.median(ratios) > 1.1:
         failures.append(f"{engine}: median ratio {statistics.median(ratios):.2f} > 1.1")
@@ -237,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.people:,} people, {args.activities:,} activities; interval ending {end}; "
           f"median of {args.repeat} runs, each in a fresh process")
     failures = []
-    for engine in args.engines.split(","):
+    for engine in filter(None, args.engines.split(",")):  # --engines "": only the scaling
         db = str(duck_path) if engine == "duckdb" else postgres_copy(duck_path)
         if db is not None:
             failures += compare(engine, db, end, keys, args)

@@ -3,7 +3,8 @@
 Plain conditions on the columns (``lower(job_title) LIKE '%director%'``, ``company_size >= 200``), one
 ``IN (SELECT person_id … GROUP BY person_id HAVING count(*) >= n)`` per behaviour filter and ``NOT EXISTS``
 per inactivity filter, combined by the logic as written. ``coalesce(…, false)`` only where NULL would
-change the answer under ``NOT``. No type guards: the sample columns have the right types.
+change the answer under ``NOT``. No type guards: the sample columns have the right types. It returns what
+a sync needs of each qualified person (id, member type, Dynamics id, email), as our evaluation does.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _activities(flt: Any, interval: tuple[dt.datetime, dt.datetime], dialect: st
 
 
 def query(spec: CampaignSpec, interval: tuple[dt.datetime, dt.datetime], dialect: str) -> str:
-    """The person ids that qualify for ``spec`` as of ``interval[1]``."""
+    """The people (identity columns, id first) that qualify for ``spec`` as of ``interval[1]``."""
     parts = {}
     for number, flt in spec.rules.numbered():
         if isinstance(flt, DemographicFilter):
@@ -87,7 +88,7 @@ def query(spec: CampaignSpec, interval: tuple[dt.datetime, dt.datetime], dialect
             parts[number] = (f"p.person_id IN (SELECT person_id FROM activities WHERE "
                              f"{_activities(flt, interval, dialect)} GROUP BY person_id HAVING {having})")
     types = ", ".join(map(_quote, spec.member_types))
-    return (f"SELECT p.person_id FROM people p WHERE p.member_type IN ({types}) AND "
+    return (f"SELECT p.person_id, p.member_type, p.dynamics_id, p.email FROM people p WHERE p.member_type IN ({types}) AND "
             f"(p.created_at IS NULL OR p.created_at < {_stamp(interval[1])}) AND {_logic(spec.rules.tree, parts)}")
 
 

@@ -4,7 +4,7 @@ What the qualification rule reads (:mod:`dynamics_campaign_sync.qualification.hi
 against reference histories): one row per campaign, person and qualification time,
 with the run that saw it. Lookups can be limited to times strictly before an as-of time, so re-running an
 interval gets the same answer and a backfill of an older interval is not blocked by newer runs. Both
-directions work on 100k+ people: lookups run in chunked IN lists, writes as one batched insert.
+directions work on 100k+ people: lookups run in chunked IN lists, writes as one insert through the driver.
 
 The table grows by one row per qualified person and applied run; :func:`thin` bounds it. Thinning rows older
 than a cut-off, except each person's first, changes no decision as of any time at least the rules' N days
@@ -49,12 +49,9 @@ def record(
 ) -> None:
     """Remember that ``person_ids`` qualified at ``qualified_at`` in ``run_id``; recording twice is harmless.
     ``counted=False`` records matches the qualification rule blocked."""
-    rows = [
-        {"campaign_key": campaign_key, "person_id": person_id, "qualified_at": qualified_at, "run_id": run_id,
-         "counted": counted}
-        for person_id in person_ids
-    ]
-    sql.insert_missing(connection, table, rows, key=["campaign_key", "person_id", "qualified_at"])
+    sql.insert_rows(connection, table, ("campaign_key", "person_id", "qualified_at", "run_id", "counted"),
+                    ((campaign_key, person_id, qualified_at, run_id, counted) for person_id in person_ids),
+                    skip_existing=("campaign_key", "person_id", "qualified_at"))
 
 
 def forget(connection: Connection, campaign_key: str, run_id: str) -> int:

@@ -20,6 +20,8 @@ from dynamics_campaign_sync.ledger.errors import LedgerError
 from dynamics_campaign_sync.ledger.models import Plan, PlanItem
 from dynamics_campaign_sync.ledger.schema import plan_items, run_plans
 
+_ITEM_COLUMNS = ("plan_id", "person_id", "member_type", "action", "reason")
+
 
 def record(
     connection: Connection,
@@ -58,8 +60,8 @@ def record(
     else:
         connection.execute(update(run_plans).where(run_plans.c.plan_id == plan_id).values(**values))
         connection.execute(delete(plan_items).where(plan_items.c.plan_id == plan_id))
-    if items:
-        connection.execute(insert(plan_items), [{"plan_id": plan_id, **item} for item in items])
+    sql.insert_rows(connection, plan_items, _ITEM_COLUMNS,
+                    ((plan_id, *(item[name] for name in _ITEM_COLUMNS[1:])) for item in items))
 
 
 def update_status(

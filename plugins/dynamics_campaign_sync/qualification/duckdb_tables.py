@@ -1,11 +1,19 @@
-"""Reading a DuckDB table's columns and primary key from DuckDB's catalog functions.
+"""DuckDB without the detours: a connection opened directly, and tables read from the catalog functions.
 
-SQLAlchemy's reflection through duckdb_engine asks PostgreSQL catalog tables DuckDB does not have
-(``pg_collation``), so the SQL source reflects DuckDB tables itself: column names, their types mapped
-to SQLAlchemy's, and the primary key (which tells a snapshot from a history table).
+duckdb_engine's connect also lists every DuckDB setting (~50 ms per new connection), and SQLAlchemy's
+reflection through it asks PostgreSQL catalog tables DuckDB does not have (``pg_collation``). So the
+compiled path opens a file database itself (:func:`duckdb_connection`, same configuration as
+duckdb_engine's, so both share the database instance) and reflects tables with one catalog query:
+column names, their types mapped to SQLAlchemy's, and the primary key (which tells a snapshot from a
+history table).
 """
 
 from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -25,19 +33,58 @@ def _type(name: str) -> sa.types.TypeEngine:
     return _TYPES.get(upper, sa.Text)()
 
 
+_OPENED: weakref.WeakKeyDictionary[sa.Engine, Any] = weakref.WeakKeyDictionary()
+
+
+def _open(engine: sa.Engine) -> Any | None:
+    """The engine's file database opened directly, kept for the engine's life (None: in-memory, or the
+    engine's pool holds it with another configuration)."""
+    import duckdb
+    import duckdb_engine
+
+    database = engine.url.database
+    if not database or database == ":memory:" or engine.url.query.get("user"):
+        return None
+    if engine not in _OPENED:
+        config: dict[str, Any] = {name: value if isinstance(value, str) else value[-1]
+                                  for name, value in engine.url.query.items()}
+        if duckdb_engine.supports_user_agent:  # as duckdb_engine sets it: configurations must be equal
+            config["custom_user_agent"] = f"duckdb_engine/{duckdb_engine.__version__}(sqlalchemy/{sa.__version__})"
+        try:
+            _OPENED[engine] = duckdb.connect(database, config=config)
+        except duckdb.ConnectionException:
+            return None
+    return _OPENED[engine]
+
+
+@contextmanager
+def duckdb_connection(engine: sa.Engine) -> Iterator[Any]:
+    """A DuckDB connection (a cursor of the direct one, or else the pool's) for one piece of work."""
+    opened = _open(engine)
+    if opened is not None:
+        cursor = opened.cursor()
+        try:
+            yield cursor
+        finally:
+            cursor.close()
+        return
+    raw = engine.raw_connection()
+    try:
+        yield raw.driver_connection
+    finally:
+        raw.close()
+
+
 def reflect_duckdb_table(engine: sa.Engine, name: str, schema: str | None) -> sa.Table | None:
     """The table ``name`` (None when there is none)."""
-    where = "table_name = :name AND schema_name = coalesce(:schema, current_schema())"
-    with engine.connect() as connection:  # the catalog functions answer in a millisecond, information_schema not
-        columns = connection.execute(sa.text(
-            f"SELECT column_name, data_type FROM duckdb_columns() WHERE {where} ORDER BY column_index"
-        ), {"name": name, "schema": schema}).all()
-        keys = connection.execute(sa.text(
-            f"SELECT constraint_column_names FROM duckdb_constraints() WHERE {where} "
-            "AND constraint_type = 'PRIMARY KEY'"
-        ), {"name": name, "schema": schema}).all()
+    query = """SELECT c.column_name, c.data_type, list_contains(coalesce(k.constraint_column_names, []), c.column_name)
+        FROM duckdb_columns() c LEFT JOIN duckdb_constraints() k ON k.constraint_type = 'PRIMARY KEY'
+          AND k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
+        WHERE c.table_name = $name AND c.schema_name = coalesce($schema, current_schema())
+          AND c.database_name = current_database() ORDER BY c.column_index"""
+    with duckdb_connection(engine) as connection:  # the catalog functions answer in a millisecond
+        columns = connection.execute(query, {"name": name, "schema": schema}).fetchall()
     if not columns:
         return None
-    primary = set(keys[0][0]) if keys else set()
-    return sa.Table(name, sa.MetaData(), *(sa.Column(column, _type(kind), primary_key=column in primary)
-                                           for column, kind in columns), schema=schema)
+    return sa.Table(name, sa.MetaData(), *(sa.Column(column, _type(kind), primary_key=bool(primary))
+                                           for column, kind, primary in columns), schema=schema)

@@ -28,7 +28,13 @@ def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     key = np.zeros(len(columns[0]), dtype=np.int64)
     for column, radix in zip(columns, radices, strict=True):
         key = key * radix + column
-    keys, inverse = np.unique(key, return_inverse=True)
+    if math.prod(radices) <= max(2 * len(key), 1 << 16):  # few possible keys: a table, no sort
+        present = np.zeros(math.prod(radices), dtype=bool)
+        present[key] = True
+        keys = np.flatnonzero(present)
+        inverse = (np.cumsum(present) - 1)[key]
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
     distinct = np.empty((len(keys), len(columns)), dtype=np.int64)
     for position in range(len(columns) - 1, -1, -1):
         keys, distinct[:, position] = np.divmod(keys, radices[position])

@@ -26,16 +26,17 @@ def resolve(client: DataverseClient, ledger: Ledger, qualified: Any) -> tuple[li
     it cannot be synced. Emails resolved before are taken from the ledger, not looked up again."""
     candidates: list[Candidate] = []
     unresolved: dict[str, str] = {}
-    records = qualified.to_dict("records")
+    records = _records(qualified)
     by_type: dict[str, list[str]] = {}
     for row in records:
-        if not _present(row.get("dynamics_id")) and _present(row.get("email")):
-            by_type.setdefault(row["member_type"], []).append(row["email"])
+        if not _present(row[2]) and _present(row[3]):
+            by_type.setdefault(row[1], []).append(row[3])
     found = {mt: people_by_email(client, ledger, MemberType(mt), emails) for mt, emails in by_type.items()}
-    for row in records:
-        source_id, member_type = str(row["person_id"]), MemberType(row["member_type"])
-        dynamics_id = row.get("dynamics_id") if _present(row.get("dynamics_id")) else None
-        email = row.get("email") if _present(row.get("email")) else None
+    parsed: dict[str, dict[str, Any]] = {}  # few distinct reasons texts, shared by many people
+    for person_id, kind, present_id, present_email, reasons in records:
+        source_id, member_type = str(person_id), MemberType(kind)
+        dynamics_id = present_id if _present(present_id) else None
+        email = present_email if _present(present_email) else None
         if problem := _unsyncable_ids(source_id, dynamics_id):
             unresolved[_shortened(source_id)] = problem
             continue
@@ -46,9 +47,20 @@ def resolve(client: DataverseClient, ledger: Ledger, qualified: Any) -> tuple[li
             unresolved[source_id] = ("no Dynamics id and no email to match" if not email
                                      else f"no {member_type} with email {email} in Dynamics")
             continue
+        if reasons and reasons not in parsed:
+            parsed[reasons] = parse_reasons(reasons)
         candidates.append(Candidate(source_id, member_type, dynamics_id and str(dynamics_id).lower(), email,
-                                    parse_reasons(row["reasons"]) if row.get("reasons") else {}))
+                                    parsed[reasons] if reasons else {}))
     return candidates, unresolved
+
+
+def _records(qualified: Any) -> list[tuple[Any, ...]]:
+    """``(person_id, member_type, dynamics_id, email, reasons)`` per qualified person, read column by column
+    (a dict per row costs seconds per 100,000 people); a missing optional column reads as None."""
+    size = len(qualified)
+    columns = [qualified[name].tolist() if name in qualified.columns else [None] * size
+               for name in ("person_id", "member_type", "dynamics_id", "email", "reasons")]
+    return list(zip(*columns, strict=True))
 
 
 def _unsyncable_ids(source_id: str, dynamics_id: Any) -> str | None:

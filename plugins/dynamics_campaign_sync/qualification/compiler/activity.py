@@ -50,11 +50,17 @@ def counts_query(
     dialect: Dialect,
 ) -> sa.Select[Any]:
     """``(person_id, n)``: the filter's matching activities per person."""
+    person = table.c[PERSON_ID]
+    return sa.select(person.label(PERSON_ID), sa.func.count().label("n")).where(
+        *activity_clauses(flt, table, bounds, dialect)).group_by(person)
+
+
+def activity_clauses(flt: BehaviourFilter | InactivityFilter, table: sa.Table,
+                     bounds: tuple[dt.datetime, dt.datetime], dialect: Dialect) -> list[ColumnElement[bool]]:
+    """The activity rows the filter counts: its type, window and ``where`` constraints."""
     start, end = flt.bounds(*bounds)
     where = [table.c[ACTIVITY_TYPE] == flt.activity, *window_clauses(table, start, end, dialect)]
-    where += [condition_clause(attribute(table, c.field, dialect), c, bounds[1], dialect) for c in flt.where]
-    person = table.c[PERSON_ID]
-    return sa.select(person.label(PERSON_ID), sa.func.count().label("n")).where(*where).group_by(person)
+    return where + [condition_clause(attribute(table, c.field, dialect), c, bounds[1], dialect) for c in flt.where]
 
 
 def matches(flt: BehaviourFilter | InactivityFilter, count: ColumnElement[int]) -> ColumnElement[bool]:

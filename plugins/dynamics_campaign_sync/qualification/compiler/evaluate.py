@@ -10,7 +10,7 @@ counts, per filter, the qualified people it matched.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,13 +20,16 @@ import sqlalchemy as sa
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, prepare_connection
 from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
+    ACTIVITY_ROW,
     ANYONE,
     PERSON_ROW,
     ROW_KIND,
+    TOTAL_ROW,
     CompiledSpec,
     compile_spec,
 )
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.duckdb_tables import duckdb_connection
 from dynamics_campaign_sync.qualification.evaluator import QualificationResult, check_fields, utc_interval
 from dynamics_campaign_sync.qualification.evaluator import evaluate as frame_evaluate
 from dynamics_campaign_sync.qualification.invalid_rows import (
@@ -39,61 +42,78 @@ from dynamics_campaign_sync.qualification.reasons import reasons_json
 from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
 from dynamics_campaign_sync.qualification.subset_source import SubsetSource
-from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, InactivityFilter
+from dynamics_campaign_sync.spec.models import CampaignSpec
+
+Columns = dict[str, np.ndarray]  # a result as one array per column (text: object arrays, None for NULL)
 
 
-def run_query(engine: sa.Engine, query: Any) -> pd.DataFrame:
-    """The rows of ``query`` as a DataFrame: column-wise from DuckDB (no Python object per value), from
-    the DBAPI cursor's tuples elsewhere."""
+def _plain(column: np.ndarray) -> np.ndarray:
+    """A fetched column without numpy's mask (DuckDB masks NULLs): None where NULL in text columns."""
+    if not isinstance(column, np.ma.MaskedArray):
+        return column
+    if column.dtype != object:
+        return column.filled(0)
+    values = column.data  # the masked array is dropped: its data may be changed in place
+    values[np.ma.getmaskarray(column)] = None  # filled(None) would mean "the default filler"
+    return values
+
+
+def run_query(engine: sa.Engine, query: Any) -> Columns:
+    """The rows of ``query``, column by column: from DuckDB without a Python object per number (and
+    through a connection opened directly, see ``duckdb_tables``), from the DBAPI cursor's tuples elsewhere."""
     compiled = query.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
     params: Any = compiled.params
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
     names = [column.name for column in query.selected_columns]
-    raw = engine.raw_connection()
     try:
-        prepare_connection(raw.driver_connection, engine.dialect.name)
-        cursor = raw.cursor()
-        cursor.execute(str(compiled), params)
-        if engine.dialect.name == "duckdb":  # the cursor is the DuckDB connection's, which has df()
-            frame = cursor.df()
-            frame.columns = names
-        else:
-            frame = pd.DataFrame.from_records(cursor.fetchall(), columns=names)
-        cursor.close()
+        if engine.dialect.name == "duckdb":
+            with duckdb_connection(engine) as connection:
+                prepare_connection(connection, "duckdb")
+                fetched = connection.execute(str(compiled), params).fetchnumpy()
+            return {name: _plain(column) for name, column in zip(names, fetched.values(), strict=True)}
+        raw = engine.raw_connection()
+        try:
+            prepare_connection(raw.driver_connection, engine.dialect.name)
+            cursor = raw.cursor()
+            cursor.execute(str(compiled), params)
+            rows = cursor.fetchall()
+            cursor.close()
+        finally:
+            raw.close()
     except engine.dialect.loaded_dbapi.Error as error:
         raise SourceError(f"reading the source failed: {type(error).__name__}: {error}") from None
-    finally:
-        raw.close()
-    return frame
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return {name: _object_array(column) for name, column in zip(names, columns, strict=True)}
 
 
-def _invalid_people(rows: pd.DataFrame, compiled: CompiledSpec, report: InvalidRows) -> None:
-    """Count the people rows the query marked (problem, or a value a filter cannot order) in ``report``."""
-    for problem, group in rows[rows[PROBLEM].notna()].groupby(PROBLEM, sort=False):
-        examples = group[PERSON_ID]
+def _object_array(values: Sequence[Any]) -> np.ndarray:
+    array = np.empty(len(values), dtype=object)
+    array[:] = values
+    return array
+
+
+def _invalid_people(rows: Columns, marked: np.ndarray, compiled: CompiledSpec, report: InvalidRows) -> None:
+    """Count the people rows the query marked (problem, or a value a filter cannot order) in ``report``,
+    with examples in id order as the reference gives them."""
+    ids = rows[PERSON_ID][marked]
+    order = np.array(sorted(range(len(ids)), key=lambda i: (ids[i] is None, ids[i] or "")), dtype=np.int64)
+    ids, problems = ids[order], rows[PROBLEM][marked][order]
+    weights = rows[WEIGHT][marked][order].astype(np.int64)
+    dynamics_ids = rows[DYNAMICS_ID][marked][order]
+    has_problem = pd.notna(problems)
+    for problem in dict.fromkeys(problems[has_problem].tolist()):
+        group = problems == problem
+        examples: Any = ids[group]
         if problem == NULL_PERSON_ID:
-            examples = ("dynamics_id=" + group[DYNAMICS_ID].astype("str")).dropna()
-        report.add(str(problem), int(group[WEIGHT].sum()), examples)
-    unreadable = np.zeros(len(rows), dtype=bool)
+            examples = (f"dynamics_id={value}" for value in dynamics_ids[group] if value is not None)
+        report.add(str(problem), int(weights[group].sum()), examples)
+    unreadable = np.zeros(len(ids), dtype=bool)
     for (kind, field), name in compiled.unreadable.items():
-        marked = (rows[name].to_numpy() == 1) & rows[PROBLEM].isna().to_numpy()
-        report.add(f"{kind}:{field}", int(marked.sum()), rows.loc[marked, PERSON_ID], rows=0)
-        unreadable |= marked
+        flagged = (rows[name][marked][order].astype(np.int64) == 1) & ~has_problem
+        report.add(f"{kind}:{field}", int(flagged.sum()), ids[flagged], rows=0)
+        unreadable |= flagged
     report.rows += int(unreadable.sum())  # a person with two unreadable values is one row left out
-
-
-def _missing_person_ids(spec: CampaignSpec, source: SqlSource, bounds: tuple[dt.datetime, dt.datetime],
-                        report: InvalidRows) -> None:
-    """Activity rows of the spec's types and windows without a person id: they count for nobody."""
-    filters = [flt for _, flt in spec.rules.numbered() if isinstance(flt, BehaviourFilter | InactivityFilter)]
-    if not filters:
-        return
-    starts = [flt.bounds(*bounds)[0] for flt in filters]
-    earliest = None if None in starts else min(start for start in starts if start is not None)
-    types = tuple(dict.fromkeys(flt.activity for flt in filters))
-    found = source.activities_without_person(types, earliest, bounds[1])
-    report.add(ACTIVITY_NULL_PERSON_ID, found.rows, (f"activity_id={i}" for i in found.activity_ids))
 
 
 def evaluate(
@@ -116,32 +136,36 @@ def evaluate(
     compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine), memberships,
                             only_people)
     rows = run_query(source.engine, compiled.query)
-    person = rows[ROW_KIND].to_numpy(dtype=object) == PERSON_ROW  # the one other row holds the totals
-    totals = rows.iloc[int(np.flatnonzero(~person)[0])]
+    kind = rows[ROW_KIND].astype(np.int64)
+    person = kind == PERSON_ROW
+    total = int(np.flatnonzero(kind == TOTAL_ROW)[0])
 
-    unreadable = [rows[name].to_numpy() == 1 for name in compiled.unreadable.values()]
-    valid = person & rows[PROBLEM].isna().to_numpy() & ~np.logical_or.reduce(unreadable, initial=False)
+    unreadable = [rows[name].astype(np.int64) == 1 for name in compiled.unreadable.values()]
+    has_problem = pd.notna(rows[PROBLEM])
+    valid = person & ~has_problem & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
-    if only_people is None:  # an activity naming no person is none of the given people's
-        _missing_person_ids(spec, source, (start, end), invalid)
-    # examples in id order, as the reference gives them (the few invalid rows: pandas sorts them)
-    _invalid_people(rows.loc[person & ~valid].sort_values(PERSON_ID, kind="stable"), compiled, invalid)
-    # numpy sorts the ids as Python compares them (what the reference does), faster than pandas strings
+    people_less = np.flatnonzero(kind == ACTIVITY_ROW)
+    if len(people_less):
+        invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows[WEIGHT][people_less[0]]),
+                    (f"activity_id={value}" for value in rows[PERSON_ID][people_less] if value is not None))
+    _invalid_people(rows, person & ~valid, compiled, invalid)
+    # numpy sorts the ids as Python compares them (what the reference does)
     kept = np.flatnonzero(valid)
-    order = kept[np.argsort(rows[PERSON_ID].to_numpy(dtype=object)[kept], kind="stable")]
-    matched = {n: rows[name].to_numpy()[order] == 1 for n, name in compiled.flags.items()}
-    counts = {n: rows[name].to_numpy(dtype=np.int64)[order] for n, name in compiled.counts.items()}
-    qualified = rows[list(IDENTITY_COLUMNS)].take(order).reset_index(drop=True)
-    qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
+    order = kept[np.argsort(rows[PERSON_ID][kept], kind="stable")]
+    matched = {n: rows[name][order].astype(np.int64) == 1 for n, name in compiled.flags.items()}
+    counts = {n: rows[name][order].astype(np.int64) for n, name in compiled.counts.items()}
+    qualified = pd.DataFrame({name: rows[name][order] for name in IDENTITY_COLUMNS})
+    if not isinstance(people.c[PERSON_ID].type, sa.String):  # text ids are str already: no call per id
+        qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
     qualified["reasons"] = reasons_json(list(compiled.flags), matched, counts).to_numpy()
     return QualificationResult(
         campaign_key=spec.key,
         interval_start=start,
         interval_end=end,
         qualified=qualified,
-        people_scanned=int(totals[WEIGHT]),
-        activity_rows_read=int(sum(int(totals[name]) for name in compiled.counts.values())),
-        source_empty=not int(totals[ANYONE]),
+        people_scanned=int(rows[WEIGHT][total]),
+        activity_rows_read=int(sum(int(rows[name][total]) for name in compiled.counts.values())),
+        source_empty=not int(rows[ANYONE][total]),
         filter_matches={n: int(mask.sum()) for n, mask in matched.items()},
         invalid_rows=invalid,
     )

@@ -85,14 +85,24 @@ def _bad_id(person: ColumnElement[Any]) -> list[tuple[ColumnElement[bool], str]]
             (sa.func.length(person) > PERSON_ID_MAX_LENGTH, PERSON_ID_TOO_LONG)]
 
 
-def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool) -> list[ColumnElement[bool]]:
+def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool, member_types: Sequence[str]
+                   ) -> list[ColumnElement[bool]]:
     """``problem IS NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
-    own columns (what a database pushes into its scan) rather than a test of the computed ``problem``."""
+    own columns (what a database pushes into its scan) rather than a test of the computed ``problem``, the
+    member type tested as the spec's (the rows hold no other known type)."""
     if history:
         return [rows.c[PROBLEM].is_(None)]
     person = rows.c[PERSON_ID]
     return [person.is_not(None), person != "", sa.func.length(person) <= PERSON_ID_MAX_LENGTH,
-            rows.c[MEMBER_TYPE].in_(list(MEMBER_TYPES))]
+            rows.c[MEMBER_TYPE].in_(list(member_types))]
+
+
+def problem_clause(rows: sa.Subquery | sa.CTE | sa.Table, history: bool) -> ColumnElement[bool]:
+    """``problem IS NOT NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
+    own columns, so the database filters in its scan instead of computing ``problem`` for every person."""
+    if history:
+        return rows.c[PROBLEM].is_not(None)
+    return sa.or_(*(clause for clause, _ in _bad_id(rows.c[PERSON_ID])), _unknown_type(rows.c[MEMBER_TYPE])[0])
 
 
 def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:

@@ -1,14 +1,18 @@
 """A spec and an interval as ONE query: the qualified people with their per-filter flags and counts,
-the people left out as invalid, and one row of totals.
+the people left out as invalid, the activity rows without a person, and one row of totals.
 
 ::
 
     WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
          people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
-    SELECT 'person', p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
-      WHERE p.problem IS NOT NULL OR <unreadable values> OR <logic over the filter clauses>
+    SELECT 0 /* person */, p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
+      WHERE <valid> AND <logic over the filter clauses>
     UNION ALL
-    SELECT 'total', …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
+    SELECT 0 /* person */, p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
+    UNION ALL
+    SELECT 1 /* activity */, activity_id, …, count(*) OVER () … WHERE person_id IS NULL OR … ORDER BY activity_id LIMIT 10
+    UNION ALL
+    SELECT 2 /* total */, …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
 its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
@@ -25,7 +29,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from dynamics_campaign_sync.qualification.compiler.activity import counts_query, matches
+from dynamics_campaign_sync.qualification.compiler.activity import (
+    activity_clauses,
+    counts_query,
+    matches,
+    window_clauses,
+)
 from dynamics_campaign_sync.qualification.compiler.conditions import (
     condition_clause,
     unreadable_clause,
@@ -41,11 +50,20 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     is_history,
     only_people_clause,
     people_subquery,
+    problem_clause,
     usable_clauses,
 )
-from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.contract import (
+    ACTIVITY_ID,
+    ACTIVITY_TYPE,
+    DYNAMICS_ID,
+    IDENTITY_COLUMNS,
+    PERSON_ID,
+)
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
+from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
 from dynamics_campaign_sync.qualification.memberships import MembershipFacts, check_facts
+from dynamics_campaign_sync.spec.logic import And, Node, Ref
 from dynamics_campaign_sync.spec.models import (
     BehaviourFilter,
     CampaignSpec,
@@ -56,7 +74,7 @@ from dynamics_campaign_sync.spec.models import (
 
 ROW_KIND = "row_kind"
 ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
-PERSON_ROW, TOTAL_ROW = "person", "total"
+PERSON_ROW, ACTIVITY_ROW, TOTAL_ROW = 0, 1, 2  # small integers: no text per row to fetch
 
 
 @dataclass(frozen=True)
@@ -84,6 +102,39 @@ def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: 
     return person.in_(sa.select(counts.c[PERSON_ID]).where(with_id, matches(flt, counts.c.n)))
 
 
+def _required(node: Node) -> set[int]:
+    """The filters the logic cannot do without: itself a reference, or the references it ANDs."""
+    if isinstance(node, Ref):
+        return {node.number}
+    if isinstance(node, And):
+        return {operand.number for operand in node.operands if isinstance(operand, Ref)}
+    return set()
+
+
+def _people_less_activities(spec: CampaignSpec, table: sa.Table, interval: tuple[dt.datetime, dt.datetime],
+                            dialect: Dialect) -> sa.Subquery | None:
+    """Activity rows of the spec's types in its widest window without a person id (they count for nobody):
+    the first ids (``person_id``) and how many there are (``weight``). None: the spec reads no activity."""
+    filters = [flt for _, flt in spec.rules.numbered() if isinstance(flt, BehaviourFilter | InactivityFilter)]
+    if not filters:
+        return None
+    starts = [flt.bounds(*interval)[0] for flt in filters]
+    earliest = None if None in starts else min(start for start in starts if start is not None)
+    person = table.c[PERSON_ID]
+    # Uncorrelated, so computed once: where no row lacks a person (two index seeks), nothing else is read.
+    anywhere = sa.or_(sa.exists(sa.select(person).where(person.is_(None))),
+                      sa.exists(sa.select(person).where(person == "")))
+    where = [anywhere, sa.or_(person.is_(None), person == ""),
+             table.c[ACTIVITY_TYPE].in_(list(dict.fromkeys(flt.activity for flt in filters))),
+             *window_clauses(table, earliest, interval[1], dialect)]
+    has_id = ACTIVITY_ID in table.columns
+    activity_id = sa.cast(table.c[ACTIVITY_ID], sa.Text) if has_id else sa.cast(sa.null(), sa.Text)
+    rows = sa.select(activity_id.label(PERSON_ID), sa.func.count().over().label(WEIGHT)).where(*where)
+    if has_id:
+        rows = rows.order_by(table.c[ACTIVITY_ID])
+    return rows.limit(MAX_EXAMPLES if has_id else 1).subquery("people_less")
+
+
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
     dialect: Dialect, memberships: MembershipFacts | None = None, only_people: Collection[str] | None = None,
@@ -96,14 +147,22 @@ def compile_spec(
     numbered = spec.rules.numbered()
     facts = check_facts(spec, memberships)
 
-    def counts_of(flt: BehaviourFilter | InactivityFilter) -> sa.Select[Any]:
-        query = counts_query(flt, activities, interval, dialect)
+    def of_only_people(where: list[Any]) -> list[Any]:
         if only_people is None:
-            return query
-        return query.where(only_people_clause(activities.c[PERSON_ID], only_people))
+            return where
+        return [*where, only_people_clause(activities.c[PERSON_ID], only_people)]
 
-    counted = {n: _cte(counts_of(flt), f"b{n}", dialect)
-               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter)}
+    required = _required(spec.rules.tree)  # matched by every qualified person
+    # A required inactivity filter needs no count per person (every qualified person has none): an
+    # anti-join on its activity rows, as a hand-written NOT EXISTS, and a plain count for the total.
+    absent = {n: of_only_people(list(activity_clauses(flt, activities, interval, dialect))) for n, flt in numbered
+              if isinstance(flt, InactivityFilter) and n in required}
+    counted = {n: _cte(counts_query(flt, activities, interval, dialect).where(*of_only_people([])), f"b{n}", dialect)
+               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter) and n not in absent}
+    totals = {n: sa.select(sa.func.coalesce(sa.func.sum(cte.c.n), 0)).scalar_subquery()
+              for n, cte in counted.items()}
+    totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*where).scalar_subquery()
+               for n, where in absent.items()}
     candidates = None
     if not qualifies_without_behaviour(spec.rules.tree, spec):
         candidates = sa.union(*(sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
@@ -127,6 +186,11 @@ def compile_spec(
         if isinstance(flt, MembershipFilter):
             clauses[number] = membership_clause(p[DYNAMICS_ID], facts.ids_for(flt), f"m{number}", dialect)
             continue
+        if number in absent:
+            person = activities.c[PERSON_ID]
+            clauses[number] = p[PERSON_ID].not_in(sa.select(person).where(*absent[number], person.is_not(None)))
+            count_columns[number] = sa.literal(0)
+            continue
         counts = counted[number]
         if dialect.decorrelates:
             # A semi-join on the (few) matching ids decides; the count is a lookup the database turns
@@ -138,18 +202,27 @@ def compile_spec(
         joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
         count_columns[number] = sa.func.coalesce(counts.c.n, 0)
         clauses[number] = matches(flt, count_columns[number])
-    unreadable: dict[tuple[str, str], ColumnElement[bool]] = {}
-    for flt in demographic.values():
-        kind = unreadable_kind(flt)
-        clause = unreadable_clause(p[flt.field], kind, dialect) if kind else None
-        if kind and clause is not None:
-            unreadable[(kind, flt.field)] = clause
+
+    def unreadable_in(columns: Any) -> dict[tuple[str, str], ColumnElement[bool]]:
+        found = {}
+        for flt in demographic.values():
+            kind = unreadable_kind(flt)
+            clause = unreadable_clause(columns[flt.field], kind, dialect) if kind else None
+            if kind and clause is not None:
+                found[(kind, flt.field)] = clause
+        return found
+
+    unreadable = unreadable_in(p)
     # Valid people and reported rows are two branches: the valid one is a conjunction the database pushes
     # into its scan (an OR with the reported rows would make it read every column of every person).
-    valid = [*usable_clauses(person_rows, is_history(people)), *(sa.not_(clause) for clause in unreadable.values())]
+    valid = [*usable_clauses(person_rows, is_history(people), spec.member_types),
+             *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1), else_=0)
+
+    def qualified_flag(number: int) -> ColumnElement[int]:
+        return sa.literal(1) if number in required else flag(clauses[number])
 
     flags = {n: f"f{n}" for n in clauses}
     count_names = {n: f"c{n}" for n in count_columns}
@@ -157,27 +230,48 @@ def compile_spec(
     identity = [sa.literal(PERSON_ROW).label(ROW_KIND), *(p[name] for name in IDENTITY_COLUMNS)]
     qualified_select = sa.select(
         *identity, sa.cast(sa.null(), sa.Text).label(PROBLEM), p[WEIGHT],
-        *(flag(clauses[n]).label(name) for n, name in flags.items()),
+        *(qualified_flag(n).label(name) for n, name in flags.items()),
         *(count_columns[n].label(name) for n, name in count_names.items()),
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
         sa.literal(1).label(ANYONE),
     ).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
+    if is_history(people):
+        reported: Any = person_rows
+        reported_where = [sa.or_(problem_clause(person_rows, True), *unreadable.values())]
+    else:  # tested on the table's own columns, inside the scan, before anything is computed per person
+        marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
+        if dialect.name == "duckdb":  # its scan reads every selected column before an OR filter: find the
+            rowid: ColumnElement[Any] = sa.literal_column("rowid")  # (usually no) rows by row id first, reading two columns
+            marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
+        reported = person_query.where(marked).subquery("people_reported")
+        reported_where = []
+    r = reported.c
     reported_select = sa.select(
-        *identity, p[PROBLEM], p[WEIGHT],
+        sa.literal(PERSON_ROW).label(ROW_KIND), *(r[name] for name in IDENTITY_COLUMNS), r[PROBLEM], r[WEIGHT],
         *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values()]),
-        *(flag(unreadable[key]).label(name) for key, name in unreadable_names.items()),
+        *(flag(clause).label(unreadable_names[key]) for key, clause in unreadable_in(r).items()),
         sa.literal(1).label(ANYONE),
-    ).where(sa.or_(p[PROBLEM].is_not(None), *unreadable.values()))
+    ).where(*reported_where)
     total_select = sa.select(
         sa.literal(TOTAL_ROW).label(ROW_KIND),
         *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS),
         sa.cast(sa.null(), sa.Text).label(PROBLEM),
         sa.select(sa.func.coalesce(sa.func.sum(p[WEIGHT]), 0)).scalar_subquery().label(WEIGHT),
         *(sa.literal(0).label(name) for name in flags.values()),
-        *(sa.select(sa.func.coalesce(sa.func.sum(counted[n].c.n), 0)).scalar_subquery().label(name)
-          for n, name in count_names.items()),
+        *(totals[n].label(name) for n, name in count_names.items()),
         *(sa.literal(0).label(name) for name in unreadable_names.values()),
         flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
     )
-    return CompiledSpec(sa.union_all(qualified_select, reported_select, total_select), flags, count_names, unreadable_names)
+    branches = [qualified_select, reported_select]
+    # An activity naming no person is none of a triggered run's people: reported by batch runs only.
+    people_less = None if only_people is not None else _people_less_activities(spec, activities, interval, dialect)
+    if people_less is not None:
+        branches.append(sa.select(
+            sa.literal(ACTIVITY_ROW).label(ROW_KIND), people_less.c[PERSON_ID],
+            *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS if name != PERSON_ID),
+            sa.cast(sa.null(), sa.Text).label(PROBLEM), people_less.c[WEIGHT],
+            *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values(),
+                                                     *unreadable_names.values()]),
+            sa.literal(1).label(ANYONE)))
+    return CompiledSpec(sa.union_all(*branches, total_select), flags, count_names, unreadable_names)
 
