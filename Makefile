@@ -77,9 +77,12 @@ sample-data: install
 	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --changes $(CHANGES) --emulator-seed $(DATA_DIR)/emulator_seed.json
 
 ## Qualification benchmark: the compiled query vs hand-written DuckDB/PostgreSQL queries (prints tables;
-## BENCH_ARGS='--people 100000 --activities 2000000 --scaling 100000,1000000' for other sizes).
+## BENCH_ARGS='--people 100000 --activities 2000000 --scaling 100000,1000000' for other sizes), then people
+## from Dynamics: LEADS leads in the emulator, a full and a change-tracked read (LEADS=0 skips it).
+LEADS ?= 100000
 bench-qualify: install
 	$(PY) include/benchmarks/bench_qualify.py $(BENCH_ARGS)
+	@[ "$(LEADS)" = 0 ] || $(PY) include/benchmarks/bench_dataverse_source.py --leads $(LEADS)
 
 ## Lead creation for email-only people: one POST each vs $batch (prints a table).
 bench-leads: install
@@ -99,7 +102,7 @@ bench-parse: install
 
 ## People from Dynamics: 100,000 leads in the emulator, a full read and a change-tracked read after 1 % changed.
 bench-dataverse-source: install
-	$(PY) include/benchmarks/bench_dataverse_source.py
+	$(PY) include/benchmarks/bench_dataverse_source.py --leads $(LEADS)
 
 ## Trigger campaign latency, activity insert to member in Dynamics, with a real scheduler and triggerer (RATES=1,10).
 RATES ?= 1,10
