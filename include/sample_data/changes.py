@@ -13,16 +13,7 @@ import json
 
 import numpy as np
 
-from dynamics_campaign_sync.change_activities import (
-    CHANGED_ATTRIBUTE,
-    DATA_VALUE_CHANGED,
-    NEW_SCORE,
-    NEW_VALUE,
-    OLD_VALUE,
-    SCORE_CHANGE,
-    SCORE_CHANGED,
-    SCORE_NAME,
-)
+from dynamics_campaign_sync import change_activities as shape
 from sample_data import vocab
 from sample_data.randomness import cumulative, pick
 
@@ -33,7 +24,7 @@ _COUNTRY_CDF = cumulative([weight for _, weight in vocab.COUNTRIES])
 def _title_payloads(rng: np.random.Generator, size: int) -> list[str]:
     chosen = pick(rng, cumulative([weight for *_, weight in vocab.TITLE_CHANGES]), size)
     return [
-        json.dumps({CHANGED_ATTRIBUTE: "job_title", OLD_VALUE: old or None, NEW_VALUE: new})
+        json.dumps({shape.CHANGED_ATTRIBUTE: "job_title", shape.OLD_VALUE: old or None, shape.NEW_VALUE: new})
         for old, new, _ in (vocab.TITLE_CHANGES[index] for index in chosen)
     ]
 
@@ -43,7 +34,7 @@ def _country_payloads(rng: np.random.Generator, size: int) -> list[str]:
     new = pick(rng, _COUNTRY_CDF, size)
     new = np.where(new == old, (new + 1) % len(_COUNTRIES), new)  # a change changes the value
     return [
-        json.dumps({CHANGED_ATTRIBUTE: "country", OLD_VALUE: _COUNTRIES[a], NEW_VALUE: _COUNTRIES[b]})
+        json.dumps({shape.CHANGED_ATTRIBUTE: "country", shape.OLD_VALUE: _COUNTRIES[a], shape.NEW_VALUE: _COUNTRIES[b]})
         for a, b in zip(old, new, strict=True)
     ]
 
@@ -53,7 +44,7 @@ def _score_payloads(rng: np.random.Generator, size: int) -> list[str]:
     change = amounts[pick(rng, cumulative([weight for _, weight in vocab.SCORE_CHANGES]), size)]
     before = np.round(rng.normal(40, 15, size)).astype(np.int64)
     return [
-        json.dumps({SCORE_NAME: "lead_score", SCORE_CHANGE: int(amount), NEW_SCORE: int(old + amount)})
+        json.dumps({shape.SCORE_NAME: "lead_score", shape.SCORE_CHANGE: int(amount), shape.NEW_SCORE: int(old + amount)})
         for amount, old in zip(change, before, strict=True)
     ]
 
@@ -61,12 +52,12 @@ def _score_payloads(rng: np.random.Generator, size: int) -> list[str]:
 def change_attributes(rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``(activity_type, attributes)`` of ``size`` change activities."""
     kinds = pick(rng, cumulative([weight for _, weight in vocab.CHANGE_KINDS]), size)
-    types = np.full(size, DATA_VALUE_CHANGED, dtype=object)
+    types = np.full(size, shape.DATA_VALUE_CHANGED, dtype=object)
     attributes = np.empty(size, dtype=object)
     builders = {"job_title": _title_payloads, "country": _country_payloads, "lead_score": _score_payloads}
     for index, (kind, _) in enumerate(vocab.CHANGE_KINDS):
         rows = np.flatnonzero(kinds == index)
         if kind == "lead_score":
-            types[rows] = SCORE_CHANGED
+            types[rows] = shape.SCORE_CHANGED
         attributes[rows] = np.array(builders[kind](rng, rows.size), dtype=object)
     return types, attributes
