@@ -10,6 +10,8 @@ export PYTHONPATH := $(CURDIR)/include
 
 .PHONY: install browser run demo airflow test typecheck emulator lint lint-specs sample-data bench-qualify bench-leads bench-faults bench-parse bench-dataverse-source bench-trigger bench-sync clean
 PEOPLE ?= 5000
+# Change activities (data_value_changed, score_changed) in the sample data of run, demo and sample-data.
+CHANGES ?= 3000
 # Ports of `make run`; a busy one is named at start-up with the variable that moves it.
 EMULATOR_PORT ?= 8443
 AIRFLOW_PORT ?= 8080
@@ -30,11 +32,11 @@ install: $(INSTALLED)
 
 ## Start the Dataverse emulator and Airflow (UI on http://127.0.0.1:8080); Ctrl-C stops both.
 run: install
-	$(PY) include/local_stack.py run --data-dir $(DATA_DIR) --people $(PEOPLE) $(PORTS)
+	$(PY) include/local_stack.py run --data-dir $(DATA_DIR) --people $(PEOPLE) --changes $(CHANGES) $(PORTS)
 
 ## Run each example campaign sync once, headless, and print a summary table.
 demo: install
-	$(PY) include/local_stack.py demo --data-dir $(DATA_DIR) --people $(PEOPLE) $(PORTS)
+	$(PY) include/local_stack.py demo --data-dir $(DATA_DIR) --people $(PEOPLE) --changes $(CHANGES) $(PORTS)
 
 ## The Airflow CLI against the stack `make run` set up, e.g. make airflow ARGS='dags list'.
 airflow: install
@@ -68,15 +70,19 @@ lint-specs: install
 	$(PY) -m dynamics_campaign_sync.spec.validate $(SPECS)
 	CAMPAIGN_SYNC_DATA_DIR=$(DATA_DIR)/demo $(PY) -m dynamics_campaign_sync.qualification.compiler.lint $(SPECS)
 
-## Sample people and activities into .data/source.duckdb (PEOPLE=..., ACTIVITIES=...; --db x.db for SQLite).
+## Sample people and activities into .data/source.duckdb (PEOPLE=..., ACTIVITIES=..., CHANGES=...; --db x.db for
+## SQLite).
 ACTIVITIES ?= 200000
 sample-data: install
-	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --emulator-seed $(DATA_DIR)/emulator_seed.json
+	$(PY) -m sample_data --people $(PEOPLE) --activities $(ACTIVITIES) --changes $(CHANGES) --emulator-seed $(DATA_DIR)/emulator_seed.json
 
 ## Qualification benchmark: the compiled query vs hand-written DuckDB/PostgreSQL queries (prints tables;
-## BENCH_ARGS='--people 100000 --activities 2000000 --scaling 100000,1000000' for other sizes).
+## BENCH_ARGS='--people 100000 --activities 2000000 --scaling 100000,1000000' for other sizes), then people
+## from Dynamics: LEADS leads in the emulator, a full and a change-tracked read (LEADS=0 skips it).
+LEADS ?= 100000
 bench-qualify: install
 	$(PY) include/benchmarks/bench_qualify.py $(BENCH_ARGS)
+	@[ "$(LEADS)" = 0 ] || $(PY) include/benchmarks/bench_dataverse_source.py --leads $(LEADS)
 
 ## Lead creation for email-only people: one POST each vs $batch (prints a table).
 bench-leads: install
@@ -96,7 +102,7 @@ bench-parse: install
 
 ## People from Dynamics: 100,000 leads in the emulator, a full read and a change-tracked read after 1 % changed.
 bench-dataverse-source: install
-	$(PY) include/benchmarks/bench_dataverse_source.py
+	$(PY) include/benchmarks/bench_dataverse_source.py --leads $(LEADS)
 
 ## Trigger campaign latency, activity insert to member in Dynamics, with a real scheduler and triggerer (RATES=1,10).
 RATES ?= 1,10

@@ -125,7 +125,8 @@ def check_port_free(what: str, port: int) -> None:
                      f"process, or choose another port: make run {setting}={port + 1}")
 
 
-def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int, ui_port: int) -> LocalStack:
+def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int, ui_port: int,
+            changes: int = 0) -> LocalStack:
     """Sample data, a seeded emulator, and the Airflow environment pointing at them."""
     check_port_free("emulator", emulator_port)
     check_port_free("airflow", ui_port)
@@ -134,8 +135,9 @@ def prepare(data_dir: Path, *, people: int, activities: int, emulator_port: int,
     # Activity up to the start of today, so "in the past N days" windows find recent behaviour.
     end = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     source = demo / "source.duckdb"
-    print(f"Sample data: {people:,} people, {activities:,} activities up to {end:%Y-%m-%d} in {source}", flush=True)
-    generate(source, people=people, activities=activities, end=end)
+    print(f"Sample data: {people:,} people, {activities:,} activities and {changes:,} change activities up to "
+          f"{end:%Y-%m-%d} in {source}", flush=True)
+    generate(source, people=people, activities=activities, end=end, changes=changes)
     seed = demo / "emulator_seed.json"
     if not seed.exists():
         write_emulator_seed(seed, people=people, end=end)
@@ -330,6 +332,8 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=REPO / ".data")
     parser.add_argument("--people", type=int, default=5000)
     parser.add_argument("--activities", type=int, default=150_000)
+    # Title, country and score changes, so specs with change filters qualify people in the demo too.
+    parser.add_argument("--changes", type=int, default=3_000)
     parser.add_argument("--emulator-port", type=int, default=int(os.environ.get("EMULATOR_PORT") or 8443))
     parser.add_argument("--airflow-port", type=int, default=int(os.environ.get("AIRFLOW_PORT") or 8080))
     parser.add_argument("airflow_args", nargs=argparse.REMAINDER, help="with `airflow`: the CLI's arguments")
@@ -338,7 +342,7 @@ def main() -> int:
     if args.command == "airflow":
         cli_args = args.airflow_args[1:] if args.airflow_args[:1] == ["--"] else args.airflow_args
         return airflow_cli(data_dir, cli_args, ui_port=args.airflow_port)
-    stack = prepare(data_dir, people=args.people, activities=args.activities,
+    stack = prepare(data_dir, people=args.people, activities=args.activities, changes=args.changes,
                     emulator_port=args.emulator_port, ui_port=args.airflow_port)
     return run(stack) if args.command == "run" else demo(stack)
 

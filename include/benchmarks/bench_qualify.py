@@ -129,9 +129,13 @@ def _measure(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, a
 def duckdb_sample(people: int, activities: int) -> tuple[Path, dt.datetime]:
     import sample_data
 
-    path = DATA / f"source_{people}_{activities}.duckdb"
+    # Change activities besides (1 %), for the change filters of qualify_specs.dates_and_changes_spec; named
+    # in the file (and so the PostgreSQL copy's schema) so a copy made without them is not reused.
+    changes = activities // 100
+    path = DATA / f"source_{people}_{activities}_{changes}.duckdb"
     started = time.perf_counter()
-    if sample_data.generate(path, people=people, activities=activities, log=lambda _: None):
+    if sample_data.generate(path, people=people, activities=activities, changes=changes,
+                            log=lambda _: None):
         print(f"generated {people:,} people and {activities:,} activities in {time.perf_counter() - started:,.0f} s")
     return path, dt.datetime.fromisoformat(sample_data.read_any_info(path)["end"])
 

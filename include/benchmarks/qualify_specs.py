@@ -1,5 +1,6 @@
 """The specs ``make bench-qualify`` measures: the shipped ones, three written by someone else (the shapes
-issue #13 measured) and seeded random specs of mixed shapes over the sample data's vocabulary."""
+issue #13 measured), one in Marketo's relative dates with change-activity filters (issue #10) and seeded
+random specs of mixed shapes over the sample data's vocabulary."""
 
 from __future__ import annotations
 
@@ -66,6 +67,19 @@ def broad_spec() -> CampaignSpec:
         {"type": "demographic", "field": "industry", "operator": "in", "value": ["Software", "Healthcare"]},
         {"type": "demographic", "field": "job_title", "operator": "not_contains", "value": ["student", "intern"]},
     ], "(1 or 2) and 3")
+
+
+def dates_and_changes_spec() -> CampaignSpec:
+    """Relative dates on people and windows, and both change filters: promoted to director in the past
+    3 months or scored up last quarter, and created over 6 months ago or back on the site in 2 weeks."""
+    return spec("dates_and_changes", [
+        {"type": "data_value_changed", "attribute": "job_title",
+         "new_value": {"operator": "contains", "value": "director"}, "window": {"in_past": "3 months"}},
+        {"type": "score_changed", "score": "lead_score", "change": "at least 10",
+         "new_score": {"operator": "gte", "value": 50}, "window": {"in_time_frame": "last_quarter"}},
+        {"type": "demographic", "field": "created_at", "operator": "in_past_before", "value": "6 months"},
+        {"type": "behaviour", "activity": "web_visit", "min_times": 2, "window": {"in_past": "2 weeks"}},
+    ], "(1 or 2) and (3 or 4)")
 
 
 def _demographic(rng: random.Random) -> dict[str, Any]:
@@ -137,4 +151,4 @@ def random_specs(count: int, seed: int) -> list[CampaignSpec]:
 
 
 def all_specs(random_count: int, seed: int) -> list[CampaignSpec]:
-    return [*load_specs(SPEC_DIR), *issue_specs(), *random_specs(random_count, seed)]
+    return [*load_specs(SPEC_DIR), *issue_specs(), dates_and_changes_spec(), *random_specs(random_count, seed)]

@@ -14,7 +14,7 @@ from typing import Any
 
 from dynamics_campaign_sync.spec.logic import And, Node, Not, Ref
 from dynamics_campaign_sync.spec.models import CampaignSpec, Condition, DemographicFilter, InactivityFilter
-from dynamics_campaign_sync.spec.operators import Operator
+from dynamics_campaign_sync.spec.operators import TEMPORAL_KINDS, Operator, match_ranges
 
 KNOWN = ("page_url", "form_name", "email_name", "link_url")
 
@@ -27,19 +27,37 @@ def _stamp(moment: dt.datetime) -> str:
     return "TIMESTAMPTZ '" + moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + "+00'"
 
 
+def _json_text(key: str, dialect: str) -> str:
+    if dialect == "duckdb":
+        return f"json_extract_string(attributes, '$.{key}')"
+    return f"(attributes::jsonb ->> '{key}')"
+
+
+def _dates(column: str, cond: Condition, as_of: dt.datetime) -> str:
+    """A date condition (absolute or relative to ``as_of``) as ranges of instants."""
+    ranges = []
+    for low, high in match_ranges(cond.operator, cond.value, as_of):
+        bounds = ([f"{column} >= {_stamp(low)}"] if low else []) + ([f"{column} < {_stamp(high)}"] if high else [])
+        ranges.append("(" + " AND ".join(bounds) + ")")
+    return "(" + " OR ".join(ranges) + ")"
+
+
 def _json_number(key: str, dialect: str) -> str:
     if dialect == "duckdb":
         return f"TRY_CAST(json_extract_string(attributes, '$.{key}') AS DOUBLE)"
     return f"(attributes::jsonb ->> '{key}')::numeric"
 
 
-def condition(column: str, cond: Condition, dialect: str, json_key: bool = False) -> str:
+def condition(column: str, cond: Condition, dialect: str, json_key: bool = False,
+              as_of: dt.datetime | None = None) -> str:
     op, values = cond.operator, [v.lower() if isinstance(v, str) else v for v in cond.values]
     if op in (Operator.IS_EMPTY, Operator.IS_NOT_EMPTY):
         sql = f"({column} IS NULL OR trim({column}) = '')"
         return sql if op is Operator.IS_EMPTY else f"NOT {sql}"
+    if cond.kind in TEMPORAL_KINDS and as_of is not None:
+        return _dates(column, cond, as_of)
     if json_key:
-        column = _json_number(column, dialect)
+        column = (_json_text if isinstance(values[0], str) else _json_number)(column, dialect)
     if isinstance(values[0], str):
         low = f"lower({column})"
         positive = {
@@ -79,7 +97,7 @@ def query(spec: CampaignSpec, interval: tuple[dt.datetime, dt.datetime], dialect
     parts = {}
     for number, flt in spec.rules.numbered():
         if isinstance(flt, DemographicFilter):
-            parts[number] = f"coalesce({condition('p.' + flt.field, flt, dialect)}, false)"
+            parts[number] = f"coalesce({condition('p.' + flt.field, flt, dialect, as_of=interval[1])}, false)"
         elif isinstance(flt, InactivityFilter):
             parts[number] = (f"NOT EXISTS (SELECT 1 FROM activities a WHERE a.person_id = p.person_id AND "
                              f"{_activities(flt, interval, dialect)})")

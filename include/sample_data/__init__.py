@@ -58,9 +58,11 @@ def _progress(
         log(f"{label}: {done:,}/{total:,} rows, {done / max(elapsed, 1e-9):,.0f} rows/s")
 
 
-def describe(people: int, activities: int, seed: int, end: dt.datetime) -> dict[str, str]:
-    """What a database generated with these parameters holds (stored in it, compared on reuse)."""
-    return {"people": str(people), "activities": str(activities), "seed": str(seed), "end": end.isoformat()}
+def describe(people: int, activities: int, seed: int, end: dt.datetime, changes: int = 0) -> dict[str, str]:
+    """What a database generated with these parameters holds (stored in it, compared on reuse; ``changes``
+    only when there are some, so databases generated before they existed still match)."""
+    info = {"people": str(people), "activities": str(activities), "seed": str(seed), "end": end.isoformat()}
+    return info | ({"changes": str(changes)} if changes else {})
 
 
 def generate(
@@ -72,9 +74,13 @@ def generate(
     end: dt.datetime = DEFAULT_END,
     force: bool = False,
     log: Callable[[str], None] = print,
+    changes: int = 0,
 ) -> bool:
-    """Write the sample database; returns False when an identical one already exists (kept as is)."""
-    info = describe(people, activities, seed, end)
+    """Write the sample database; returns False when an identical one already exists (kept as is).
+
+    ``changes`` change activities (``data_value_changed``, ``score_changed``) are added to the
+    ``activities`` ones, interleaved in time order; none by default."""
+    info = describe(people, activities, seed, end, changes)
     if not force and read_any_info(db_path) == info:
         log(f"{db_path}: already holds {people:,} people and {activities:,} activities (seed {seed}); kept")
         added = [] if is_duckdb(db_path) else add_missing_indexes(db_path)
@@ -90,11 +96,12 @@ def generate(
         writer = SqliteWriter(db_path)
     writer.write("people", _progress("people", people_chunks(seed, people, end_ts), people, log))
     everyone = population(seed, people, end_ts)
-    chunks = activity_chunks(seed, activities, end_ts, everyone)
-    writer.write("activities", _progress("activities", chunks, activities, log))
+    chunks = activity_chunks(seed, activities, end_ts, everyone, changes)
+    writer.write("activities", _progress("activities", chunks, activities + changes, log))
     log("building indexes …" if not is_duckdb(db_path) else "sorting activities by type and time …")
     writer.finish(info)
-    log(f"{db_path}: {people:,} people, {activities:,} activities")
+    log(f"{db_path}: {people:,} people, {activities:,} activities"
+        + (f" and {changes:,} change activities" if changes else ""))
     return True
 
 

@@ -1,4 +1,5 @@
-"""Command line: ``python -m sample_data [--people N] [--activities M] [--db PATH] [--emulator-seed PATH]``."""
+"""Command line: ``python -m sample_data [--people N] [--activities M] [--changes C] [--db PATH]
+[--emulator-seed PATH]``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--activities", type=int, default=200_000, help="number of activities (default 200,000)"
     )
+    parser.add_argument(
+        "--changes", type=int, default=0,
+        help="change activities (data_value_changed, score_changed) besides the others (default 0)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same data)")
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database file: DuckDB (.duckdb) or SQLite (other suffix); default {DEFAULT_DB}")
     parser.add_argument(
@@ -37,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         "--force", action="store_true", help="regenerate even if the database already matches"
     )
     args = parser.parse_args(argv)
-    if args.people < 1 or args.activities < 0:
-        parser.error("--people must be >= 1 and --activities >= 0")
+    if args.people < 1 or args.activities < 0 or args.changes < 0:
+        parser.error("--people must be >= 1, --activities and --changes >= 0")
 
     started = time.perf_counter()
     generate(
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         end=args.end,
         force=args.force,
+        changes=args.changes,
     )
     if args.emulator_seed:
         leads, contacts = write_emulator_seed(

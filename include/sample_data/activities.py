@@ -1,4 +1,5 @@
-"""Sample activities: web visits, form fills, email opens and clicks, and two custom types.
+"""Sample activities: web visits, form fills, email opens and clicks, two custom types and, opt-in, change
+activities (``changes``).
 
 Activities spread over the year before the data end with weekly seasonality
 (weekends are quiet), a business-hours daily profile, slow growth and a dip
@@ -15,15 +16,24 @@ from collections.abc import Iterator
 import numpy as np
 
 from sample_data import vocab
+from sample_data.changes import change_attributes
 from sample_data.people import Base, person_ids
-from sample_data.randomness import ACTIVITY_STREAM, PLAN_STREAM, cumulative, pick, stream
+from sample_data.randomness import (
+    ACTIVITY_STREAM,
+    CHANGE_PLAN_STREAM,
+    CHANGE_STREAM,
+    PLAN_STREAM,
+    cumulative,
+    pick,
+    stream,
+)
 
 ACTIVITY_DAYS = 365
 CHUNK_ROWS = 1_000_000
 _RETRIES = 8  # redraws for activities that fell before their person was created
 
 
-def day_plan(seed: int, activities: int, end_ts: int) -> tuple[int, np.ndarray]:
+def day_plan(seed: int, activities: int, end_ts: int, plan_stream: int = PLAN_STREAM) -> tuple[int, np.ndarray]:
     """``(first day's epoch seconds, number of activities on each of the ACTIVITY_DAYS days)``."""
     start_ts = end_ts - ACTIVITY_DAYS * 86_400
     days = np.arange(ACTIVITY_DAYS)
@@ -34,7 +44,7 @@ def day_plan(seed: int, activities: int, end_ts: int) -> tuple[int, np.ndarray]:
         - (start_ts + days * 86_400).astype("datetime64[s]").astype("datetime64[Y]").astype("datetime64[D]")
     ).astype(int)
     weights = np.where((day_of_year >= 357) | (day_of_year <= 2), weights * 0.35, weights)
-    counts = stream(seed, PLAN_STREAM).multinomial(activities, weights / weights.sum())
+    counts = stream(seed, plan_stream).multinomial(activities, weights / weights.sum())
     return start_ts, counts
 
 
@@ -122,33 +132,75 @@ def _attributes(rng: np.random.Generator, kinds: np.ndarray, months: np.ndarray)
     }
 
 
-def activity_chunks(seed: int, activities: int, end_ts: int, people: Base) -> Iterator[dict[str, np.ndarray]]:
-    """All activity rows in time order, about CHUNK_ROWS at a time, as columns of the activities table."""
+def _moments(rng: np.random.Generator, start_ts: int, days: np.ndarray) -> np.ndarray:
+    """A sorted moment on each of ``days`` (day numbers), in business hours mostly."""
+    moments = start_ts + days * 86_400 + pick(rng, cumulative(vocab.HOUR_WEIGHTS), len(days)) * 3_600
+    moments += rng.integers(0, 3_600, len(days))
+    moments.sort()
+    return moments
+
+
+def _changes(seed: int, chunk: int, start_ts: int, days: np.ndarray, people: Base, person_cdf: np.ndarray,
+             ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Change activities on ``days`` (engaged people change score most), as activity columns."""
+    rng = stream(seed, CHANGE_STREAM, chunk)
+    moments = _moments(rng, start_ts, days)
+    types, attributes = change_attributes(rng, len(days))
+    empty = np.full(len(days), None, dtype=object)
+    return {
+        "moment": moments,
+        "person_id": ids[_people(rng, moments, people, person_cdf)],
+        "activity_type": types,
+        **{name: empty for name in ("page_url", "form_name", "email_name", "link_url")},
+        "attributes": attributes,
+    }
+
+
+def _merge(columns: dict[str, np.ndarray], changes: dict[str, np.ndarray], moments: np.ndarray) -> np.ndarray:
+    """Interleave the change rows into ``columns`` in time order; returns the merged moments."""
+    merged = np.concatenate([moments, changes["moment"]])
+    order = np.argsort(merged, kind="stable")
+    for name in columns:
+        columns[name] = np.concatenate([columns[name], changes[name]])[order]
+    return merged[order]
+
+
+def activity_chunks(
+    seed: int, activities: int, end_ts: int, people: Base, changes: int = 0
+) -> Iterator[dict[str, np.ndarray]]:
+    """All activity rows in time order, about CHUNK_ROWS at a time, as columns of the activities table;
+    ``changes`` change activities are interleaved (none by default: the data then is as without them)."""
     start_ts, counts = day_plan(seed, activities, end_ts)
+    _, change_counts = day_plan(seed, changes, end_ts, CHANGE_PLAN_STREAM)
     person_cdf = cumulative(people.engagement)
     ids = person_ids(0, len(people.created)).astype(object)
     type_names = np.array([name for name, _ in vocab.ACTIVITY_TYPES], dtype=object)
     type_cdf = _weights(vocab.ACTIVITY_TYPES)
-    hour_cdf = cumulative(vocab.HOUR_WEIGHTS)
     next_id = 1
     for chunk, (first_day, last_day) in enumerate(_chunk_bounds(counts)):
         rng = stream(seed, ACTIVITY_STREAM, chunk)
         days = np.repeat(np.arange(first_day, last_day), counts[first_day:last_day])
         size = len(days)
-        moments = start_ts + days * 86_400 + pick(rng, hour_cdf, size) * 3_600 + rng.integers(0, 3_600, size)
-        moments.sort()
+        moments = _moments(rng, start_ts, days)
         who = _people(rng, moments, people, person_cdf)
         kinds = pick(rng, type_cdf, size)
-        stamps = np.datetime_as_string(moments.astype("datetime64[s]"), unit="s")
         months = np.char.replace(
             np.datetime_as_string(moments.astype("datetime64[s]").astype("datetime64[M]"), unit="M"), "T", " "
         )
-        columns = {
-            "activity_id": np.arange(next_id, next_id + size),
-            "person_id": ids[who],
-            "activity_type": type_names[kinds],
-            "occurred_at": np.char.replace(stamps, "T", " "),
-        }
+        columns = {"person_id": ids[who], "activity_type": type_names[kinds]}
         columns.update(_attributes(rng, kinds, months.astype(object)))
+        change_days = np.repeat(np.arange(first_day, last_day), change_counts[first_day:last_day])
+        if change_days.size:
+            moments = _merge(columns, _changes(seed, chunk, start_ts, change_days, people, person_cdf, ids),
+                             moments)
+        stamps = np.datetime_as_string(moments.astype("datetime64[s]"), unit="s")
+        size = len(moments)
+        person_id, activity_type = columns.pop("person_id"), columns.pop("activity_type")
+        yield {
+            "activity_id": np.arange(next_id, next_id + size),
+            "person_id": person_id,
+            "activity_type": activity_type,
+            "occurred_at": np.char.replace(stamps, "T", " "),
+            **columns,
+        }
         next_id += size
-        yield columns

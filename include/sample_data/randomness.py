@@ -15,6 +15,8 @@ PEOPLE_STREAM = 1
 COMPANY_STREAM = 2
 PLAN_STREAM = 3
 ACTIVITY_STREAM = 4
+CHANGE_PLAN_STREAM = 5
+CHANGE_STREAM = 6
 
 
 def stream(seed: int, name: int, chunk: int = 0) -> np.random.Generator:

@@ -200,6 +200,36 @@ ACTIVITY_TYPES: list[tuple[str, float]] = [
     ("webinar_attended", 2),
 ]
 
+#: Change activities (``--changes``): what changed, by share of the change rows.
+CHANGE_KINDS: list[tuple[str, float]] = [
+    ("job_title", 30),  # data_value_changed: a new title, mostly a promotion
+    ("country", 10),  # data_value_changed: moved abroad
+    ("lead_score", 60),  # score_changed: scoring rules fired
+]
+
+#: Job title changes (old, new, weight); "Manager" is how many people enter a bare title.
+TITLE_CHANGES: list[tuple[str, str, float]] = [
+    ("Manager", "Director", 3),
+    ("Manager", "Senior Manager", 2),
+    ("Marketing Manager", "Director of Marketing", 3),
+    ("Demand Generation Manager", "Marketing Manager", 2),
+    ("Software Engineer", "Senior Software Engineer", 6),
+    ("Senior Software Engineer", "Engineering Manager", 2),
+    ("Engineering Manager", "Director of Engineering", 2),
+    ("IT Manager", "Director, IT", 1.5),
+    ("Data Analyst", "Data Engineer", 2),
+    ("Data Engineer", "Head of Data", 1),
+    ("Director of Marketing", "VP Marketing", 1),
+    ("Account Executive", "VP of Sales", 0.5),
+    ("Intern", "Software Engineer", 1),
+    ("", "Product Manager", 1),  # first filled in
+]
+
+#: Score change amounts of typical scoring rules (amount, weight): small positive steps dominate.
+SCORE_CHANGES: list[tuple[int, float]] = [
+    (5, 30), (10, 20), (15, 10), (25, 5), (50, 1), (-5, 15), (-10, 10), (-25, 3),
+]  # fmt: skip
+
 #: Relative activity by weekday, Monday first (B2B traffic drops at the weekend).
 WEEKDAY_WEIGHTS = [1.0, 1.08, 1.06, 1.0, 0.84, 0.33, 0.29]
 

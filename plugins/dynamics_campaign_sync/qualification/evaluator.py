@@ -133,14 +133,17 @@ def utc_interval(interval_start: dt.datetime, interval_end: dt.datetime) -> tupl
     return start, end
 
 
+def unknown_fields(spec: CampaignSpec, columns: frozenset[str] | set[str]) -> list[str]:
+    """``rules.filters[N].field: ...`` for each demographic filter naming a column the people lack."""
+    return [f"rules.filters[{number}].field: {flt.field!r} is not a column of the people table (columns: "
+            f"{', '.join(sorted(columns))})"
+            for number, flt in spec.rules.numbered() if isinstance(flt, DemographicFilter) and flt.field not in columns]
+
+
 def check_fields(spec: CampaignSpec, source: Source) -> None:
-    columns = source.people_columns()
-    for number, flt in spec.rules.numbered():
-        if isinstance(flt, DemographicFilter) and flt.field not in columns:
-            raise SourceError(
-                f"{spec.key}: rules.filters[{number}].field: {flt.field!r} is not a column of the people "
-                f"table (columns: {', '.join(sorted(columns))})"
-            )
+    found = unknown_fields(spec, source.people_columns())
+    if found:
+        raise SourceError(f"{spec.key}: {found[0]}")
 
 
 def _behaviour_matches(flt: BehaviourFilter, counts: np.ndarray) -> np.ndarray:

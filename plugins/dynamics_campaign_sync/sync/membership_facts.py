@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dynamics_campaign_sync.dataverse import DataverseClient
+from dynamics_campaign_sync.dataverse import DataverseClient, HttpError
 from dynamics_campaign_sync.errors import PermanentError
 from dynamics_campaign_sync.ledger import Ledger
 from dynamics_campaign_sync.log_privacy import private_logger
@@ -24,9 +24,15 @@ class MembershipListError(PermanentError, ValueError):
     """A list a membership filter names cannot be read: none or several have the name, or it is dynamic."""
 
 
-def _list_id(client: DataverseClient, ref: MemberOfListFilter) -> str:
+def find_list_id(client: DataverseClient, ref: MemberOfListFilter) -> str:
+    """The id of the static list the filter names; :class:`MembershipListError` when there is none such."""
     if ref.id is not None:
-        found = client.get_list(ref.id)
+        try:
+            found = client.get_list(ref.id)
+        except HttpError as error:
+            if error.status != 404:
+                raise
+            raise MembershipListError(f"no marketing list has the id {ref.id}") from None
     else:
         assert ref.name is not None
         named = client.find_lists_by_name(ref.name)
@@ -42,7 +48,7 @@ def _list_id(client: DataverseClient, ref: MemberOfListFilter) -> str:
 
 def list_members(client: DataverseClient, ref: MemberOfListFilter) -> Iterable[str]:
     """The Dynamics ids in the list the filter names (every page of its ``listmembers``)."""
-    return client.iter_list_member_ids(_list_id(client, ref))
+    return client.iter_list_member_ids(find_list_id(client, ref))
 
 
 def gather_memberships(spec: CampaignSpec, client: DataverseClient, ledger: Ledger) -> MembershipFacts | None:
