@@ -104,10 +104,11 @@ class SqlDatabaseHook(BaseHook):
     """Resolves a connection id to a SQLAlchemy URL, falling back to a SQLite file in the data folder."""
 
     default_file: str = "database.db"
+    default_conn_name: str = ""  # each kind of database names its usual connection
 
-    def __init__(self, conn_id: str, **kwargs: Any) -> None:
+    def __init__(self, conn_id: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.conn_id = conn_id
+        self.conn_id = conn_id or self.default_conn_name
 
     @cached_property
     def connection(self) -> Any | None:
@@ -138,9 +139,6 @@ class LedgerHook(SqlDatabaseHook):
     default_conn_name = "campaign_sync_ledger"
     default_file = "ledger.db"
 
-    def __init__(self, conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(conn_id, **kwargs)
-
     @cached_property
     def ledger(self) -> Ledger:
         from dynamics_campaign_sync.ledger import Ledger
@@ -155,9 +153,6 @@ class SourceHook(SqlDatabaseHook):
 
     default_conn_name = "campaign_sync_source"
     default_file = "source.duckdb"
-
-    def __init__(self, conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(conn_id, **kwargs)
 
     @cached_property
     def engine(self) -> sa.Engine:

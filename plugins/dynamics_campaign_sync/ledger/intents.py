@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -19,21 +20,13 @@ from sqlalchemy import Connection, Row, insert, select, update
 from dynamics_campaign_sync.ledger import events, failures, lists, membership, sql
 from dynamics_campaign_sync.ledger.checks import REMOVE, preview
 from dynamics_campaign_sync.ledger.errors import LedgerError
-from dynamics_campaign_sync.ledger.models import Intent, view_of
+from dynamics_campaign_sync.ledger.models import Intent, IntentHead, view_of
 from dynamics_campaign_sync.ledger.schema import intent_people, intents
 
 
 def begin(
     connection: Connection,
-    *,
-    campaign_key: str,
-    campaign_id: str,
-    list_id: str,
-    member_type: str,
-    action: str,
-    run_id: str,
-    interval_start: datetime,
-    interval_end: datetime,
+    head: IntentHead,
     people: Mapping[str, Mapping[str, Any] | None],
     source_ids: Mapping[str, str],
     now: datetime,
@@ -43,41 +36,30 @@ def begin(
     Refuses a list that is not the campaign's owned list for ``member_type``, and — the product's core promise —
     a removal of anyone we did not add to this campaign.
     """
-    owned = lists.owned_list(connection, campaign_id, member_type)
-    if owned is None or owned.list_id != list_id:
+    owned = lists.owned_list(connection, head.campaign_id, head.member_type)
+    if owned is None or owned.list_id != head.list_id:
         raise LedgerError(
-            f"marketing list {list_id} is not the owned {member_type} list of campaign {campaign_id} "
+            f"marketing list {head.list_id} is not the owned {head.member_type} list of campaign "
+            f"{head.campaign_id} "
             f"({'it has none' if owned is None else f'that is {owned.list_id}'}); refusing to write through it"
         )
-    if action == REMOVE:
-        current = membership.membership(connection, campaign_id, list(people))
+    if head.action == REMOVE:
+        current = membership.membership(connection, head.campaign_id, list(people))
         not_ours = [
             person_id
             for person_id in people
             if person_id not in current
             or not current[person_id].is_member
-            or current[person_id].member_type != member_type
+            or current[person_id].member_type != head.member_type
         ]
         if not_ours:
             raise LedgerError(
-                f"refusing to remove {len(not_ours)} {member_type}(s) from campaign {campaign_id} "
-                f"({campaign_key}) that we did not add: {preview(not_ours)}"
+                f"refusing to remove {len(not_ours)} {head.member_type}(s) from campaign {head.campaign_id} "
+                f"({head.campaign_key}) that we did not add: {preview(not_ours)}"
             )
     intent_id = uuid.uuid4().hex
     connection.execute(
-        insert(intents).values(
-            intent_id=intent_id,
-            campaign_key=campaign_key,
-            campaign_id=campaign_id,
-            list_id=list_id,
-            member_type=member_type,
-            action=action,
-            run_id=run_id,
-            interval_start=interval_start,
-            interval_end=interval_end,
-            person_count=len(people),
-            created_at=now,
-        )
+        insert(intents).values(intent_id=intent_id, **asdict(head), person_count=len(people), created_at=now)
     )
     connection.execute(
         insert(intent_people),

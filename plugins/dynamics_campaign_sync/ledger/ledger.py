@@ -53,6 +53,7 @@ from dynamics_campaign_sync.ledger.models import (
     CampaignOwner,
     EventBatch,
     Intent,
+    IntentHead,
     Membership,
     OwnedList,
     Plan,
@@ -320,24 +321,18 @@ class Ledger:
             )
         ids(people, "person_id")
         start, end = as_interval(interval_start, interval_end, f"intent for campaign {campaign_key}")
-        arguments = {
-            "campaign_key": text(campaign_key, "campaign_key"),
-            "campaign_id": text(campaign_id, "campaign_id"),
-            "list_id": text(list_id, "list_id"),
-            "member_type": choice(member_type, MEMBER_TYPES, "member_type"),
-            "action": choice(action, ACTIONS, "action"),
-            "run_id": text(run_id, "run_id"),
-        }
+        head = IntentHead(
+            campaign_key=text(campaign_key, "campaign_key"),
+            campaign_id=text(campaign_id, "campaign_id"),
+            list_id=text(list_id, "list_id"),
+            member_type=choice(member_type, MEMBER_TYPES, "member_type"),
+            action=choice(action, ACTIONS, "action"),
+            run_id=text(run_id, "run_id"),
+            interval_start=start,
+            interval_end=end,
+        )
         with self._writer.begin() as connection:
-            return intents.begin(
-                connection,
-                **arguments,
-                interval_start=start,
-                interval_end=end,
-                people=dict(people),
-                source_ids=dict(source_ids or {}),
-                now=self._now(),
-            )
+            return intents.begin(connection, head, dict(people), dict(source_ids or {}), self._now())
 
     def pending_intents(self, campaign_key: str) -> list[Intent]:
         """Intents begun but never completed (a crash or a failed task): re-send them, then complete them."""
@@ -421,23 +416,18 @@ class Ledger:
         ``mode`` ``batch`` or ``trigger`` (a triggered run's plan never supersedes a batch interval)."""
         start, end = as_interval(interval_start, interval_end, f"plan of campaign {campaign_key}")
         key, run = text(campaign_key, "campaign_key"), text(run_id, "run_id")
-        arguments: dict[str, Any] = {
-            "status": choice(status, PLAN_STATUSES, "status"),
-            "counts": checked_counts(counts, f"plan of campaign {key}, run {run}"),
-            "items": _plan_items(items, f"plan of campaign {key}, run {run}"),
-            "details": checked_details(details, f"plan of campaign {key}, run {run}"),
+        what = f"plan of campaign {key}, run {run}"
+        plan = {
             "mode": choice(mode, PLAN_MODES, "mode"),
+            "interval_start": start,
+            "interval_end": end,
+            "status": choice(status, PLAN_STATUSES, "status"),
+            "counts": checked_counts(counts, what),
+            "details": checked_details(details, what) or None,
         }
+        checked_items = _plan_items(items, what)
         with self._writer.begin() as connection:
-            plans.record(
-                connection,
-                campaign_key=key,
-                run_id=run,
-                interval_start=start,
-                interval_end=end,
-                **arguments,
-                now=self._now(),
-            )
+            plans.record(connection, key, run, plan, checked_items, self._now())
 
     def update_plan_status(
         self, campaign_key: str, run_id: str, status: str, counts: Mapping[str, int] | None = None

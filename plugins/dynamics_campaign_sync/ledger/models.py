@@ -85,14 +85,9 @@ class Membership(_RowView):
 
 
 @dataclass(frozen=True)
-class Intent:
-    """A chunk of people about to be sent to Dynamics, recorded first so that a crash cannot lose it.
+class IntentHead:
+    """What an intent sends where, for which run: checked by the ledger facade, stored as the intent's row."""
 
-    ``people`` maps each person id to the reason (matched rules) we act on them; ``source_ids`` holds the
-    person's id in the qualification source where the caller gave one.
-    """
-
-    intent_id: str
     campaign_key: str
     campaign_id: str
     list_id: str
@@ -101,6 +96,17 @@ class Intent:
     run_id: str
     interval_start: datetime
     interval_end: datetime
+
+
+@dataclass(frozen=True)
+class Intent(IntentHead):
+    """A chunk of people about to be sent to Dynamics, recorded first so that a crash cannot lose it.
+
+    ``people`` maps each person id to the reason (matched rules) we act on them; ``source_ids`` holds the
+    person's id in the qualification source where the caller gave one.
+    """
+
+    intent_id: str
     created_at: datetime
     people: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict, hash=False)
     source_ids: Mapping[str, str] = field(default_factory=dict, hash=False)

@@ -25,30 +25,16 @@ _ITEM_COLUMNS = ("plan_id", "person_id", "member_type", "action", "reason")
 
 def record(
     connection: Connection,
-    *,
     campaign_key: str,
     run_id: str,
-    interval_start: datetime,
-    interval_end: datetime,
-    status: str,
-    counts: Mapping[str, int],
+    plan: Mapping[str, Any],
     items: Sequence[dict[str, Any]],
     now: datetime,
-    details: Mapping[str, Any] | None = None,
-    mode: str = BATCH,
 ) -> None:
-    """Create or overwrite the plan of ``(campaign_key, run_id)``; its items are replaced by ``items`` and its
-    details by ``details``."""
+    """Create or overwrite the plan of ``(campaign_key, run_id)``: ``plan`` holds its checked columns (mode,
+    interval, status, counts, details); its items are replaced by ``items``."""
     sql.lock(connection, "plans", campaign_key)
-    values = {
-        "mode": mode,
-        "interval_start": interval_start,
-        "interval_end": interval_end,
-        "status": status,
-        "counts": dict(counts),
-        "details": dict(details) if details else None,
-        "finished_at": None if status == PLANNED else now,
-    }
+    values = {**plan, "finished_at": None if plan["status"] == PLANNED else now}
     plan_id = _plan_id(connection, campaign_key, run_id)
     if plan_id is None:
         inserted = connection.execute(

@@ -16,7 +16,7 @@ import re
 import uuid
 import zoneinfo
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
@@ -595,54 +595,48 @@ def _duration_in_days(data: Any, word: str, choice: str, value: str) -> Any:
     return {choice: value, **data, "days": duration.whole_days, word: str(duration)}
 
 
-class QualificationRule(_Model):
+class _DaysChoice(_Model):
+    """A choice of which one option takes a number of days (``days``, or written as a duration in ``phrase``)."""
+
+    choice: ClassVar[str]  # the field naming the option
+    with_days: ClassVar[str]  # the option that takes days
+    phrase: ClassVar[str]  # the field of the duration as written
+
+    days: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return _duration_in_days(data, cls.phrase, cls.choice, cls.with_days)
+
+    @model_validator(mode="after")
+    def _days_only_with_its_option(self) -> Self:
+        if (getattr(self, self.choice) == self.with_days) != (self.days is not None):
+            raise _custom_error(f"days is required with {self.with_days} and only there")
+        return self
+
+    @property
+    def period(self) -> str:
+        """The duration as written: ``2 weeks``, or ``3 days``."""
+        return getattr(self, self.phrase) or str(Duration(self.days or 0, "day"))
+
+
+class QualificationRule(_DaysChoice):
     """How often one person may qualify: ``once``, ``every_time`` or ``every_n_days`` (with ``days``, or
     ``every: 2 weeks``; shorthand ``qualification: every 2 weeks``)."""
 
+    choice, with_days, phrase = "rule", "every_n_days", "every"
     rule: Literal["once", "every_time", "every_n_days"] = "once"
-    days: int | None = Field(default=None, ge=1)
     every: str | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        return _duration_in_days(data, "every", "rule", "every_n_days")
 
-    @model_validator(mode="after")
-    def _days_with_every_n_days(self) -> QualificationRule:
-        if (self.rule == "every_n_days") != (self.days is not None):
-            raise _custom_error("days is required with every_n_days and only there")
-        return self
-
-    @property
-    def period(self) -> str:
-        """The period as written: ``2 weeks``, or ``3 days``."""
-        return self.every or str(Duration(self.days or 0, "day"))
-
-
-class RemovalPolicy(_Model):
+class RemovalPolicy(_DaysChoice):
     """When members who stop qualifying are removed: ``mirror``, ``never`` or ``after_days`` (with ``days``,
     or ``after: 3 months``; shorthand ``removal: after 3 months``)."""
 
+    choice, with_days, phrase = "policy", "after_days", "after"
     policy: Literal["mirror", "never", "after_days"] = "mirror"
-    days: int | None = Field(default=None, ge=1)
     after: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, data: Any) -> Any:
-        return _duration_in_days(data, "after", "policy", "after_days")
-
-    @model_validator(mode="after")
-    def _days_with_after_days(self) -> RemovalPolicy:
-        if (self.policy == "after_days") != (self.days is not None):
-            raise _custom_error("days is required with after_days and only there")
-        return self
-
-    @property
-    def period(self) -> str:
-        """The delay as written: ``3 months``, or ``30 days``."""
-        return self.after or str(Duration(self.days or 0, "day"))
 
 
 class DriftPolicy(_Model):
