@@ -114,6 +114,17 @@ def test_sync_dags_show_the_spec_title(dagbag):
     assert dagbag.get_dag("campaign_sync__pricing_page_intent").dag_display_name == "Pricing page intent"
 
 
+def test_every_sync_dag_offers_the_run_options_with_valid_defaults(dagbag):
+    """What Airflow checks when params are assigned (a scheduled DAG needs valid defaults): the DAG factory adds
+    them in place, so the check is here."""
+    syncs = [dag for dag_id, dag in dagbag.dags.items() if dag_id.startswith("campaign_sync__")]
+    assert syncs
+    for dag in syncs:
+        assert {"dry_run", "override_guard", "take_over_campaign", "republish_events"} <= set(dag.params), dag.dag_id
+        dag.params.validate()  # raises on a default its schema refuses
+        assert all(not task.params for task in dag.tasks), f"{dag.dag_id}: run options copied into tasks"
+
+
 def test_new_campaign_sync_dags_start_paused_so_their_history_can_be_loaded_first(dagbag):
     syncs = [dag for dag_id, dag in dagbag.dags.items() if dag_id.startswith("campaign_sync__")]
     assert syncs and all(dag.is_paused_upon_creation is True for dag in syncs)
