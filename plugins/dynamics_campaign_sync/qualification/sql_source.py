@@ -51,6 +51,7 @@ from dynamics_campaign_sync.qualification.parallel_counts import (
     count_in_processes,
     next_slice,
 )
+from dynamics_campaign_sync.qualification.postgres_tables import reflect_postgres_table
 from dynamics_campaign_sync.qualification.pushdown import (
     comparable_timestamp,
     condition_clause,
@@ -119,6 +120,10 @@ class SqlSource:
                 if table is None:
                     raise sa.exc.NoSuchTableError(name)
                 return table
+            if self._dialect == "postgresql":  # one catalog query; the full way for other column types
+                table = reflect_postgres_table(self._engine, name, self._schema)
+                if table is not None:
+                    return table
             return sa.Table(name, sa.MetaData(), autoload_with=self._engine, schema=self._schema)
         except sa.exc.NoSuchTableError:
             where = self._engine.url.render_as_string(hide_password=True)

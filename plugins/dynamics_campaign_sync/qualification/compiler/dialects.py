@@ -58,6 +58,8 @@ LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN document::jsonb; EXCEPTION WHEN ot
 #: ISO-looking text to timestamptz, NULL where it names no instant (month 13, February 30): as Python reads it.
 _PG_INSTANT = """CREATE OR REPLACE FUNCTION pg_temp.campaign_sync_instant(moment text) RETURNS timestamptz
 LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN moment::timestamptz; EXCEPTION WHEN others THEN RETURN NULL; END $$"""
+#: The functions by name, so a query gets only those it calls (each is compiled by PostgreSQL when created).
+_PG_FUNCTIONS = {"campaign_sync_jsonb": _PG_JSONB, "campaign_sync_instant": _PG_INSTANT}
 
 
 def _python_number(value: Any) -> float | None:
@@ -92,9 +94,13 @@ def epoch_us(moment: dt.datetime) -> int:
     return (to_utc(moment) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
-def prepare_connection(dbapi_connection: Any, dialect: str) -> None:
-    """Set up a DBAPI connection for compiled queries (idempotent, so it runs before every query: pooled
-    connections may predate the compiler)."""
+def prepare_connection(dbapi_connection: Any, dialect: str, sql: str = "") -> None:
+    """Set up a DBAPI connection for the compiled query ``sql`` (idempotent, so it runs before every query:
+    pooled connections may predate the compiler).
+
+    On PostgreSQL the setting and the functions ``sql`` calls are made in one round trip, inside the query's
+    transaction: the pool's rollback on return undoes them, so nothing outlives the query (and a transaction
+    pooler such as PgBouncer, which may give the next transaction another session, sees the same state)."""
     if dialect in MYSQL_FAMILY:  # TIMESTAMP columns read as UTC; DATETIME columns hold UTC by the contract
         cursor = dbapi_connection.cursor()
         cursor.execute("SET time_zone = '+00:00'")
@@ -105,10 +111,11 @@ def prepare_connection(dbapi_connection: Any, dialect: str) -> None:
             dbapi_connection.create_function(function, arity, body, deterministic=True)
     elif dialect in ("duckdb", "postgresql"):
         cursor = dbapi_connection.cursor()
-        cursor.execute("SET TimeZone = 'UTC'" if dialect == "duckdb" else "SET TIME ZONE 'UTC'")
-        if dialect == "postgresql":  # session-private functions: nothing is created in the source
-            cursor.execute(_PG_JSONB)
-            cursor.execute(_PG_INSTANT)
+        if dialect == "duckdb":
+            cursor.execute("SET TimeZone = 'UTC'")
+        else:  # session-private functions, only those the query calls: nothing is created in the source
+            functions = [body for name, body in _PG_FUNCTIONS.items() if f"pg_temp.{name}(" in sql]
+            cursor.execute(";\n".join(["SET TIME ZONE 'UTC'", *functions]))
         cursor.close()
 
 

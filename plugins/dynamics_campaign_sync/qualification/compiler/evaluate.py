@@ -66,17 +66,18 @@ def run_query(engine: sa.Engine, query: Any) -> Columns:
     if compiled.positional:
         params = tuple(params[name] for name in compiled.positiontup or ())
     names = [column.name for column in query.selected_columns]
+    sql = str(compiled)
     try:
         if engine.dialect.name == "duckdb":
             with duckdb_connection(engine) as connection:
                 prepare_connection(connection, "duckdb")
-                fetched = connection.execute(str(compiled), params).fetchnumpy()
+                fetched = connection.execute(sql, params).fetchnumpy()
             return {name: _plain(column) for name, column in zip(names, fetched.values(), strict=True)}
         raw = engine.raw_connection()
         try:
-            prepare_connection(raw.driver_connection, engine.dialect.name)
+            prepare_connection(raw.driver_connection, engine.dialect.name, sql)
             cursor = raw.cursor()
-            cursor.execute(str(compiled), params)
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
             cursor.close()
         finally:
