@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
@@ -116,6 +117,12 @@ def _count(task: tuple[ActivityRequest, PersonRange]) -> Packed:
     return _packed(_worker_count(*task))
 
 
+def _can_fork() -> bool:
+    """Whether forking is safe here: the platform has it, and DuckDB (whose threads a fork would copy in the
+    middle of their work, breaking the worker) is not loaded in this process."""
+    return "fork" in multiprocessing.get_all_start_methods() and "duckdb" not in sys.modules
+
+
 def count_in_processes(
     factory: CountingFactory, requests: Sequence[ActivityRequest], boundaries: Sequence[str]
 ) -> list[ActivityCounts]:
@@ -123,7 +130,7 @@ def count_in_processes(
     forked worker per range, each with what ``factory`` builds (its own database connections:
     connections never cross a fork)."""
     ranges = person_ranges(boundaries)
-    if len(ranges) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if len(ranges) < 2 or not _can_fork():
         count = factory()
         return [count(request, EVERYONE) for request in requests]
     order = _likely_largest_first(requests)
