@@ -269,22 +269,23 @@ class _ActivityFilter(_Model):
         return self.window.bounds(interval_start, interval_end)
 
 
-def _check_times(min_times: int, max_times: int | None) -> None:
-    if max_times is not None and max_times < min_times:
-        raise _custom_error(f"max_times ({max_times}) is below min_times ({min_times})")
+class _Times(_Model):
+    """How often the activity must have happened in the window: at least ``min_times``, at most ``max_times``."""
 
-
-class BehaviourFilter(_ActivityFilter):
-    """The person did ``activity`` (matching ``where``) at least ``min_times`` in the window."""
-
-    type: Literal["behaviour"]
     min_times: int = Field(default=1, ge=1)
     max_times: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
-    def _min_below_max(self) -> BehaviourFilter:
-        _check_times(self.min_times, self.max_times)
+    def _min_below_max(self) -> Self:
+        if self.max_times is not None and self.max_times < self.min_times:
+            raise _custom_error(f"max_times ({self.max_times}) is below min_times ({self.min_times})")
         return self
+
+
+class BehaviourFilter(_ActivityFilter, _Times):
+    """The person did ``activity`` (matching ``where``) at least ``min_times`` in the window."""
+
+    type: Literal["behaviour"]
 
 
 class InactivityFilter(_ActivityFilter):
@@ -305,7 +306,7 @@ def _test_on(column: str, raw: Any, *, amounts: bool) -> Any:
         raise _custom_error(str(error)) from None
 
 
-class _ChangeFilter(_Model):
+class _ChangeFilter(_Times):
     """A filter on change activities (see ``change_activities``): evaluated as the behaviour filter
     :meth:`as_behaviour` gives, so every evaluator counts changes exactly as it counts other activities.
 
@@ -318,13 +319,6 @@ class _ChangeFilter(_Model):
     amounts: ClassVar[bool] = False
 
     window: Window | None = None
-    min_times: int = Field(default=1, ge=1)
-    max_times: int | None = Field(default=None, ge=1)
-
-    @model_validator(mode="after")
-    def _min_below_max(self) -> _ChangeFilter:
-        _check_times(self.min_times, self.max_times)
-        return self
 
     @field_validator("previous_value", "new_value", "change", "new_score", mode="before", check_fields=False)
     @classmethod
