@@ -26,6 +26,8 @@ from dynamics_campaign_sync.sync.run import RunContext
 
 if TYPE_CHECKING:
     from dynamics_campaign_sync.ledger import Ledger
+    from dynamics_campaign_sync.plan_counts import PlanCounts
+    from dynamics_campaign_sync.qualification.evaluator import QualificationResult
     from dynamics_campaign_sync.qualification.invalid_rows import InvalidRows
     from dynamics_campaign_sync.qualification.memberships import MembershipFacts
 
@@ -86,15 +88,13 @@ class Planning:
             last_qualified=self.ledger.last_qualified(self.key, member_sources, before=run.interval_end),
             as_of=run.interval_end, drift=drift, drift_policy=self.spec.drift.removed_in_dynamics,
         )
-        plan.counts = replace(plan.counts, source_empty=result.source_empty, people_scanned=result.people_scanned,
-                              activity_rows_read=result.activity_rows_read, invalid_rows=result.invalid_rows.rows,
-                              invalid_rows_by_kind=dict(result.invalid_rows.counts))
+        plan.counts = with_source_counts(plan.counts, result)
         counts = plan.counts.as_dict()
         self.ledger.record_plan(
             campaign_key=self.key, run_id=run.run_id, interval_start=run.interval_start,
             interval_end=run.interval_end, status=PlanStatus.DRY_RUN if dry_run else PlanStatus.PLANNED,
             counts=counts, items=[(e.person_id, e.member_type, e.action, e.reason) for e in plan.entries],
-            details=_plan_details(result.invalid_rows, unresolved, plan),
+            details=plan_details(result.invalid_rows, unresolved, plan),
         )
         _log_invalid_rows(result.invalid_rows.as_dict())
         if not dry_run:
@@ -149,7 +149,14 @@ class Planning:
             log.warning("  ... and %d more drift changes", len(plan.drift) + len(plan.cleared) - PLAN_PREVIEW)
 
 
-def _plan_details(invalid_rows: InvalidRows, unresolved: dict[str, str], plan: SyncPlan) -> dict[str, Any] | None:
+def with_source_counts(counts: PlanCounts, result: QualificationResult) -> PlanCounts:
+    """A plan's counts with what the qualification source gave (people and activity rows read, invalid rows)."""
+    return replace(counts, source_empty=result.source_empty, people_scanned=result.people_scanned,
+                   activity_rows_read=result.activity_rows_read, invalid_rows=result.invalid_rows.rows,
+                   invalid_rows_by_kind=dict(result.invalid_rows.counts))
+
+
+def plan_details(invalid_rows: InvalidRows, unresolved: dict[str, str], plan: SyncPlan) -> dict[str, Any] | None:
     """The plan's details: invalid source rows by kind, and by name the people it could not act on — unresolved
     (with why) and already gone from our list — so the dashboard can list and explain them."""
     details: dict[str, Any] = {}

@@ -27,6 +27,7 @@ from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
 from dynamics_campaign_sync.qualification.new_activity import NewActivity, NewActivityReader, Position
 from dynamics_campaign_sync.sync.interval import cron_period_ending
 from dynamics_campaign_sync.sync.planner import CurrentMember, DriftFacts, build_plan
+from dynamics_campaign_sync.sync.planning import plan_details, with_source_counts
 from dynamics_campaign_sync.sync.resolve import resolve
 from dynamics_campaign_sync.sync.service import CampaignSync, GuardError, RunContext
 
@@ -110,15 +111,11 @@ class TriggeredSync:
             last_qualified={}, as_of=run.interval_end, drift=DriftFacts(drifted=drifted, may_clear=False),
             drift_policy=sync.spec.drift.removed_in_dynamics,
         )
-        counts = {**plan.counts.as_dict(), "current_members": len(self.ledger.members(campaign_id)),
-                  "people_scanned": result.people_scanned, "activity_rows_read": result.activity_rows_read}
-        counts.update(result.invalid_rows.plan_counts())
-        details: dict[str, Any] = {}
-        if result.invalid_rows:
-            details["invalid_rows"] = result.invalid_rows.as_dict()
-        if unresolved:
-            details["unresolved"] = [{"source_person_id": p, "why": why} for p, why in list(unresolved.items())[:200]]
-        return counts, [(e.person_id, e.member_type, e.action, e.reason) for e in plan.adds], details
+        # The same counts and details as a batch plan's, but members counted over the whole campaign.
+        counts = with_source_counts(replace(plan.counts, current_members=len(self.ledger.members(campaign_id))),
+                                    result)
+        details = plan_details(result.invalid_rows, unresolved, plan) or {}
+        return counts.as_dict(), [(e.person_id, e.member_type, e.action, e.reason) for e in plan.adds], details
 
     def approve(self, run: RunContext, *, override: bool) -> bool:
         """The spec's guard on a triggered plan; True when the run may write (False: nothing planned)."""
