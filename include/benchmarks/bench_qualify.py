@@ -1,7 +1,7 @@
 """Benchmark of qualification: our compiled query against a hand-written query, on the same database.
 
     python include/benchmarks/bench_qualify.py [--people 1000000] [--activities 20000000] [--random 20]
-        [--engines duckdb,postgresql] [--repeat 3] [--scaling 100000,1000000,3000000]
+        [--engines duckdb,postgresql] [--repeat 3] [--scaling 100000,1000000,3000000] [--specs key,key]
 
 1. Generates the sample data as a DuckDB file (activities stored sorted by type and time: the layout a
    fluent DuckDB user gives such a table) and, for PostgreSQL, copies it into a schema of its own with
@@ -236,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per spec and side (median reported)")
     parser.add_argument("--engines", default="duckdb,postgresql")
     parser.add_argument("--scaling", default="", help="people counts for the broad spec, e.g. 100000,1000000")
+    parser.add_argument("--specs", default="", help="only these spec keys, comma-separated (default: all)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--spec-key", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -252,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
 
     duck_path, end = duckdb_sample(args.people, args.activities)
     keys = [spec.key for spec in all_specs(args.random, args.seed)]
+    if args.specs:
+        wanted = args.specs.split(",")
+        if unknown := sorted(set(wanted) - set(keys)):
+            raise SystemExit(f"unknown spec keys: {', '.join(unknown)}; known: {', '.join(keys)}")
+        keys = [key for key in keys if key in wanted]
     print(f"{args.people:,} people, {args.activities:,} activities; interval ending {end}; "
           f"median of {args.repeat} runs, each in a fresh process")
     failures = []

@@ -1,7 +1,8 @@
 """Service protection limits, per caller (application id), over a sliding window.
 
 Three facets, as documented for Dataverse: number of requests and combined execution time within the window,
-and concurrent requests. Over a limit the caller gets 429 with ``Retry-After`` (whole seconds). A caller that
+and concurrent requests. A request counts toward the number from the moment it is admitted (requests still
+in flight included), its execution time once it has finished. Over a limit the caller gets 429 with ``Retry-After`` (whole seconds). A caller that
 keeps sending while blocked has its block extended: each such request doubles the wait, up to a cap.
 """
 
@@ -37,6 +38,7 @@ class Rejection:
 
 @dataclass
 class _Caller:
+    arrivals: deque[float] = field(default_factory=deque)  # when each admitted request arrived
     history: deque[tuple[float, float]] = field(default_factory=deque)  # (finished at, execution seconds)
     executing: float = 0.0
     concurrent: int = 0
@@ -73,6 +75,8 @@ class Limiter:
 
     def _trim(self, state: _Caller, now: float) -> None:
         horizon = now - self.settings.window_seconds
+        while state.arrivals and state.arrivals[0] <= horizon:
+            state.arrivals.popleft()
         while state.history and state.history[0][0] <= horizon:
             state.executing -= state.history.popleft()[1]
 
@@ -92,7 +96,7 @@ class Limiter:
                 return Rejection(LIMIT_CONCURRENCY,
                                  f"Number of concurrent requests exceeded the limit of {s.max_concurrent}.", 1)
             over = None
-            if len(state.history) >= s.requests_per_window:
+            if len(state.arrivals) >= s.requests_per_window:
                 over = (LIMIT_REQUESTS, f"Number of requests exceeded the limit of {s.requests_per_window} over "
                                         f"time window of {_num(s.window_seconds)} seconds.")
             elif state.executing >= s.execution_seconds_per_window:
@@ -103,12 +107,15 @@ class Limiter:
                         "duration of requests and try again later.")
             if over:
                 # Wait until enough of the window has passed for the oldest request to drop out.
-                wait = state.history[0][0] + s.window_seconds - now if state.history else 1.0
+                oldest = state.arrivals[0] if over[0] == LIMIT_REQUESTS else (
+                    state.history[0][0] if state.history else None)
+                wait = oldest + s.window_seconds - now if oldest is not None else 1.0
                 state.block_seconds = min(max(wait, 1.0), s.max_retry_after_seconds)
                 state.blocked_until = now + state.block_seconds
                 state.block_code, state.block_message = over
                 return Rejection(over[0], over[1], math.ceil(state.block_seconds))
             state.concurrent += 1
+            state.arrivals.append(now)
             self.peak_concurrent = max(self.peak_concurrent, state.concurrent)
             return Ticket(caller, now)
 
@@ -127,7 +134,7 @@ class Limiter:
         with self._lock:
             state = self._callers.setdefault(caller, _Caller())
             self._trim(state, now)
-            return (max(0, self.settings.requests_per_window - len(state.history)),
+            return (max(0, self.settings.requests_per_window - len(state.arrivals)),
                     max(0.0, (self.settings.execution_seconds_per_window - state.executing) * 1000))
 
 

@@ -52,6 +52,23 @@ def test_concurrency_limit(emu: RunningEmulator, api: EmulatorSession) -> None:
 def _statuses(emu: RunningEmulator, api: EmulatorSession, n: int = 24) -> list[int]:
     return [api.get(emu.api_url + "leads?$top=1&$select=fullname").status_code for _ in range(n)]
 
+def test_requests_still_in_flight_count_toward_the_request_limit(emu: RunningEmulator, api: EmulatorSession
+                                                                 ) -> None:
+    """Dataverse counts a request when it is made: two slow requests in flight use up a limit of two, so a
+    third sent before either has finished is refused (counting on finish let concurrent callers exceed it)."""
+    emu.configure(limits={"requests_per_window": 2, "window_seconds": 5},
+                  faults=[{"path": "WhoAmI", "slow_rate": 1, "slow_seconds": 0.6}])
+    slow = [threading.Thread(target=lambda: emu.api_session().get(emu.api_url + "WhoAmI")) for _ in range(2)]
+    for thread in slow:
+        thread.start()
+    time.sleep(0.2)
+    refused = api.get(emu.api_url + "leads?$top=1")
+    for thread in slow:
+        thread.join()
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "0x80072322"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 5
+
+
 
 def test_faults_are_reproducible_with_a_seed(emu: RunningEmulator, api: EmulatorSession) -> None:
     rule = {"path": r"/leads\b", "method": "GET", "error_rate": 0.5, "error_statuses": [500, 503], "retry_after": 2}

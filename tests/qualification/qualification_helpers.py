@@ -67,6 +67,13 @@ def activities_frame(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records, columns=list(ACTIVITY_COLUMNS))
 
 
+def comparable(qualified: pd.DataFrame) -> pd.DataFrame:
+    """Qualified people in id order, every value a plain Python one (the compiled evaluation gives them in
+    the database's order, member types and reasons as categoricals)."""
+    frame = qualified.sort_values("person_id", kind="stable").reset_index(drop=True).astype(object)
+    return frame.where(frame.notna(), None)
+
+
 def sqlite_text(value: Any) -> Any:
     """Timestamps as the contract's SQLite text; other values unchanged (missing ones NULL)."""
     if value is pd.NaT or (isinstance(value, float) and pd.isna(value)):

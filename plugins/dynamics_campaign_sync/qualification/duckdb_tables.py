@@ -75,16 +75,17 @@ def duckdb_connection(engine: sa.Engine) -> Iterator[Any]:
         raw.close()
 
 
-def reflect_duckdb_table(engine: sa.Engine, name: str, schema: str | None) -> sa.Table | None:
-    """The table ``name`` (None when there is none)."""
-    query = """SELECT c.column_name, c.data_type, list_contains(coalesce(k.constraint_column_names, []), c.column_name)
+def reflect_duckdb_tables(engine: sa.Engine, names: tuple[str, ...], schema: str | None) -> dict[str, sa.Table]:
+    """The tables among ``names`` that exist, by name, from one catalog query."""
+    query = """SELECT c.table_name, c.column_name, c.data_type,
+            list_contains(coalesce(k.constraint_column_names, []), c.column_name)
         FROM duckdb_columns() c LEFT JOIN duckdb_constraints() k ON k.constraint_type = 'PRIMARY KEY'
           AND k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
-        WHERE c.table_name = $name AND c.schema_name = coalesce($schema, current_schema())
-          AND c.database_name = current_database() ORDER BY c.column_index"""
+        WHERE list_contains($names, c.table_name) AND c.schema_name = coalesce($schema, current_schema())
+          AND c.database_name = current_database() ORDER BY c.table_name, c.column_index"""
     with duckdb_connection(engine) as connection:  # the catalog functions answer in a millisecond
-        columns = connection.execute(query, {"name": name, "schema": schema}).fetchall()
-    if not columns:
-        return None
-    return sa.Table(name, sa.MetaData(), *(sa.Column(column, _type(kind), primary_key=bool(primary))
-                                           for column, kind, primary in columns), schema=schema)
+        rows = connection.execute(query, {"names": list(names), "schema": schema}).fetchall()
+    columns: dict[str, list[sa.Column[Any]]] = {}
+    for table, column, kind, primary in rows:
+        columns.setdefault(table, []).append(sa.Column(column, _type(kind), primary_key=bool(primary)))
+    return {name: sa.Table(name, sa.MetaData(), *found, schema=schema) for name, found in columns.items()}

@@ -354,7 +354,7 @@ def evaluate(
         numbers,
         {n: mask[qualified_mask] for n, mask in matched.items()},
         {n: values[qualified_mask] for n, values in aligned_counts.items()},
-    ).to_numpy()
+    )
     qualified = qualified.sort_values(PERSON_ID, kind="stable").reset_index(drop=True)
     return QualificationResult(
         campaign_key=spec.key,

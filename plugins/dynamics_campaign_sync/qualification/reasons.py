@@ -3,8 +3,9 @@
 ``{"matched":[1,3],"counts":{"3":4}}`` says filters 1 and 3 matched and the
 person had 4 activities counted by behaviour filter 3. Counts are given for
 every behaviour and inactivity filter, matched or not. One text is built per
-distinct combination of matched filters and counts and looked up per person by
-an integer key: never a Python loop per person.
+distinct combination of matched filters and counts, and the column is a pandas
+categorical of those texts (a code per person): never a Python loop or a text
+object per person, however many people share a reason.
 """
 
 from __future__ import annotations
@@ -41,19 +42,17 @@ def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return distinct, inverse
 
 
-def reasons_json(
+def reasons_of_bits(
     numbers: Sequence[int],
-    matched: Mapping[int, np.ndarray],
+    bits: np.ndarray,
     counts: Mapping[int, np.ndarray],
-) -> pd.Series:
-    """One JSON text per row from per-filter match masks and per-activity-filter counts."""
-    size = len(next(iter(matched.values()))) if matched else 0
-    if size == 0:
-        return pd.Series([], dtype="str")
-    combination = np.zeros(size, dtype=np.int64)
-    for bit, number in enumerate(numbers):
-        combination |= matched[number].astype(np.int64) << bit
-    distinct, inverse = _distinct_rows([combination, *(np.asarray(v, dtype=np.int64) for v in counts.values())])
+) -> pd.Categorical:
+    """The reasons of each row from its matched filters as bits (bit ``i`` set: filter ``numbers[i]`` matched)
+    and its per-activity-filter counts."""
+    if len(bits) == 0:
+        return pd.Categorical([], categories=pd.Index([], dtype=object))
+    distinct, inverse = _distinct_rows([np.asarray(bits, dtype=np.int64),
+                                        *(np.asarray(v, dtype=np.int64) for v in counts.values())])
 
     def text(code: int, *values: int) -> str:
         listed = json.dumps([n for bit, n in enumerate(numbers) if code >> bit & 1], separators=(",", ":"))
@@ -63,8 +62,21 @@ def reasons_json(
         return '{"matched":' + listed + ',"counts":{' + pairs + "}}"
 
     # one text per distinct (matched filters, counts): few, however many people share them
-    texts = np.array([text(*row) for row in distinct.tolist()], dtype=object)
-    return pd.Series(texts[inverse], dtype="str")
+    texts = pd.Index([text(*row) for row in distinct.tolist()], dtype=object)
+    return pd.Categorical.from_codes(inverse.astype(np.int32), categories=texts, validate=False)
+
+
+def reasons_json(
+    numbers: Sequence[int],
+    matched: Mapping[int, np.ndarray],
+    counts: Mapping[int, np.ndarray],
+) -> pd.Categorical:
+    """The reasons of each row from per-filter match masks and per-activity-filter counts."""
+    size = len(next(iter(matched.values()))) if matched else 0
+    bits = np.zeros(size, dtype=np.int64)
+    for bit, number in enumerate(numbers):
+        bits |= matched[number].astype(np.int64) << bit
+    return reasons_of_bits(numbers, bits, counts)
 
 
 def parse_reasons(text: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from dynamics_campaign_sync.qualification.contract import (
     OCCURRED_AT,
     PERSON_ID,
 )
-from dynamics_campaign_sync.qualification.duckdb_tables import reflect_duckdb_table
+from dynamics_campaign_sync.qualification.duckdb_tables import reflect_duckdb_tables
 from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
 from dynamics_campaign_sync.qualification.joined_ids import count_joined, joined_ids_query
 from dynamics_campaign_sync.qualification.parallel_counts import (
@@ -116,10 +116,9 @@ class SqlSource:
     def _reflect(self, name: str) -> sa.Table:
         try:
             if self._dialect == "duckdb":
-                table = reflect_duckdb_table(self._engine, name, self._schema)
-                if table is None:
+                if name not in self._duckdb_tables:
                     raise sa.exc.NoSuchTableError(name)
-                return table
+                return self._duckdb_tables[name]
             if self._dialect == "postgresql":  # one catalog query; the full way for other column types
                 table = reflect_postgres_table(self._engine, name, self._schema)
                 if table is not None:
@@ -128,6 +127,11 @@ class SqlSource:
         except sa.exc.NoSuchTableError:
             where = self._engine.url.render_as_string(hide_password=True)
             raise SourceError(f"table {name!r} not found in {where}") from None
+
+    @cached_property
+    def _duckdb_tables(self) -> dict[str, sa.Table]:
+        """Both tables of a DuckDB source, from one catalog query."""
+        return reflect_duckdb_tables(self._engine, self._names, self._schema)
 
     @cached_property
     def _people(self) -> sa.Table:

@@ -1,7 +1,7 @@
 """Evaluating a spec with its compiled query: the database decides, pandas only shapes the answer.
 
 Same contract as the pandas evaluator (``evaluator.evaluate``): a :class:`QualificationResult` with the
-qualified people (sorted by id) and their reasons, the invalid rows left out, and what was read.
+qualified people (in the database's order: sorting them would cost more than deciding) and their reasons, the invalid rows left out, and what was read.
 ``people_scanned`` counts the people the query evaluated (everyone of the spec's member types, or only
 the people with a behaviour match when the logic needs one) plus the invalid rows; ``filter_matches``
 counts, per filter, the qualified people it matched.
@@ -18,17 +18,26 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, prepare_connection
-from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, WEIGHT
+from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, PROBLEMS, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
     ACTIVITY_ROW,
     ANYONE,
-    PERSON_ROW,
+    MATCHED,
+    MEMBER_TYPE_CODE,
+    QUALIFIED_ROW,
+    REPORTED_ROW,
     ROW_KIND,
     TOTAL_ROW,
     CompiledSpec,
     compile_spec,
 )
-from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.qualification.contract import (
+    DYNAMICS_ID,
+    EMAIL,
+    MEMBER_TYPE,
+    MEMBER_TYPES,
+    PERSON_ID,
+)
 from dynamics_campaign_sync.qualification.duckdb_tables import duckdb_connection
 from dynamics_campaign_sync.qualification.evaluator import QualificationResult, check_fields, utc_interval
 from dynamics_campaign_sync.qualification.evaluator import evaluate as frame_evaluate
@@ -38,7 +47,7 @@ from dynamics_campaign_sync.qualification.invalid_rows import (
     InvalidRows,
 )
 from dynamics_campaign_sync.qualification.memberships import MembershipFacts
-from dynamics_campaign_sync.qualification.reasons import reasons_json
+from dynamics_campaign_sync.qualification.reasons import reasons_of_bits
 from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
 from dynamics_campaign_sync.qualification.subset_source import SubsetSource
@@ -94,27 +103,45 @@ def _object_array(values: Sequence[Any]) -> np.ndarray:
     return array
 
 
-def _invalid_people(rows: Columns, marked: np.ndarray, compiled: CompiledSpec, report: InvalidRows) -> None:
-    """Count the people rows the query marked (problem, or a value a filter cannot order) in ``report``,
-    with examples in id order as the reference gives them."""
-    ids = rows[PERSON_ID][marked]
+def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec, report: InvalidRows) -> None:
+    """Count the people rows the query reported (at positions ``reported``: a problem, or a value a filter
+    cannot order) in ``report``, with examples in id order as the reference gives them."""
+    ids = rows[PERSON_ID][reported]
     order = np.array(sorted(range(len(ids)), key=lambda i: (ids[i] is None, ids[i] or "")), dtype=np.int64)
-    ids, problems = ids[order], rows[PROBLEM][marked][order]
-    weights = rows[WEIGHT][marked][order].astype(np.int64)
-    dynamics_ids = rows[DYNAMICS_ID][marked][order]
-    has_problem = pd.notna(problems)
-    for problem in dict.fromkeys(problems[has_problem].tolist()):
-        group = problems == problem
+    ids, problems = ids[order], rows[PROBLEM][reported][order].astype(np.int64)
+    weights = rows[WEIGHT][reported][order].astype(np.int64)
+    dynamics_ids = rows[DYNAMICS_ID][reported][order]
+    has_problem = problems > 0
+    for code in dict.fromkeys(problems[has_problem].tolist()):
+        problem, group = PROBLEMS[code - 1], problems == code
         examples: Any = ids[group]
         if problem == NULL_PERSON_ID:
             examples = (f"dynamics_id={value}" for value in dynamics_ids[group] if value is not None)
-        report.add(str(problem), int(weights[group].sum()), examples)
+        report.add(problem, int(weights[group].sum()), examples)
     unreadable = np.zeros(len(ids), dtype=bool)
     for (kind, field), name in compiled.unreadable.items():
-        flagged = (rows[name][marked][order].astype(np.int64) == 1) & ~has_problem
+        flagged = (rows[name][reported][order].astype(np.int64) == 1) & ~has_problem
         report.add(f"{kind}:{field}", int(flagged.sum()), ids[flagged], rows=0)
         unreadable |= flagged
     report.rows += int(unreadable.sum())  # a person with two unreadable values is one row left out
+
+
+def _all_but(size: int, left_out: np.ndarray) -> slice | np.ndarray:
+    """The positions ``0 … size-1`` except ``left_out`` (sorted): a slice, so no copy, when those are the first
+    or the last positions, as the database returns them when it keeps the union's order."""
+    count = len(left_out)
+    if count == 0 or left_out[0] == size - count:
+        return slice(0, size - count)
+    if left_out[-1] == count - 1:
+        return slice(count, size)
+    keep = np.ones(size, dtype=bool)
+    keep[left_out] = False
+    return keep
+
+
+def _text_column(values: np.ndarray) -> pd.Series:
+    """Text values as an object column: pandas would otherwise check every value to make a ``str`` column."""
+    return pd.Series(values, dtype=object, copy=False)
 
 
 def evaluate(
@@ -125,7 +152,7 @@ def evaluate(
     """Who qualifies for ``spec`` as of ``interval_end``: the semantics of ``evaluator.evaluate``, decided
     by the source database in one compiled query (``memberships``: the facts its membership filters need).
     ``only_people`` (source person ids) evaluates those people alone — a triggered run's — reading only their
-    rows."""
+    rows. The qualified people come in the order the database returns them."""
     if not isinstance(source, SqlSource):
         # People read from Dynamics (or any in-memory frames) are already in this process: nothing to push down.
         if only_people is not None:
@@ -138,27 +165,29 @@ def evaluate(
                             only_people)
     rows = run_query(source.engine, compiled.query)
     kind = rows[ROW_KIND].astype(np.int64)
-    person = kind == PERSON_ROW
-    total = int(np.flatnonzero(kind == TOTAL_ROW)[0])
+    others = np.flatnonzero(kind != QUALIFIED_ROW)  # a few rows: reported people, totals
+    other_kinds = kind[others]
+    total = int(others[other_kinds == TOTAL_ROW][0])
 
-    unreadable = [rows[name].astype(np.int64) == 1 for name in compiled.unreadable.values()]
-    has_problem = pd.notna(rows[PROBLEM])
-    valid = person & ~has_problem & ~np.logical_or.reduce(unreadable, initial=False)
     invalid = InvalidRows()
-    people_less = np.flatnonzero(kind == ACTIVITY_ROW)
+    people_less = others[other_kinds == ACTIVITY_ROW]
     if len(people_less):
         invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows[WEIGHT][people_less[0]]),
                     (f"activity_id={value}" for value in rows[PERSON_ID][people_less] if value is not None))
-    _invalid_people(rows, person & ~valid, compiled, invalid)
-    # numpy sorts the ids as Python compares them (what the reference does)
-    kept = np.flatnonzero(valid)
-    order = kept[np.argsort(rows[PERSON_ID][kept], kind="stable")]
-    matched = {n: rows[name][order].astype(np.int64) == 1 for n, name in compiled.flags.items()}
-    counts = {n: rows[name][order].astype(np.int64) for n, name in compiled.counts.items()}
-    qualified = pd.DataFrame({name: rows[name][order] for name in IDENTITY_COLUMNS})
-    if not isinstance(people.c[PERSON_ID].type, sa.String):  # text ids are str already: no call per id
-        qualified[PERSON_ID] = qualified[PERSON_ID].astype("str")
-    qualified["reasons"] = reasons_json(list(compiled.flags), matched, counts).to_numpy()
+    _invalid_people(rows, others[other_kinds == REPORTED_ROW], compiled, invalid)
+
+    kept = _all_but(len(kind), others)
+    bits = rows[MATCHED][kept].astype(np.int64)
+    counts = {n: rows[name][kept].astype(np.int64) for n, name in compiled.counts.items()}
+    person_ids = _text_column(rows[PERSON_ID][kept])
+    if not isinstance(people.c[PERSON_ID].type, sa.String):  # text ids are text already: no call per id
+        person_ids = person_ids.astype("str")
+    member_types = pd.Categorical.from_codes(rows[MEMBER_TYPE_CODE][kept].astype(np.int8),
+                                             categories=pd.Index([t.value for t in MEMBER_TYPES], dtype=object))
+    qualified = pd.DataFrame({
+        PERSON_ID: person_ids, MEMBER_TYPE: member_types, DYNAMICS_ID: _text_column(rows[DYNAMICS_ID][kept]),
+        EMAIL: _text_column(rows[EMAIL][kept]), "reasons": reasons_of_bits(compiled.numbers, bits, counts),
+    }, copy=False)
     return QualificationResult(
         campaign_key=spec.key,
         interval_start=start,
@@ -167,6 +196,6 @@ def evaluate(
         people_scanned=int(rows[WEIGHT][total]),
         activity_rows_read=int(sum(int(rows[name][total]) for name in compiled.counts.values())),
         source_empty=not int(rows[ANYONE][total]),
-        filter_matches={n: int(mask.sum()) for n, mask in matched.items()},
+        filter_matches={n: int((bits >> bit & 1).sum()) for bit, n in enumerate(compiled.numbers)},
         invalid_rows=invalid,
     )

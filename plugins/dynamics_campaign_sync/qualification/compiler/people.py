@@ -36,6 +36,8 @@ from dynamics_campaign_sync.qualification.pushdown import comparable_timestamp, 
 
 PROBLEM = "problem"
 WEIGHT = "weight"
+#: What can be wrong with a people row (the values of ``problem``).
+PROBLEMS = (NULL_PERSON_ID, PERSON_ID_TOO_LONG, UNKNOWN_MEMBER_TYPE, DUPLICATE_PERSON_ID)
 
 
 def _before(column: sa.ColumnElement[Any], as_of: dt.datetime, dialect: Dialect) -> ColumnElement[bool]:

@@ -5,10 +5,10 @@ the people left out as invalid, the activity rows without a person, and one row 
 
     WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
          people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
-    SELECT 0 /* person */, p.person_id, …, f1, f2, c2 FROM people_as_of p LEFT JOIN b2 ON …
-      WHERE <valid> AND <logic over the filter clauses>
+    SELECT 0 /* qualified */, p.person_id, <member type code>, …, <matched filters as bits>, c2
+      FROM people_as_of p LEFT JOIN b2 ON … WHERE <valid> AND <logic over the filter clauses>
     UNION ALL
-    SELECT 0 /* person */, p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
+    SELECT 3 /* reported */, p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
     UNION ALL
     SELECT 1 /* activity */, activity_id, …, count(*) OVER () … WHERE person_id IS NULL OR … ORDER BY activity_id LIMIT 10
     UNION ALL
@@ -16,7 +16,9 @@ the people left out as invalid, the activity rows without a person, and one row 
 
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
 its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
-invalid rows only: memory grows with them, not with the tables.
+invalid rows only: memory grows with them, not with the tables. What a qualified row carries is what the
+reasons need in the fewest values: the member type as a small integer (text per row is what fetching costs),
+the matched filters as one integer of bits, a count per behaviour filter.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from dynamics_campaign_sync.qualification.compiler.logic import logic_clause
 from dynamics_campaign_sync.qualification.compiler.membership import membership_clause
 from dynamics_campaign_sync.qualification.compiler.people import (
     PROBLEM,
+    PROBLEMS,
     WEIGHT,
     anyone_clause,
     is_history,
@@ -57,7 +60,9 @@ from dynamics_campaign_sync.qualification.contract import (
     ACTIVITY_ID,
     ACTIVITY_TYPE,
     DYNAMICS_ID,
-    IDENTITY_COLUMNS,
+    EMAIL,
+    MEMBER_TYPE,
+    MEMBER_TYPES,
     PERSON_ID,
 )
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
@@ -74,7 +79,10 @@ from dynamics_campaign_sync.spec.models import (
 
 ROW_KIND = "row_kind"
 ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
-PERSON_ROW, ACTIVITY_ROW, TOTAL_ROW = 0, 1, 2  # small integers: no text per row to fetch
+MATCHED = "matched"  # the filters a qualified person matched, bit i for the i-th filter of the spec
+MEMBER_TYPE_CODE = "member_type_code"  # the index of the member type in MEMBER_TYPES, -1 for another value
+# small integers: no text per row to fetch
+QUALIFIED_ROW, ACTIVITY_ROW, TOTAL_ROW, REPORTED_ROW = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -82,9 +90,19 @@ class CompiledSpec:
     """The query and the names of its result columns."""
 
     query: sa.Select[Any] | sa.CompoundSelect
-    flags: dict[int, str]  # filter number -> 0/1 column
+    numbers: list[int]  # the filter numbers, bit by bit of MATCHED
     counts: dict[int, str]  # behaviour/inactivity filter number -> count column (total on the total row)
     unreadable: dict[tuple[str, str], str]  # (kind, field) -> 0/1 column
+
+
+def member_type_code(member_type: ColumnElement[Any]) -> ColumnElement[int]:
+    """The member type as its index in ``MEMBER_TYPES`` (-1 for any other value, NULL included)."""
+    return sa.case({kind.value: index for index, kind in enumerate(MEMBER_TYPES)}, value=member_type, else_=-1)
+
+
+def problem_code(problem: ColumnElement[Any]) -> ColumnElement[int]:
+    """A problem as its index in ``PROBLEMS`` plus one (0: none)."""
+    return sa.case({text: index for index, text in enumerate(PROBLEMS, start=1)}, value=problem, else_=0)
 
 
 def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
@@ -232,20 +250,36 @@ def compile_spec(
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1), else_=0)
 
-    def qualified_flag(number: int) -> ColumnElement[int]:
-        return sa.literal(1) if number in required else flag(clauses[number])
-
-    flags = {n: f"f{n}" for n in clauses}
+    numbers = [number for number, _ in numbered]
+    # the filters the logic requires match every qualified person: their bits are a constant
+    required_bits = sum(1 << bit for bit, number in enumerate(numbers) if number in required)
+    matched = sum((sa.case((clauses[number], 1 << bit), else_=0) for bit, number in enumerate(numbers)
+                   if number not in required), start=sa.literal(required_bits))
     count_names = {n: f"c{n}" for n in count_columns}
     unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
-    identity = [sa.literal(PERSON_ROW).label(ROW_KIND), *(p[name] for name in IDENTITY_COLUMNS)]
-    qualified_select = sa.select(
-        *identity, sa.cast(sa.null(), sa.Text).label(PROBLEM), p[WEIGHT],
-        *(qualified_flag(n).label(name) for n, name in flags.items()),
-        *(count_columns[n].label(name) for n, name in count_names.items()),
-        *(sa.literal(0).label(name) for name in unreadable_names.values()),
-        sa.literal(1).label(ANYONE),
-    ).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
+
+    def row(kind: int, person_id: Any, *, identity: Any = None, problem: Any = 0, weight: Any = 1,
+            matched: Any = 0, counts: dict[int, Any] | None = None, unreadable: dict[str, Any] | None = None,
+            anyone: Any = 1) -> list[ColumnElement[Any]]:
+        """The columns every branch of the union has, in one order (a literal where the branch has none)."""
+        def value(item: Any) -> ColumnElement[Any]:
+            return item if isinstance(item, ColumnElement) else sa.literal(item)
+
+        dynamics_id, email, member_type = identity or (None, None, None)
+        return [sa.literal(kind).label(ROW_KIND), person_id.label(PERSON_ID),
+                (member_type_code(member_type) if member_type is not None else sa.literal(-1)).label(
+                    MEMBER_TYPE_CODE),
+                (dynamics_id if dynamics_id is not None else sa.cast(sa.null(), sa.Text)).label(DYNAMICS_ID),
+                (email if email is not None else sa.cast(sa.null(), sa.Text)).label(EMAIL),
+                value(problem).label(PROBLEM), value(weight).label(WEIGHT), value(matched).label(MATCHED),
+                *(value((counts or {}).get(n, 0)).label(name) for n, name in count_names.items()),
+                *(value((unreadable or {}).get(name, 0)).label(name) for name in unreadable_names.values()),
+                value(anyone).label(ANYONE)]
+
+    qualified_select = sa.select(*row(
+        QUALIFIED_ROW, p[PERSON_ID], identity=(p[DYNAMICS_ID], p[EMAIL], p[MEMBER_TYPE]), matched=matched,
+        counts=count_columns,
+    )).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
     if is_history(people):
         reported: Any = person_rows
         reported_where = [sa.or_(problem_clause(person_rows, True), *unreadable.values())]
@@ -257,32 +291,20 @@ def compile_spec(
         reported = person_query.where(marked).subquery("people_reported")
         reported_where = []
     r = reported.c
-    reported_select = sa.select(
-        sa.literal(PERSON_ROW).label(ROW_KIND), *(r[name] for name in IDENTITY_COLUMNS), r[PROBLEM], r[WEIGHT],
-        *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values()]),
-        *(flag(clause).label(unreadable_names[key]) for key, clause in unreadable_in(r).items()),
-        sa.literal(1).label(ANYONE),
-    ).where(*reported_where)
-    total_select = sa.select(
-        sa.literal(TOTAL_ROW).label(ROW_KIND),
-        *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS),
-        sa.cast(sa.null(), sa.Text).label(PROBLEM),
-        sa.select(sa.func.coalesce(sa.func.sum(p[WEIGHT]), 0)).scalar_subquery().label(WEIGHT),
-        *(sa.literal(0).label(name) for name in flags.values()),
-        *(totals[n].label(name) for n, name in count_names.items()),
-        *(sa.literal(0).label(name) for name in unreadable_names.values()),
-        flag(anyone_clause(people, spec.member_types, end, dialect)).label(ANYONE),
-    )
+    reported_select = sa.select(*row(
+        REPORTED_ROW, r[PERSON_ID], identity=(r[DYNAMICS_ID], None, None), problem=problem_code(r[PROBLEM]),
+        weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
+                                      for key, clause in unreadable_in(r).items()},
+    )).where(*reported_where)
+    total_select = sa.select(*row(
+        TOTAL_ROW, sa.cast(sa.null(), sa.Text),
+        weight=sa.select(sa.func.coalesce(sa.func.sum(p[WEIGHT]), 0)).scalar_subquery(), counts=totals,
+        anyone=flag(anyone_clause(people, spec.member_types, end, dialect)),
+    ))
     branches = [qualified_select, reported_select]
     # An activity naming no person is none of a triggered run's people: reported by batch runs only.
     people_less = None if only_people is not None else _people_less_activities(spec, activities, interval, dialect)
     if people_less is not None:
-        branches.append(sa.select(
-            sa.literal(ACTIVITY_ROW).label(ROW_KIND), people_less.c[PERSON_ID],
-            *(sa.cast(sa.null(), sa.Text).label(name) for name in IDENTITY_COLUMNS if name != PERSON_ID),
-            sa.cast(sa.null(), sa.Text).label(PROBLEM), people_less.c[WEIGHT],
-            *(sa.literal(0).label(name) for name in [*flags.values(), *count_names.values(),
-                                                     *unreadable_names.values()]),
-            sa.literal(1).label(ANYONE)))
-    return CompiledSpec(sa.union_all(*branches, total_select), flags, count_names, unreadable_names)
+        branches.append(sa.select(*row(ACTIVITY_ROW, people_less.c[PERSON_ID], weight=people_less.c[WEIGHT])))
+    return CompiledSpec(sa.union_all(*branches, total_select), numbers, count_names, unreadable_names)
 
