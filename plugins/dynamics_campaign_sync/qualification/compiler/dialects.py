@@ -38,8 +38,8 @@ from dynamics_campaign_sync.spec.operators import to_utc
 JSON_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql", "mysql", "mariadb"})
 #: MariaDB and MySQL (SQLAlchemy names a MariaDB server reached by a ``mysql`` URL "mysql").
 MYSQL_FAMILY = frozenset({"mysql", "mariadb"})
-#: Dialects that turn a correlated scalar subquery into a join (the others would run it once per row).
-DECORRELATING_DIALECTS = frozenset({"duckdb"})
+#: Column stores: a scan reads only the columns a query names, and filters them a vector at a time.
+COLUMNAR_DIALECTS = frozenset({"duckdb"})
 #: Dialects where ``WITH x AS MATERIALIZED`` keeps a CTE referenced twice from being computed twice.
 MATERIALIZING_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql"})
 
@@ -170,8 +170,8 @@ class Dialect:
         return self.name in MATERIALIZING_DIALECTS
 
     @property
-    def decorrelates(self) -> bool:
-        return self.name in DECORRELATING_DIALECTS
+    def columnar(self) -> bool:
+        return self.name in COLUMNAR_DIALECTS
 
     # -- values ------------------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 """Evaluating a spec with its compiled query: the database decides, pandas only shapes the answer.
 
 Same contract as the pandas evaluator (``evaluator.evaluate``): a :class:`QualificationResult` with the
-qualified people (in the database's order: sorting them would cost more than deciding) and their reasons, the invalid rows left out, and what was read.
-``people_scanned`` counts the people the query evaluated (everyone of the spec's member types, or only
-the people with a behaviour match when the logic needs one) plus the invalid rows; ``filter_matches``
-counts, per filter, the qualified people it matched.
+qualified people (in the database's order: sorting them would cost more than deciding) and their reasons,
+the invalid rows left out, and what was read. ``people_scanned`` counts the people rows read out of the
+source — the qualified people and the invalid rows; the database decides about everyone else where they
+live, as a source with pushdown reads only the people who can still qualify. ``filter_matches`` counts,
+per filter, the qualified people it matched.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ def evaluate(
     if len(people_less):
         invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows[WEIGHT][people_less[0]]),
                     (f"activity_id={value}" for value in rows[PERSON_ID][people_less] if value is not None))
-    _invalid_people(rows, others[other_kinds == REPORTED_ROW], compiled, invalid)
+    reported = others[other_kinds == REPORTED_ROW]
+    _invalid_people(rows, reported, compiled, invalid)
 
     kept = _all_but(len(kind), others)
     bits = rows[MATCHED][kept].astype(np.int64)
@@ -193,7 +195,7 @@ def evaluate(
         interval_start=start,
         interval_end=end,
         qualified=qualified,
-        people_scanned=int(rows[WEIGHT][total]),
+        people_scanned=len(qualified) + int(rows[WEIGHT][reported].astype(np.int64).sum()),
         activity_rows_read=int(sum(int(rows[name][total]) for name in compiled.counts.values())),
         source_empty=not int(rows[ANYONE][total]),
         filter_matches={n: int((bits >> bit & 1).sum()) for bit, n in enumerate(compiled.numbers)},

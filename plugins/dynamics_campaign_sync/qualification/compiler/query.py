@@ -110,16 +110,6 @@ def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
     return cte.prefix_with("MATERIALIZED") if dialect.materializes else cte
 
 
-def _semi_join(flt: BehaviourFilter | InactivityFilter, counts: sa.CTE, person: ColumnElement[Any]
-               ) -> ColumnElement[bool]:
-    """``person IN (ids whose count matches)``; inactivity: ``NOT IN (ids with any activity)``. Ids in the
-    subquery are never NULL, so the clause is NULL only for a NULL person id, a row reported invalid."""
-    with_id = counts.c[PERSON_ID].is_not(None)
-    if isinstance(flt, InactivityFilter):
-        return person.not_in(sa.select(counts.c[PERSON_ID]).where(with_id))
-    return person.in_(sa.select(counts.c[PERSON_ID]).where(with_id, matches(flt, counts.c.n)))
-
-
 def _anti_join(person: ColumnElement[Any], activity_person: ColumnElement[Any], where: list[Any], dialect: Dialect
                ) -> ColumnElement[bool]:
     """``person NOT IN (ids of the rows matching where)`` (the valid rows it decides have an id).
@@ -193,7 +183,9 @@ def compile_spec(
     totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*where).scalar_subquery()
                for n, where in absent.items()}
     candidates = None
-    if not qualifies_without_behaviour(spec.rules.tree, spec):
+    # A row store starts from the people with a behaviour match when the logic needs one (as a hand-written
+    # query would); a columnar scan reads the people columns anyway, and the joins of the counts decide.
+    if not dialect.columnar and not qualifies_without_behaviour(spec.rules.tree, spec):
         candidates = sa.union(*(sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
                                 for n, flt in numbered if isinstance(flt, BehaviourFilter)))
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
@@ -206,31 +198,33 @@ def compile_spec(
         person_rows = person_query.subquery("people_as_of")
     p = person_rows.c
     joined: Any = person_rows
+    count_of: dict[int, ColumnElement[Any]] = {}
+    if dialect.columnar:
+        # Each count a lookup the database turns into one join built on the count rows, made once in a
+        # subquery: the logic and the reasons read the same column (a clause written in both WHERE and SELECT
+        # would be joined twice), and filters on the people columns still go down into the scan.
+        lookups = [sa.func.coalesce(sa.select(cte.c.n).where(cte.c[PERSON_ID] == p[PERSON_ID]).scalar_subquery(),
+                                    0).label(f"n{n}") for n, cte in counted.items()]
+        joined = sa.select(*p, *lookups).subquery("scored")
+        p = joined.c
+        count_of = {n: p[f"n{n}"] for n in counted}
+    else:  # one outer join per count table
+        for n, cte in counted.items():
+            joined = joined.outerjoin(cte, cte.c[PERSON_ID] == p[PERSON_ID])
+            count_of[n] = sa.func.coalesce(cte.c.n, 0)
     clauses: dict[int, ColumnElement[bool]] = {}
     count_columns: dict[int, ColumnElement[Any]] = {}
     for number, flt in numbered:
         if isinstance(flt, DemographicFilter):
             clauses[number] = condition_clause(p[flt.field], flt, end, dialect)
-            continue
-        if isinstance(flt, MembershipFilter):
+        elif isinstance(flt, MembershipFilter):
             clauses[number] = membership_clause(p[DYNAMICS_ID], facts.ids_for(flt), f"m{number}", dialect)
-            continue
-        if number in absent:
-            person = activities.c[PERSON_ID]
-            clauses[number] = _anti_join(p[PERSON_ID], person, absent[number], dialect)
+        elif number in absent:
+            clauses[number] = _anti_join(p[PERSON_ID], activities.c[PERSON_ID], absent[number], dialect)
             count_columns[number] = sa.literal(0)
-            continue
-        counts = counted[number]
-        if dialect.decorrelates:
-            # A semi-join on the (few) matching ids decides; the count is a lookup the database turns
-            # into a join after the filter, so the hash table is built on the narrow count rows.
-            count_columns[number] = sa.func.coalesce(
-                sa.select(counts.c.n).where(counts.c[PERSON_ID] == p[PERSON_ID]).scalar_subquery(), 0)
-            clauses[number] = _semi_join(flt, counts, p[PERSON_ID])
-            continue
-        joined = joined.outerjoin(counts, counts.c[PERSON_ID] == p[PERSON_ID])
-        count_columns[number] = sa.func.coalesce(counts.c.n, 0)
-        clauses[number] = matches(flt, count_columns[number])
+        else:
+            count_columns[number] = count_of[number]
+            clauses[number] = matches(flt, count_of[number])
 
     def unreadable_in(columns: Any) -> dict[tuple[str, str], ColumnElement[bool]]:
         found = {}
@@ -244,7 +238,7 @@ def compile_spec(
     unreadable = unreadable_in(p)
     # Valid people and reported rows are two branches: the valid one is a conjunction the database pushes
     # into its scan (an OR with the reported rows would make it read every column of every person).
-    valid = [*usable_clauses(person_rows, is_history(people), spec.member_types),
+    valid = [*usable_clauses(joined if dialect.columnar else person_rows, is_history(people), spec.member_types),
              *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
@@ -282,10 +276,10 @@ def compile_spec(
     )).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
     if is_history(people):
         reported: Any = person_rows
-        reported_where = [sa.or_(problem_clause(person_rows, True), *unreadable.values())]
+        reported_where = [sa.or_(problem_clause(person_rows, True), *unreadable_in(person_rows.c).values())]
     else:  # tested on the table's own columns, inside the scan, before anything is computed per person
         marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
-        if dialect.name == "duckdb":  # its scan reads every selected column before an OR filter: find the
+        if dialect.columnar:  # its scan reads every selected column before an OR filter: find the
             rowid: ColumnElement[Any] = sa.literal_column("rowid")  # (usually no) rows by row id first, reading two columns
             marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
         reported = person_query.where(marked).subquery("people_reported")
@@ -298,7 +292,7 @@ def compile_spec(
     )).where(*reported_where)
     total_select = sa.select(*row(
         TOTAL_ROW, sa.cast(sa.null(), sa.Text),
-        weight=sa.select(sa.func.coalesce(sa.func.sum(p[WEIGHT]), 0)).scalar_subquery(), counts=totals,
+        weight=0, counts=totals,
         anyone=flag(anyone_clause(people, spec.member_types, end, dialect)),
     ))
     branches = [qualified_select, reported_select]
