@@ -10,7 +10,8 @@
    shapes) and each database, runs ours (``evaluate``: reflection, the compiled query, invalid-row checks,
    reasons) and the hand-written query (``reference_sql``: the qualified people's identity columns, what
    the sync needs; fetched column-wise from DuckDB), each ``--repeat`` times in a fresh process.
-   Wall time is the evaluation (median); import time is reported beside it; peak RSS is the child
+   Wall time is the evaluation (median); import time (our modules or none, and the database driver:
+   ``duckdb`` / ``psycopg2`` and, for ours, SQLAlchemy's dialect of it) is reported beside it; peak RSS is the child
    process tree's (its own high-water mark plus its children's). Answers are compared id by id. CPU
    time (every thread of the process) is reported too, as a ratio steadier than wall time on a shared
    machine; it means something for DuckDB only (PostgreSQL works in its own server processes).
@@ -72,9 +73,14 @@ def _digest(ids: list[str]) -> str:
 def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, random_count: int, seed: int
               ) -> dict[str, Any]:
     started = time.perf_counter()
+    url = f"duckdb:///{db}?access_mode=read_only" if engine == "duckdb" else POSTGRES_URL
     if side == "ours":
+        from sqlalchemy.engine import make_url
+
         from dynamics_campaign_sync.qualification.compiler.evaluate import evaluate
         from dynamics_campaign_sync.qualification.sql_source import SqlSource
+
+        make_url(url).get_dialect().import_dbapi()  # the driver, as the reference imports its own
     elif engine == "duckdb":
         import duckdb
     else:
@@ -86,10 +92,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
     interval = (end - dt.timedelta(days=1), end)
     started, cpu = time.perf_counter(), _cpu()
     if side == "ours":
-        if engine == "duckdb":
-            source = SqlSource(f"duckdb:///{db}?access_mode=read_only")
-        else:
-            source = SqlSource(POSTGRES_URL, schema=db)
+        source = SqlSource(url, schema=None if engine == "duckdb" else db)
         ids = evaluate(spec, source, *interval).qualified_ids
     else:
         from reference_sql import query

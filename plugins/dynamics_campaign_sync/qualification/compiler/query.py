@@ -236,8 +236,6 @@ def compile_spec(
         return found
 
     unreadable = unreadable_in(p)
-    # Valid people and reported rows are two branches: the valid one is a conjunction the database pushes
-    # into its scan (an OR with the reported rows would make it read every column of every person).
     valid = [*usable_clauses(joined if dialect.columnar else person_rows, is_history(people), spec.member_types),
              *(sa.not_(clause) for clause in unreadable.values())]
 
@@ -252,7 +250,7 @@ def compile_spec(
     count_names = {n: f"c{n}" for n in count_columns}
     unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
 
-    def row(kind: int, person_id: Any, *, identity: Any = None, problem: Any = 0, weight: Any = 1,
+    def row(kind: Any, person_id: Any, *, identity: Any = None, problem: Any = 0, weight: Any = 1,
             matched: Any = 0, counts: dict[int, Any] | None = None, unreadable: dict[str, Any] | None = None,
             anyone: Any = 1) -> list[ColumnElement[Any]]:
         """The columns every branch of the union has, in one order (a literal where the branch has none)."""
@@ -260,7 +258,7 @@ def compile_spec(
             return item if isinstance(item, ColumnElement) else sa.literal(item)
 
         dynamics_id, email, member_type = identity or (None, None, None)
-        return [sa.literal(kind).label(ROW_KIND), person_id.label(PERSON_ID),
+        return [value(kind).label(ROW_KIND), person_id.label(PERSON_ID),
                 (member_type_code(member_type) if member_type is not None else sa.literal(-1)).label(
                     MEMBER_TYPE_CODE),
                 (dynamics_id if dynamics_id is not None else sa.cast(sa.null(), sa.Text)).label(DYNAMICS_ID),
@@ -270,32 +268,45 @@ def compile_spec(
                 *(value((unreadable or {}).get(name, 0)).label(name) for name in unreadable_names.values()),
                 value(anyone).label(ANYONE)]
 
-    qualified_select = sa.select(*row(
-        QUALIFIED_ROW, p[PERSON_ID], identity=(p[DYNAMICS_ID], p[EMAIL], p[MEMBER_TYPE]), matched=matched,
-        counts=count_columns,
-    )).select_from(joined).where(*valid, logic_clause(spec.rules.tree, clauses))
-    if is_history(people):
-        reported: Any = person_rows
-        reported_where = [sa.or_(problem_clause(person_rows, True), *unreadable_in(person_rows.c).values())]
-    else:  # tested on the table's own columns, inside the scan, before anything is computed per person
-        marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
-        if dialect.columnar:  # its scan reads every selected column before an OR filter: find the
-            rowid: ColumnElement[Any] = sa.literal_column("rowid")  # (usually no) rows by row id first, reading two columns
-            marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
-        reported = person_query.where(marked).subquery("people_reported")
-        reported_where = []
-    r = reported.c
-    reported_select = sa.select(*row(
-        REPORTED_ROW, r[PERSON_ID], identity=(r[DYNAMICS_ID], None, None), problem=problem_code(r[PROBLEM]),
-        weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
-                                      for key, clause in unreadable_in(r).items()},
-    )).where(*reported_where)
+    qualifies = sa.and_(*valid, logic_clause(spec.rules.tree, clauses))
+    person_columns: dict[str, Any] = {"identity": (p[DYNAMICS_ID], p[EMAIL], p[MEMBER_TYPE]), "matched": matched,
+                      "counts": count_columns}
+    if not dialect.columnar:
+        # A row store reads whole rows: one scan returns the qualified people and the rows to report.
+        marked = sa.or_(problem_clause(person_rows, is_history(people)), *unreadable.values())
+        person_branches = [sa.select(*row(
+            sa.case((marked, REPORTED_ROW), else_=QUALIFIED_ROW), p[PERSON_ID], **person_columns,
+            problem=problem_code(p[PROBLEM]), weight=p[WEIGHT],
+            unreadable={unreadable_names[key]: flag(clause) for key, clause in unreadable.items()},
+        )).select_from(joined).where(sa.or_(qualifies, marked))]
+    else:
+        # Two branches: the qualified one is a conjunction the database pushes into its scan (an OR with the
+        # reported rows would make it read every column of every person); the reported rows are found by row
+        # id first, reading two columns (a columnar scan reads every selected column before an OR filter).
+        qualified_select = sa.select(*row(QUALIFIED_ROW, p[PERSON_ID], **person_columns)).select_from(
+            joined).where(qualifies)
+        if is_history(people):
+            reported: Any = person_rows
+            reported_where = [sa.or_(problem_clause(person_rows, True),
+                                     *unreadable_in(person_rows.c).values())]
+        else:  # tested on the table's own columns, inside the scan, before anything is computed per person
+            rowid: ColumnElement[Any] = sa.literal_column("rowid")
+            marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
+            reported = person_query.where(rowid.in_(person_query.with_only_columns(rowid).where(marked))
+                                          ).subquery("people_reported")
+            reported_where = []
+        r = reported.c
+        person_branches = [qualified_select, sa.select(*row(
+            REPORTED_ROW, r[PERSON_ID], identity=(r[DYNAMICS_ID], None, None), problem=problem_code(r[PROBLEM]),
+            weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
+                                          for key, clause in unreadable_in(r).items()},
+        )).where(*reported_where)]
     total_select = sa.select(*row(
         TOTAL_ROW, sa.cast(sa.null(), sa.Text),
         weight=0, counts=totals,
         anyone=flag(anyone_clause(people, spec.member_types, end, dialect)),
     ))
-    branches = [qualified_select, reported_select]
+    branches = person_branches
     # An activity naming no person is none of a triggered run's people: reported by batch runs only.
     people_less = None if only_people is not None else _people_less_activities(spec, activities, interval, dialect)
     if people_less is not None:
