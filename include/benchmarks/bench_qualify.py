@@ -12,7 +12,8 @@
    the sync needs; fetched column-wise from DuckDB), each ``--repeat`` times in a fresh process.
    Wall time is the evaluation (median); import time (our modules or none, and the database driver:
    ``duckdb`` / ``psycopg2`` and, for ours, SQLAlchemy's dialect of it) is reported beside it; peak RSS is the child
-   process tree's (its own high-water mark plus its children's). Answers are compared id by id. CPU
+   process tree's (its own high-water mark plus that of the children the evaluation started). Answers are
+   compared id by id. CPU
    time (every thread of the process) is reported too, as a ratio steadier than wall time on a shared
    machine; it means something for DuckDB only (PostgreSQL works in its own server processes).
 3. Prints per spec: wall time, import time, peak RSS, qualified count, same answer, ratio; then the
@@ -47,13 +48,22 @@ POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postg
 DATA = Path(os.environ.get("BENCH_DATA", ROOT / ".data" / "bench"))
 
 
-def _peak_rss() -> int:
-    """This process's peak RSS plus its children's (bytes): the process tree's high-water mark."""
+def _children_peak() -> int:
+    """The largest peak RSS among this process's finished children (bytes)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+
+
+def _peak_rss(children_before: int) -> int:
+    """This process's peak RSS plus its children's (bytes): the process tree's high-water mark. Children count
+    when the evaluation started them (forked workers): a child of the imports (croniter runs ``file`` through
+    ``platform.architecture()``) is a fork that execs at once, whose peak is the parent's pages shared at that
+    moment, which would count the importing process twice."""
     own = 0
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             own = int(line.split()[1]) * 1024
-    return own + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    children = _children_peak()
+    return own + (children if children > children_before else 0)
 
 
 def _cpu() -> float:
@@ -90,6 +100,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
 
     spec = next(s for s in [*all_specs(random_count, seed), broad_spec()] if s.key == spec_key)
     interval = (end - dt.timedelta(days=1), end)
+    children_before = _children_peak()
     started, cpu = time.perf_counter(), _cpu()
     if side == "ours":
         source = SqlSource(url, schema=None if engine == "duckdb" else db)
@@ -109,7 +120,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
                 ids = [row[0] for row in cursor.fetchall()]
             connection.close()
     wall, cpu = time.perf_counter() - started, _cpu() - cpu
-    return {"wall": wall, "cpu": cpu, "import": imported, "rss": _peak_rss(), "qualified": len(ids),
+    return {"wall": wall, "cpu": cpu, "import": imported, "rss": _peak_rss(children_before), "qualified": len(ids),
             "digest": _digest(ids)}
 
 

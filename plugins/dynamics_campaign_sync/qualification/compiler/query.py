@@ -271,8 +271,9 @@ def compile_spec(
     qualifies = sa.and_(*valid, logic_clause(spec.rules.tree, clauses))
     person_columns: dict[str, Any] = {"identity": (p[DYNAMICS_ID], p[EMAIL], p[MEMBER_TYPE]), "matched": matched,
                       "counts": count_columns}
-    if not dialect.columnar:
-        # A row store reads whole rows: one scan returns the qualified people and the rows to report.
+    if not dialect.columnar and not absent:
+        # A row store reads whole rows: one scan returns the qualified people and the rows to report. (Not with
+        # a required inactivity filter: under an OR its NOT EXISTS would run once per person, not as an anti-join.)
         marked = sa.or_(problem_clause(person_rows, is_history(people)), *unreadable.values())
         person_branches = [sa.select(*row(
             sa.case((marked, REPORTED_ROW), else_=QUALIFIED_ROW), p[PERSON_ID], **person_columns,
@@ -280,9 +281,8 @@ def compile_spec(
             unreadable={unreadable_names[key]: flag(clause) for key, clause in unreadable.items()},
         )).select_from(joined).where(sa.or_(qualifies, marked))]
     else:
-        # Two branches: the qualified one is a conjunction the database pushes into its scan (an OR with the
-        # reported rows would make it read every column of every person); the reported rows are found by row
-        # id first, reading two columns (a columnar scan reads every selected column before an OR filter).
+        # Two branches: the qualified one is a conjunction the database pushes into its scan (on a column store
+        # an OR with the reported rows would make it read every column of every person).
         qualified_select = sa.select(*row(QUALIFIED_ROW, p[PERSON_ID], **person_columns)).select_from(
             joined).where(qualifies)
         if is_history(people):
@@ -290,10 +290,11 @@ def compile_spec(
             reported_where = [sa.or_(problem_clause(person_rows, True),
                                      *unreadable_in(person_rows.c).values())]
         else:  # tested on the table's own columns, inside the scan, before anything is computed per person
-            rowid: ColumnElement[Any] = sa.literal_column("rowid")
             marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
-            reported = person_query.where(rowid.in_(person_query.with_only_columns(rowid).where(marked))
-                                          ).subquery("people_reported")
+            if dialect.columnar:  # its scan reads every selected column before an OR filter: find the (usually
+                rowid: ColumnElement[Any] = sa.literal_column("rowid")  # no) rows by row id, reading two columns
+                marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
+            reported = person_query.where(marked).subquery("people_reported")
             reported_where = []
         r = reported.c
         person_branches = [qualified_select, sa.select(*row(
