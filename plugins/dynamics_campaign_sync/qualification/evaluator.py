@@ -78,8 +78,9 @@ class QualificationResult:
     """The qualified people of one evaluation, with reasons and what it took to find them.
 
     ``qualified`` has the columns ``person_id``, ``member_type``,
-    ``dynamics_id``, ``email`` and ``reasons`` (JSON text, see ``reasons``),
-    sorted by ``person_id``.
+    ``dynamics_id``, ``email`` and ``reasons`` (JSON texts as a categorical,
+    see ``reasons``); this evaluator sorts it by ``person_id``, the compiled
+    one keeps the database's order (``compiler.evaluate``).
 
     ``people_scanned`` counts the people rows read; sources read only people
     who can still qualify, so it may be 0 for a full source. The empty-source
