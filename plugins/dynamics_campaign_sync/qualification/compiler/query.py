@@ -14,6 +14,11 @@ the people left out as invalid, the activity rows without a person, and one row 
     UNION ALL
     SELECT 2 /* total */, …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
+On a row store (PostgreSQL, SQLite, MariaDB) the first two branches are one scan, ``SELECT CASE WHEN
+<marked> THEN 3 ELSE 0 END, … WHERE (<valid> AND <logic>) OR <marked>`` (unless a required inactivity
+filter is an anti-join, which an ``OR`` would turn into a probe per person); on DuckDB the counts are
+lookups in a subquery (``scored``) rather than outer joins.
+
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
 its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
 invalid rows only: memory grows with them, not with the tables. What a qualified row carries is what the
