@@ -10,8 +10,10 @@ per filter, the qualified people it matched.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Collection, Sequence
+import gc
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -88,14 +90,38 @@ def run_query(engine: sa.Engine, query: Any) -> Columns:
             prepare_connection(raw.driver_connection, engine.dialect.name, sql)
             cursor = raw.cursor()
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-            cursor.close()
+            with _collector_paused():
+                rows = cursor.fetchall()
+                cursor.close()
+                columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+                del rows
+                return {name: _object_array(column) for name, column in zip(names, columns, strict=True)}
         finally:
             raw.close()
     except engine.dialect.loaded_dbapi.Error as error:
         raise SourceError(f"reading the source failed: {type(error).__name__}: {error}") from None
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return {name: _object_array(column) for name, column in zip(names, columns, strict=True)}
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while rows become objects: each tuple the cursor makes would count
+    towards a collection, and a collection walks every object of the process (pandas, SQLAlchemy: most of the
+    fetch time for a large qualified set). Rows and values hold no cycles, so nothing is left to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _integers(column: np.ndarray, null: int = 0) -> np.ndarray:
+    """A fetched integer column as int64, ``null`` where it is NULL (None in the rows of a DBAPI cursor; DuckDB's
+    NULLs are 0 already, see ``_plain``)."""
+    if column.dtype == object:
+        column = np.where(np.equal(column, None), null, column)
+    return column.astype(np.int64)
 
 
 def _object_array(values: Sequence[Any]) -> np.ndarray:
@@ -109,8 +135,8 @@ def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec,
     cannot order) in ``report``, with examples in id order as the reference gives them."""
     ids = rows[PERSON_ID][reported]
     order = np.array(sorted(range(len(ids)), key=lambda i: (ids[i] is None, ids[i] or "")), dtype=np.int64)
-    ids, problems = ids[order], rows[PROBLEM][reported][order].astype(np.int64)
-    weights = rows[WEIGHT][reported][order].astype(np.int64)
+    ids, problems = ids[order], _integers(rows[PROBLEM][reported][order])
+    weights = _people_weights(rows, reported)[order]
     dynamics_ids = rows[DYNAMICS_ID][reported][order]
     has_problem = problems > 0
     for code in dict.fromkeys(problems[has_problem].tolist()):
@@ -121,10 +147,16 @@ def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec,
         report.add(problem, int(weights[group].sum()), examples)
     unreadable = np.zeros(len(ids), dtype=bool)
     for (kind, field), name in compiled.unreadable.items():
-        flagged = (rows[name][reported][order].astype(np.int64) == 1) & ~has_problem
+        flagged = (_integers(rows[name][reported][order]) == 1) & ~has_problem
         report.add(f"{kind}:{field}", int(flagged.sum()), ids[flagged], rows=0)
         unreadable |= flagged
     report.rows += int(unreadable.sum())  # a person with two unreadable values is one row left out
+
+
+def _people_weights(rows: Columns, reported: np.ndarray) -> np.ndarray:
+    """How many source rows each reported people row stands for (NULL: one, as every row of a snapshot)."""
+    weights = rows[WEIGHT][reported]
+    return _integers(weights, null=1) if len(weights) else np.zeros(0, dtype=np.int64)
 
 
 def _all_but(size: int, left_out: np.ndarray) -> slice | np.ndarray:
@@ -165,7 +197,7 @@ def evaluate(
     compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine), memberships,
                             only_people)
     rows = run_query(source.engine, compiled.query)
-    kind = rows[ROW_KIND].astype(np.int64)
+    kind = _integers(rows[ROW_KIND], null=QUALIFIED_ROW)
     others = np.flatnonzero(kind != QUALIFIED_ROW)  # a few rows: reported people, totals
     other_kinds = kind[others]
     total = int(others[other_kinds == TOTAL_ROW][0])
@@ -195,9 +227,9 @@ def evaluate(
         interval_start=start,
         interval_end=end,
         qualified=qualified,
-        people_scanned=len(qualified) + int(rows[WEIGHT][reported].astype(np.int64).sum()),
+        people_scanned=len(qualified) + int(_people_weights(rows, reported).sum()),
         activity_rows_read=int(sum(int(rows[name][total]) for name in compiled.counts.values())),
-        source_empty=not int(rows[ANYONE][total]),
+        source_empty=bool(rows[ANYONE][total] != 1),
         filter_matches={n: int((bits >> bit & 1).sum()) for bit, n in enumerate(compiled.numbers)},
         invalid_rows=invalid,
     )

@@ -48,7 +48,7 @@ from dynamics_campaign_sync.qualification.compiler.conditions import (
     unreadable_kind,
 )
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
-from dynamics_campaign_sync.qualification.compiler.logic import logic_clause
+from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, logic_clause
 from dynamics_campaign_sync.qualification.compiler.membership import membership_clause
 from dynamics_campaign_sync.qualification.compiler.people import (
     PROBLEM,
@@ -82,11 +82,12 @@ from dynamics_campaign_sync.spec.models import (
     MembershipFilter,
 )
 
-ROW_KIND = "row_kind"
+ROW_KIND = "row_kind"  # NULL on a qualified row (see QUALIFIED_ROW)
 ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
 MATCHED = "matched"  # the filters a qualified person matched, bit i for the i-th filter of the spec
 MEMBER_TYPE_CODE = "member_type_code"  # the index of the member type in MEMBER_TYPES, -1 for another value
-# small integers: no text per row to fetch
+# Small integers: no text per row to fetch. A qualified row leaves every column its reasons do not read NULL
+# (the row kind too: NULL reads as QUALIFIED_ROW), which a driver hands over without parsing a value.
 QUALIFIED_ROW, ACTIVITY_ROW, TOTAL_ROW, REPORTED_ROW = 0, 1, 2, 3
 
 
@@ -106,8 +107,8 @@ def member_type_code(member_type: ColumnElement[Any]) -> ColumnElement[int]:
 
 
 def problem_code(problem: ColumnElement[Any]) -> ColumnElement[int]:
-    """A problem as its index in ``PROBLEMS`` plus one (0: none)."""
-    return sa.case({text: index for index, text in enumerate(PROBLEMS, start=1)}, value=problem, else_=0)
+    """A problem as its index in ``PROBLEMS`` plus one (NULL: none)."""
+    return sa.case({text: index for index, text in enumerate(PROBLEMS, start=1)}, value=problem)
 
 
 def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
@@ -187,12 +188,16 @@ def compile_spec(
               for n, cte in counted.items()}
     totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*where).scalar_subquery()
                for n, where in absent.items()}
-    candidates = None
+    candidates: list[Any] = []
     # A row store starts from the people with a behaviour match when the logic needs one (as a hand-written
-    # query would); a columnar scan reads the people columns anyway, and the joins of the counts decide.
+    # query would): those matching each behaviour filter the logic requires (a semi-join per filter, which the
+    # planner starts from the most selective), else anyone matching one; a columnar scan reads the people
+    # columns anyway, and the joins of the counts decide.
     if not dialect.columnar and not qualifies_without_behaviour(spec.rules.tree, spec):
-        candidates = sa.union(*(sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
-                                for n, flt in numbered if isinstance(flt, BehaviourFilter)))
+        behaviour = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
+        matching = {n: sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n))
+                    for n, flt in behaviour.items()}
+        candidates = [matching[n] for n in behaviour if n in required] or [sa.union(*matching.values())]
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
     person_query = people_subquery(people, fields, spec.member_types, end, dialect, candidates, only_people)
@@ -245,7 +250,7 @@ def compile_spec(
              *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
-        return sa.case((clause, 1), else_=0)
+        return sa.case((clause, 1))  # NULL when not
 
     numbers = [number for number, _ in numbered]
     # the filters the logic requires match every qualified person: their bits are a constant
@@ -255,11 +260,14 @@ def compile_spec(
     count_names = {n: f"c{n}" for n in count_columns}
     unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
 
-    def row(kind: Any, person_id: Any, *, identity: Any = None, problem: Any = 0, weight: Any = 1,
+    def row(kind: Any, person_id: Any, *, identity: Any = None, problem: Any = None, weight: Any = None,
             matched: Any = 0, counts: dict[int, Any] | None = None, unreadable: dict[str, Any] | None = None,
-            anyone: Any = 1) -> list[ColumnElement[Any]]:
-        """The columns every branch of the union has, in one order (a literal where the branch has none)."""
+            anyone: Any = None) -> list[ColumnElement[Any]]:
+        """The columns every branch of the union has, in one order (a literal where the branch has none,
+        NULL for None)."""
         def value(item: Any) -> ColumnElement[Any]:
+            if item is None:
+                return sa.cast(sa.null(), sa.Integer)
             return item if isinstance(item, ColumnElement) else sa.literal(item)
 
         dynamics_id, email, member_type = identity or (None, None, None)
@@ -270,10 +278,15 @@ def compile_spec(
                 (email if email is not None else sa.cast(sa.null(), sa.Text)).label(EMAIL),
                 value(problem).label(PROBLEM), value(weight).label(WEIGHT), value(matched).label(MATCHED),
                 *(value((counts or {}).get(n, 0)).label(name) for n, name in count_names.items()),
-                *(value((unreadable or {}).get(name, 0)).label(name) for name in unreadable_names.values()),
+                *(value((unreadable or {}).get(name)).label(name) for name in unreadable_names.values()),
                 value(anyone).label(ANYONE)]
 
-    qualifies = sa.and_(*valid, logic_clause(spec.rules.tree, clauses))
+    # A row store tests conditions in the order written: the valid-row tests and the logic's own AND, cheapest first.
+    ordered = not dialect.columnar
+    tree = spec.rules.tree
+    logic = [logic_clause(operand, clauses, ordered) for operand in tree.operands] if isinstance(tree, And) else [
+        logic_clause(tree, clauses, ordered)]
+    qualifies = sa.and_(*(cheapest_first([*valid, *logic]) if ordered else [*valid, *logic]))
     person_columns: dict[str, Any] = {"identity": (p[DYNAMICS_ID], p[EMAIL], p[MEMBER_TYPE]), "matched": matched,
                       "counts": count_columns}
     if not dialect.columnar and not absent:
@@ -281,14 +294,14 @@ def compile_spec(
         # a required inactivity filter: under an OR its NOT EXISTS would run once per person, not as an anti-join.)
         marked = sa.or_(problem_clause(person_rows, is_history(people)), *unreadable.values())
         person_branches = [sa.select(*row(
-            sa.case((marked, REPORTED_ROW), else_=QUALIFIED_ROW), p[PERSON_ID], **person_columns,
-            problem=problem_code(p[PROBLEM]), weight=p[WEIGHT],
+            sa.case((marked, REPORTED_ROW)), p[PERSON_ID], **person_columns, problem=problem_code(p[PROBLEM]),
+            weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
             unreadable={unreadable_names[key]: flag(clause) for key, clause in unreadable.items()},
         )).select_from(joined).where(sa.or_(qualifies, marked))]
     else:
         # Two branches: the qualified one is a conjunction the database pushes into its scan (on a column store
         # an OR with the reported rows would make it read every column of every person).
-        qualified_select = sa.select(*row(QUALIFIED_ROW, p[PERSON_ID], **person_columns)).select_from(
+        qualified_select = sa.select(*row(None, p[PERSON_ID], **person_columns)).select_from(
             joined).where(qualifies)
         if is_history(people):
             reported: Any = person_rows
