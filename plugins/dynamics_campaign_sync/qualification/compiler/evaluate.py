@@ -21,7 +21,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, prepare_connection
-from dynamics_campaign_sync.qualification.compiler.people import PROBLEM, PROBLEMS, WEIGHT
+from dynamics_campaign_sync.qualification.compiler.people import PROBLEMS, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
     ACTIVITY_ROW,
     ANYONE,
@@ -135,7 +135,7 @@ def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec,
     cannot order) in ``report``, with examples in id order as the reference gives them."""
     ids = rows[PERSON_ID][reported]
     order = np.array(sorted(range(len(ids)), key=lambda i: (ids[i] is None, ids[i] or "")), dtype=np.int64)
-    ids, problems = ids[order], _integers(rows[PROBLEM][reported][order])
+    ids, problems = ids[order], _integers(rows[ROW_KIND][reported][order]) - REPORTED_ROW  # 0: no problem
     weights = _people_weights(rows, reported)[order]
     dynamics_ids = rows[DYNAMICS_ID][reported][order]
     has_problem = problems > 0
@@ -207,7 +207,7 @@ def evaluate(
     if len(people_less):
         invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows[WEIGHT][people_less[0]]),
                     (f"activity_id={value}" for value in rows[PERSON_ID][people_less] if value is not None))
-    reported = others[other_kinds == REPORTED_ROW]
+    reported = others[other_kinds >= REPORTED_ROW]  # the kind carries the problem (see ``reported_kind``)
     _invalid_people(rows, reported, compiled, invalid)
 
     kept = _all_but(len(kind), others)

@@ -98,6 +98,15 @@ def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool, member_types: Sequ
             rows.c[MEMBER_TYPE].in_(list(member_types))]
 
 
+def problem_cases(rows: sa.Subquery | sa.CTE | sa.Table, computed: bool) -> list[tuple[ColumnElement[bool], str]]:
+    """Each problem with its test, in ``problem``'s order of precedence: on the computed ``problem`` column of
+    :func:`people_subquery`'s rows (``computed``: a history table's, or rows already found), else as plain tests
+    of a snapshot's own columns."""
+    if computed:
+        return [(rows.c[PROBLEM] == problem, problem) for problem in PROBLEMS]
+    return [*_bad_id(rows.c[PERSON_ID]), _unknown_type(rows.c[MEMBER_TYPE])]
+
+
 def problem_clause(rows: sa.Subquery | sa.CTE | sa.Table, history: bool) -> ColumnElement[bool]:
     """``problem IS NOT NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
     own columns, so the database filters in its scan instead of computing ``problem`` for every person."""

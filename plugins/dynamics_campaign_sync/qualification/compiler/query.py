@@ -29,7 +29,7 @@ the matched filters as one integer of bits, a count per behaviour filter.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,13 +51,13 @@ from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, logic_clause
 from dynamics_campaign_sync.qualification.compiler.membership import membership_clause
 from dynamics_campaign_sync.qualification.compiler.people import (
-    PROBLEM,
     PROBLEMS,
     WEIGHT,
     anyone_clause,
     is_history,
     only_people_clause,
     people_subquery,
+    problem_cases,
     problem_clause,
     usable_clauses,
 )
@@ -106,9 +106,13 @@ def member_type_code(member_type: ColumnElement[Any]) -> ColumnElement[int]:
     return sa.case({kind.value: index for index, kind in enumerate(MEMBER_TYPES)}, value=member_type, else_=-1)
 
 
-def problem_code(problem: ColumnElement[Any]) -> ColumnElement[int]:
-    """A problem as its index in ``PROBLEMS`` plus one (NULL: none)."""
-    return sa.case({text: index for index, text in enumerate(PROBLEMS, start=1)}, value=problem)
+def reported_kind(problems: list[tuple[ColumnElement[bool], str]], unreadable: Iterable[ColumnElement[bool]]
+                  ) -> ColumnElement[int]:
+    """The row kind of a people row to report, which carries its problem: ``REPORTED_ROW`` plus the problem's
+    position in ``PROBLEMS`` plus one, ``REPORTED_ROW`` alone for a value a filter cannot read; NULL for a row
+    with neither. One ``CASE``, so a row store tests each condition once per row."""
+    return sa.case(*((clause, REPORTED_ROW + PROBLEMS.index(problem) + 1) for clause, problem in problems),
+                   *((clause, REPORTED_ROW) for clause in unreadable))
 
 
 def _cte(select: sa.Select[Any], name: str, dialect: Dialect) -> sa.CTE:
@@ -260,7 +264,7 @@ def compile_spec(
     count_names = {n: f"c{n}" for n in count_columns}
     unreadable_names = {key: f"u{i}" for i, key in enumerate(unreadable, start=1)}
 
-    def row(kind: Any, person_id: Any, *, identity: Any = None, problem: Any = None, weight: Any = None,
+    def row(kind: Any, person_id: Any, *, identity: Any = None, weight: Any = None,
             matched: Any = 0, counts: dict[int, Any] | None = None, unreadable: dict[str, Any] | None = None,
             anyone: Any = None) -> list[ColumnElement[Any]]:
         """The columns every branch of the union has, in one order (a literal where the branch has none,
@@ -276,7 +280,7 @@ def compile_spec(
                     MEMBER_TYPE_CODE),
                 (dynamics_id if dynamics_id is not None else sa.cast(sa.null(), sa.Text)).label(DYNAMICS_ID),
                 (email if email is not None else sa.cast(sa.null(), sa.Text)).label(EMAIL),
-                value(problem).label(PROBLEM), value(weight).label(WEIGHT), value(matched).label(MATCHED),
+                value(weight).label(WEIGHT), value(matched).label(MATCHED),
                 *(value((counts or {}).get(n, 0)).label(name) for n, name in count_names.items()),
                 *(value((unreadable or {}).get(name)).label(name) for name in unreadable_names.values()),
                 value(anyone).label(ANYONE)]
@@ -293,11 +297,13 @@ def compile_spec(
         # A row store reads whole rows: one scan returns the qualified people and the rows to report. (Not with
         # a required inactivity filter: under an OR its NOT EXISTS would run once per person, not as an anti-join.)
         marked = sa.or_(problem_clause(person_rows, is_history(people)), *unreadable.values())
+        kind = reported_kind(problem_cases(person_rows, is_history(people)), unreadable.values())
         person_branches = [sa.select(*row(
-            sa.case((marked, REPORTED_ROW)), p[PERSON_ID], **person_columns, problem=problem_code(p[PROBLEM]),
+            kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
             unreadable={unreadable_names[key]: flag(clause) for key, clause in unreadable.items()},
-        )).select_from(joined).where(sa.or_(qualifies, marked))]
+        # Among the rows scanned a row is valid exactly when it is not marked: the logic alone tells the rest.
+        )).select_from(joined).where(sa.or_(sa.and_(*cheapest_first(logic)), marked))]
     else:
         # Two branches: the qualified one is a conjunction the database pushes into its scan (on a column store
         # an OR with the reported rows would make it read every column of every person).
@@ -316,8 +322,8 @@ def compile_spec(
             reported_where = []
         r = reported.c
         person_branches = [qualified_select, sa.select(*row(
-            REPORTED_ROW, r[PERSON_ID], identity=(r[DYNAMICS_ID], None, None), problem=problem_code(r[PROBLEM]),
-            weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
+            reported_kind(problem_cases(reported, True), unreadable_in(r).values()), r[PERSON_ID],
+            identity=(r[DYNAMICS_ID], None, None), weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
                                           for key, clause in unreadable_in(r).items()},
         )).where(*reported_where)]
     total_select = sa.select(*row(
