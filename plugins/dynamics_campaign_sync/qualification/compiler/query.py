@@ -5,25 +5,28 @@ the people left out as invalid, the activity rows without a person, and one row 
 
     WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
          people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
-    SELECT 0 /* qualified */, p.person_id, <member type code>, …, <matched filters as bits>, c2
+    SELECT NULL /* qualified */, p.person_id, <member type code>, …, <matched filters as bits>, c2
       FROM people_as_of p LEFT JOIN b2 ON … WHERE <valid> AND <logic over the filter clauses>
     UNION ALL
-    SELECT 3 /* reported */, p.person_id, …, p.problem … WHERE p.problem IS NOT NULL OR <unreadable values>
+    SELECT 3 + <problem code> /* reported */, p.person_id, … WHERE p.problem IS NOT NULL OR <unreadable values>
     UNION ALL
     SELECT 1 /* activity */, activity_id, …, count(*) OVER () … WHERE person_id IS NULL OR … ORDER BY activity_id LIMIT 10
     UNION ALL
     SELECT 2 /* total */, …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
 On a row store (PostgreSQL, SQLite, MariaDB) the first two branches are one scan, ``SELECT CASE WHEN
-<marked> THEN 3 ELSE 0 END, … WHERE (<valid> AND <logic>) OR <marked>`` (unless a required inactivity
-filter is an anti-join, which an ``OR`` would turn into a probe per person); on DuckDB the counts are
-lookups in a subquery (``scored``) rather than outer joins.
+<problem> THEN 3 + <code> … END, … WHERE <logic> OR <marked>`` (among the rows scanned, the valid ones are
+exactly the unmarked ones), unless a required inactivity filter is an anti-join, which an ``OR`` would turn
+into a probe per person. There the conditions are written cheapest first (a row store tests them in the
+order written, see ``logic``) and the people a required behaviour filter matches are a semi-join, from which
+the planner starts when it is the most selective. On DuckDB the counts are lookups in a subquery
+(``scored``) rather than outer joins.
 
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
 its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
 invalid rows only: memory grows with them, not with the tables. What a qualified row carries is what the
 reasons need in the fewest values: the member type as a small integer (text per row is what fetching costs),
-the matched filters as one integer of bits, a count per behaviour filter.
+the matched filters as one integer of bits, a count per behaviour filter; its other columns are NULL.
 """
 
 from __future__ import annotations
