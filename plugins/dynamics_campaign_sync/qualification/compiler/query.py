@@ -15,12 +15,12 @@ the people left out as invalid, the activity rows without a person, and one row 
     SELECT 2 /* total */, …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
 On a row store (PostgreSQL, SQLite, MariaDB) the first two branches are one scan, ``SELECT CASE WHEN
-<problem> THEN 3 + <code> … END, … WHERE <logic> OR <marked>`` (among the rows scanned, the valid ones are
-exactly the unmarked ones), unless a required inactivity filter is an anti-join, which an ``OR`` would turn
-into a probe per person. There the conditions are written cheapest first (a row store tests them in the
-order written, see ``logic``) and the people a required behaviour filter matches are a semi-join, from which
-the planner starts when it is the most selective. On DuckDB the counts are lookups in a subquery
-(``scored``) rather than outer joins.
+<problem> THEN 3 + <code> … END, … WHERE (<valid> AND <logic>) OR <marked>``, unless a required inactivity
+filter is an anti-join, which an ``OR`` would turn into a probe per person. (``<valid>`` is implied by
+``NOT <marked>`` there, but it keeps PostgreSQL's estimate of the rows low enough for a parallel scan.)
+The conditions are written cheapest first (a row store tests them in the order written, see ``logic``) and
+the people a required behaviour filter matches are a semi-join, from which the planner starts when it is
+the most selective. On DuckDB the counts are lookups in a subquery (``scored``) rather than outer joins.
 
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
 its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
@@ -305,8 +305,7 @@ def compile_spec(
             kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
             unreadable={unreadable_names[key]: flag(clause) for key, clause in unreadable.items()},
-        # Among the rows scanned a row is valid exactly when it is not marked: the logic alone tells the rest.
-        )).select_from(joined).where(sa.or_(sa.and_(*cheapest_first(logic)), marked))]
+        )).select_from(joined).where(sa.or_(qualifies, marked))]
     else:
         # Two branches: the qualified one is a conjunction the database pushes into its scan (on a column store
         # an OR with the reported rows would make it read every column of every person).
