@@ -12,8 +12,9 @@
    the sync needs; fetched column-wise from DuckDB), each ``--repeat`` times in a fresh process.
    Wall time is the evaluation (median); import time (our modules or none, and the database driver:
    ``duckdb`` / ``psycopg2`` and, for ours, SQLAlchemy's dialect of it) is reported beside it; peak RSS is the child
-   process tree's (its own high-water mark plus that of the children the evaluation started). Answers are
-   compared id by id. CPU
+   process tree's (its own high-water mark plus that of the children the evaluation started), and its growth
+   during the evaluation is reported beside it (what the evaluation itself holds, over the libraries each side
+   imported). The two sides run in turns. Answers are compared id by id. CPU
    time (every thread of the process) is reported too, as a ratio steadier than wall time on a shared
    machine; it means something for DuckDB only (PostgreSQL works in its own server processes).
 3. Prints per spec: wall time, import time, peak RSS, qualified count, same answer, ratio; then the
@@ -101,6 +102,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
     spec = next(s for s in [*all_specs(random_count, seed), broad_spec()] if s.key == spec_key)
     interval = (end - dt.timedelta(days=1), end)
     children_before = _children_peak()
+    before = _peak_rss(children_before)  # the high-water mark of the imports
     started, cpu = time.perf_counter(), _cpu()
     if side == "ours":
         source = SqlSource(url, schema=None if engine == "duckdb" else db)
@@ -120,14 +122,15 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
                 ids = [row[0] for row in cursor.fetchall()]
             connection.close()
     wall, cpu = time.perf_counter() - started, _cpu() - cpu
-    return {"wall": wall, "cpu": cpu, "import": imported, "rss": _peak_rss(children_before), "qualified": len(ids),
-            "digest": _digest(ids)}
+    peak = _peak_rss(children_before)
+    return {"wall": wall, "cpu": cpu, "import": imported, "rss": peak, "growth": max(peak - before, 0),
+            "qualified": len(ids), "digest": _digest(ids)}
 
 
-def _measure(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, args: argparse.Namespace
-             ) -> list[dict[str, Any]]:
+def _measure(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, args: argparse.Namespace,
+             repeat: int | None = None) -> list[dict[str, Any]]:
     runs = []
-    for _ in range(args.repeat):
+    for _ in range(args.repeat if repeat is None else repeat):
         command = [sys.executable, __file__, "--child", f"{engine}:{side}", "--spec-key", spec_key, "--db", db,
                    "--end", end.isoformat(), "--random", str(args.random), "--seed", str(args.seed)]
         child = subprocess.run(command, capture_output=True, text=True)
@@ -208,14 +211,25 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
+def _interleaved(engine: str, key: str, db: str, end: dt.datetime, args: argparse.Namespace
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Runs of ours and the reference in turns, so neither side alone meets a cold cache or a busy machine."""
+    ours: list[dict[str, Any]] = []
+    ref: list[dict[str, Any]] = []
+    for _ in range(args.repeat):
+        ours += _measure(engine, "ours", key, db, end, args, repeat=1)
+        ref += _measure(engine, "reference", key, db, end, args, repeat=1)
+    return ours, ref
+
+
 def compare(engine: str, db: str, end: dt.datetime, keys: list[str], args: argparse.Namespace) -> list[str]:
     print(f"\n### {engine}\n")
     print("| spec | ours s | hand-written s | ratio | CPU ratio | ours import s | ref import s | ours RSS MiB "
-          "| ref RSS MiB | RSS ratio | qualified | same answer |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| ref RSS MiB | RSS ratio | ours growth MiB | ref growth MiB | qualified | same answer |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     ratios, cpu_ratios, rss_ratios, failures = [], [], [], []
     for key in keys:
-        ours, ref = _measure(engine, "ours", key, db, end, args), _measure(engine, "reference", key, db, end, args)
+        ours, ref = _interleaved(engine, key, db, end, args)
         ratio = _median(ours, "wall") / _median(ref, "wall")
         rss_ratio = max(r["rss"] for r in ours) / max(r["rss"] for r in ref)
         same = ours[0]["digest"] == ref[0]["digest"] and ours[0]["qualified"] == ref[0]["qualified"]
@@ -228,7 +242,9 @@ def compare(engine: str, db: str, end: dt.datetime, keys: list[str], args: argpa
               f"{cpu_ratios[-1]:.2f} | "
               f"{_median(ours, 'import'):.2f} | {_median(ref, 'import'):.2f} | "
               f"{max(r['rss'] for r in ours) / 2**20:,.0f} | {max(r['rss'] for r in ref) / 2**20:,.0f} | "
-              f"{rss_ratio:.2f} | {ours[0]['qualified']:,} | {'yes' if same else 'NO'} |", flush=True)
+              f"{rss_ratio:.2f} | {max(r['growth'] for r in ours) / 2**20:,.0f} | "
+              f"{max(r['growth'] for r in ref) / 2**20:,.0f} | {ours[0]['qualified']:,} | {'yes' if same else 'NO'} |",
+              flush=True)
     print(f"\n{engine}: median ratio {statistics.median(ratios):.2f}, worst {max(ratios):.2f} (CPU: median "
           f"{statistics.median(cpu_ratios):.2f}, worst {max(cpu_ratios):.2f}); "
           f"worst RSS ratio {max(rss_ratios):.2f}; same answer on {len(keys) - len(failures)}/{len(keys)} specs")
