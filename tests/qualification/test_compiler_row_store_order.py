@@ -13,6 +13,7 @@ from source_databases import DIALECTS, source_engine, write_source
 
 from dynamics_campaign_sync.qualification import SqlSource
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
+from dynamics_campaign_sync.qualification.compiler import evaluate as evaluate_module
 from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
 from dynamics_campaign_sync.qualification.compiler.query import compile_spec
@@ -86,3 +87,19 @@ def test_the_collector_is_paused_while_fetching_and_back_afterwards_even_on_fail
     with pytest.raises(SourceError, match="reading the source failed"):
         run_query(engine, sa.select(sa.literal_column("no_such_column")))
     assert gc.isenabled()
+
+
+def test_rows_become_the_same_columns_with_or_without_pandas_loop(engine, monkeypatch):
+    if engine.dialect.name == "duckdb":
+        pytest.skip("DuckDB hands over columns, no Python object per row")
+    query = sa.union_all(*(sa.select(sa.literal(number).label("n"), sa.literal(text, sa.Text).label("t"),
+                                     sa.cast(sa.null(), sa.Integer).label("absent"))
+                           for number, text in [(1, "a"), (2, ""), (3, "é")]))
+    fast = run_query(engine, query)
+    monkeypatch.setattr(evaluate_module, "_to_object_array_tuples", None)
+    plain = run_query(engine, query)
+    for columns in (fast, plain):
+        assert sorted(zip(columns["n"].tolist(), columns["t"].tolist(), strict=True)) == [(1, "a"), (2, ""), (3, "é")]
+        assert columns["absent"].tolist() == [None, None, None]
+    empty = run_query(engine, sa.select(sa.literal(1).label("n")).where(sa.false()))
+    assert empty["n"].shape == (0,)
