@@ -98,7 +98,9 @@ def run_query(engine: sa.Engine, query: Any) -> Columns:
             with _collector_paused():
                 rows = cursor.fetchall()
                 cursor.close()
-                return _columns_of(rows, names)
+                columns = _columns_of(rows, names)
+                del rows  # freed now: a collection right after would otherwise walk every row's tuple
+            return columns
         finally:
             raw.close()
     except engine.dialect.loaded_dbapi.Error as error:
