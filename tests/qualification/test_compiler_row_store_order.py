@@ -12,8 +12,8 @@ from qualification_helpers import END, START, activities_frame, make_spec, peopl
 from source_databases import DIALECTS, source_engine, write_source
 
 from dynamics_campaign_sync.qualification import SqlSource
-from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler import evaluate as evaluate_module
+from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
 from dynamics_campaign_sync.qualification.compiler.query import compile_spec

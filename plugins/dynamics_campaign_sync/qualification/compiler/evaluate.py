@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -125,11 +125,11 @@ def _integers(column: np.ndarray, null: int = 0) -> np.ndarray:
     """A fetched integer column as int64, ``null`` where it is NULL (None in the rows of a DBAPI cursor; DuckDB's
     NULLs are 0 already, see ``_plain``)."""
     if column.dtype == object:
-        column = np.where(np.equal(column, None), null, column)
+        column = np.where(pd.isna(column), null, column)
     return column.astype(np.int64)
 
 
-def _columns_of(rows: list[tuple[Any, ...]], names: list[str]) -> Columns:
+def _columns_of(rows: Sequence[Any], names: list[str]) -> Columns:
     """A cursor's rows as one object array per column: through one 2-D array, made by pandas' C loop over the
     tuples where there is one (what ``DataFrame.from_records`` uses; four times faster than ``zip`` on a
     million rows), each column a view of it."""
