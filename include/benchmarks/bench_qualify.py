@@ -127,17 +127,15 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
             "qualified": len(ids), "digest": _digest(ids)}
 
 
-def _measure(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, args: argparse.Namespace,
-             repeat: int | None = None) -> list[dict[str, Any]]:
-    runs = []
-    for _ in range(args.repeat if repeat is None else repeat):
-        command = [sys.executable, __file__, "--child", f"{engine}:{side}", "--spec-key", spec_key, "--db", db,
-                   "--end", end.isoformat(), "--random", str(args.random), "--seed", str(args.seed)]
-        child = subprocess.run(command, capture_output=True, text=True)
-        if child.returncode != 0:
-            raise SystemExit(f"{engine} {side} run of {spec_key} failed:\n{child.stderr[-3000:]}")
-        runs.append(json.loads(child.stdout.strip().splitlines()[-1]))
-    return runs
+def _run(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, args: argparse.Namespace
+         ) -> dict[str, Any]:
+    """One measured run of one side, in a fresh process."""
+    command = [sys.executable, __file__, "--child", f"{engine}:{side}", "--spec-key", spec_key, "--db", db,
+               "--end", end.isoformat(), "--random", str(args.random), "--seed", str(args.seed)]
+    child = subprocess.run(command, capture_output=True, text=True)
+    if child.returncode != 0:
+        raise SystemExit(f"{engine} {side} run of {spec_key} failed:\n{child.stderr[-3000:]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
 
 
 # -- data ------------------------------------------------------------------------------------------
@@ -217,8 +215,8 @@ def _interleaved(engine: str, key: str, db: str, end: dt.datetime, args: argpars
     ours: list[dict[str, Any]] = []
     ref: list[dict[str, Any]] = []
     for _ in range(args.repeat):
-        ours += _measure(engine, "ours", key, db, end, args, repeat=1)
-        ref += _measure(engine, "reference", key, db, end, args, repeat=1)
+        ours.append(_run(engine, "ours", key, db, end, args))
+        ref.append(_run(engine, "reference", key, db, end, args))
     return ours, ref
 
 
@@ -301,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         print("|---:|---:|---:|---:|---:|---:|---:|---:|")
         for people in (int(n) for n in args.scaling.split(",")):
             path, scaled_end = duckdb_sample(people, people * 20)
-            ours = _measure("duckdb", "ours", broad_spec().key, str(path), scaled_end, args)
-            ref = _measure("duckdb", "reference", broad_spec().key, str(path), scaled_end, args)
+            ours, ref = _interleaved("duckdb", broad_spec().key, str(path), scaled_end, args)
             print(f"| {people:,} | {people * 20:,} | {_median(ours, 'wall'):.3f} | {_median(ref, 'wall'):.3f} | "
                   f"{_median(ours, 'wall') / _median(ref, 'wall'):.2f} | {max(r['rss'] for r in ours) / 2**20:,.0f} "
                   f"| {max(r['rss'] for r in ref) / 2**20:,.0f} | {ours[0]['qualified']:,} |", flush=True)

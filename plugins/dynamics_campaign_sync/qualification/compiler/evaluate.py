@@ -168,8 +168,7 @@ def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec,
 
 def _people_weights(rows: Columns, reported: np.ndarray) -> np.ndarray:
     """How many source rows each reported people row stands for (NULL: one, as every row of a snapshot)."""
-    weights = rows[WEIGHT][reported]
-    return _integers(weights, null=1) if len(weights) else np.zeros(0, dtype=np.int64)
+    return _integers(rows[WEIGHT][reported], null=1)
 
 
 def _all_but(size: int, left_out: np.ndarray) -> slice | np.ndarray:

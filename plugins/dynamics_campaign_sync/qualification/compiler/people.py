@@ -112,7 +112,7 @@ def problem_clause(rows: sa.Subquery | sa.CTE | sa.Table, history: bool) -> Colu
     own columns, so the database filters in its scan instead of computing ``problem`` for every person."""
     if history:
         return rows.c[PROBLEM].is_not(None)
-    return sa.or_(*(clause for clause, _ in _bad_id(rows.c[PERSON_ID])), _unknown_type(rows.c[MEMBER_TYPE])[0])
+    return sa.or_(*(clause for clause, _ in problem_cases(rows, False)))
 
 
 def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:
