@@ -194,9 +194,13 @@ def postgres_copy(duck_path: Path) -> str | None:
     for table in tables:
         for index in table.indexes:
             cursor.execute(str(CreateIndex(index).compile(dialect=engine.dialect)))
-        cursor.execute(f'ANALYZE "{schema}".{table.name}')
-    cursor.execute(f'CREATE TABLE "{schema}".loaded (at timestamptz)')
     raw.commit()
+    # VACUUM sets the visibility map (index-only scans read no table page) and the rows' hint bits, as a settled
+    # table has them (without autovacuum, a fresh copy would have neither: every first read writes its pages).
+    raw.driver_connection.autocommit = True  # VACUUM runs outside a transaction
+    for table in tables:
+        cursor.execute(f'VACUUM (ANALYZE) "{schema}".{table.name}')
+    cursor.execute(f'CREATE TABLE "{schema}".loaded (at timestamptz)')
     raw.close()
     print(f"copied {duck_path.name} into PostgreSQL schema {schema} in {time.perf_counter() - started:,.0f} s")
     return schema

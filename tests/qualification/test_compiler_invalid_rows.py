@@ -92,3 +92,16 @@ def test_impossible_dates_and_nan_text_are_unreadable_values_as_in_the_reference
     reference = reference_evaluate(spec, DataFrameSource(people, bad_activities(END).iloc[:0]), START, END)
     assert result.qualified_ids == reference.qualified_ids == ["G1"]
     assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()
+
+
+def test_a_spec_requiring_behaviour_reports_the_people_rows_the_reference_reads(engine):
+    """Only people with a matching activity can qualify, so both read those alone: an activity under an empty
+    person id belongs to nobody, and does not bring the empty-id people row in to be reported."""
+    write_tables(engine, bad_people(), bad_activities(END))
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "de"},
+                      {"type": "behaviour", "activity": "web_visit", "window": {"in_past_days": 30}}], "1 and 2")
+    result = evaluate(spec, SqlSource(engine), START, END)
+    reference = reference_evaluate(spec, DataFrameSource(bad_people(), bad_activities(END)), START, END)
+    assert result.qualified_ids == reference.qualified_ids == ["P01"]
+    assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()
+    assert result.people_scanned == reference.people_scanned

@@ -1,9 +1,13 @@
-"""One condition (``field operator value``) as an SQL clause that is TRUE or FALSE, never NULL.
+"""One condition (``field operator value``) as an SQL clause: TRUE where it holds, FALSE or NULL where not.
 
 The meaning is the evaluator's (``masks``): text comparisons fold case (Unicode), a value of the wrong
 kind (text that is no number, no date) matches no positive operator, negative operators are the exact
-complement of their positive twin (so they match NULL), a date is the whole UTC day. NULL-free clauses
-keep ``NOT`` and ``OR`` exact in the logic expression.
+complement of their positive twin (so they match NULL), a date is the whole UTC day. A positive clause
+stays as plain as a hand-written one (``lower(form_name) IN ('free trial')``): a ``WHERE``, an ``AND``, an
+``OR`` and a ``CASE WHEN`` read NULL as "does not hold", and only a ``NOT`` needs the clause NULL-free
+(negative operators here, ``logic_clause`` for the logic's). A plain clause is what a planner estimates
+well and proves a partial index from (``lower(form_name) IN (…)`` implies ``form_name IS NOT NULL``, the
+predicate of the contract's attribute indexes); ``coalesce(…, false)`` hides both.
 
 The same clauses serve demographic filters (people columns) and activity ``where`` constraints (own
 columns and JSON attributes), and :func:`unreadable_clause` finds the values that a filter ordering
@@ -35,7 +39,8 @@ from dynamics_campaign_sync.spec.operators import (
 _COMPARE = {Operator.GT: "__gt__", Operator.GTE: "__ge__", Operator.LT: "__lt__", Operator.LTE: "__le__"}
 
 
-def _null_free(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+def null_free(clause: ColumnElement[bool]) -> ColumnElement[bool]:
+    """FALSE where ``clause`` is NULL: what a ``NOT`` of it needs."""
     return sa.func.coalesce(clause, sa.false())
 
 
@@ -81,12 +86,12 @@ def _temporal(value: ColumnElement[Any], operator: Operator, expected: Any, as_o
 
 
 def _empty(value: ColumnElement[Any], dialect: Dialect) -> ColumnElement[bool]:
-    return sa.or_(value.is_(None), _null_free(dialect.blank(value)))
+    return sa.or_(value.is_(None), null_free(dialect.blank(value)))
 
 
 def positive_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.datetime, dialect: Dialect
                     ) -> ColumnElement[bool]:
-    """The positive twin of ``condition`` on ``value``, NULL-free."""
+    """The positive twin of ``condition`` on ``value`` (NULL where the value is missing or unreadable)."""
     base = positive(condition.operator)
     if base is Operator.IS_EMPTY:
         return _empty(value, dialect)
@@ -100,15 +105,16 @@ def positive_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.d
     else:
         clause = _temporal(value, base, condition.value, as_of, dialect)
     if condition.matches_empty:  # empty_dates: match
-        return sa.or_(_empty(value, dialect), _null_free(clause))
-    return _null_free(clause)
+        return sa.or_(_empty(value, dialect), clause)
+    return clause
 
 
 def condition_clause(value: ColumnElement[Any], condition: Condition, as_of: dt.datetime, dialect: Dialect
                      ) -> ColumnElement[bool]:
-    """``condition`` on ``value``: negative operators are exact complements."""
+    """``condition`` on ``value``: negative operators are exact complements (TRUE where the positive twin is
+    FALSE or NULL)."""
     clause = positive_clause(value, condition, as_of, dialect)
-    return sa.not_(clause) if is_negative(condition.operator) else clause
+    return sa.not_(null_free(clause)) if is_negative(condition.operator) else clause
 
 
 def unreadable_kind(condition: Condition) -> str | None:
@@ -132,4 +138,4 @@ def unreadable_clause(value: ColumnElement[Any], kind: str, dialect: Dialect) ->
         if isinstance(value.type, sa.DateTime | sa.Date) and dialect.name != "sqlite":
             return None
         parsed = dialect.instant(value)
-    return _null_free(sa.and_(value.is_not(None), parsed.is_(None), sa.not_(_null_free(dialect.blank(value)))))
+    return null_free(sa.and_(value.is_not(None), parsed.is_(None), sa.not_(null_free(dialect.blank(value)))))

@@ -1,7 +1,7 @@
 """The spec's logic expression over the compiled filter clauses, and the order a row store tests them in.
 
-``1 and (2 or not 3)`` becomes the same tree of ``AND``/``OR``/``NOT`` over each filter's NULL-free
-clause. When no one matching no behaviour filter can qualify (see ``qualifies_without_behaviour``), only
+``1 and (2 or not 3)`` becomes the same tree of ``AND``/``OR``/``NOT`` over each filter's clause; a
+clause may be NULL where it does not hold (see ``conditions``), so what a ``NOT`` negates is made NULL-free. When no one matching no behaviour filter can qualify (see ``qualifies_without_behaviour``), only
 people with a behaviour match are candidates: the query starts from their ids, as a hand-written query
 would, instead of joining every person.
 
@@ -25,6 +25,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.selectable import Exists, ScalarSelect
 from sqlalchemy.sql.visitors import iterate
 
+from dynamics_campaign_sync.qualification.compiler.conditions import null_free
 from dynamics_campaign_sync.spec.logic import And, Node, Not, Ref
 
 #: What a subquery costs against one operator (PostgreSQL's planner weighs a hashed subplan about so).
@@ -39,7 +40,7 @@ def logic_clause(node: Node, clauses: Mapping[int, ColumnElement[bool]], ordered
     if isinstance(node, Ref):
         return clauses[node.number]
     if isinstance(node, Not):
-        return sa.not_(logic_clause(node.operand, clauses, ordered))
+        return sa.not_(null_free(logic_clause(node.operand, clauses, ordered)))
     parts = [logic_clause(operand, clauses, ordered) for operand in node.operands]
     if ordered:
         parts = cheapest_first(parts)
