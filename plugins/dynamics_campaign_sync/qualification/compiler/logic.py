@@ -2,8 +2,9 @@
 
 ``1 and (2 or not 3)`` becomes the same tree of ``AND``/``OR``/``NOT`` over each filter's clause; a
 clause may be NULL where it does not hold (see ``conditions``), so what a ``NOT`` negates is made NULL-free.
-When no one matching no behaviour filter can qualify (see ``qualifies_without_behaviour``), only people with a behaviour match are candidates: the query starts from their ids, as a hand-written query
-would, instead of joining every person.
+When no one matching no behaviour filter can qualify (see ``qualifies_without_behaviour``), only people
+with a behaviour match are candidates: the query starts from their ids, as a hand-written query would,
+instead of joining every person.
 
 A row store tests the operands of an ``AND``/``OR`` in the order written and stops at the first that
 decides; PostgreSQL orders by cost only the conditions at the top of a ``WHERE``, and the compiled
