@@ -270,8 +270,8 @@ def reference(
                 matched[number] = count >= flt.min_times and (flt.max_times is None or count <= flt.max_times)
         if decide(tree, matched):
             reasons: dict[str, Any] = {"matched": [n for n, hit in matched.items() if hit]}
-            if counts:
-                reasons["counts"] = counts
+            if counts:  # the counts of the activity filters the person matched
+                reasons["counts"] = {n: count for n, count in counts.items() if matched[int(n)]}
             result[person["person_id"]] = reasons
     return result
 

@@ -105,3 +105,16 @@ def test_a_spec_requiring_behaviour_reports_the_people_rows_the_reference_reads(
     assert result.qualified_ids == reference.qualified_ids == ["P01"]
     assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()
     assert result.people_scanned == reference.people_scanned
+
+
+def test_person_ids_of_up_to_400_characters_qualify_and_longer_ones_are_reported(engine):
+    """Characters, not bytes: 400 accented letters are 800 bytes in UTF-8 and still a valid id."""
+    accented, too_long, too_long_accented = "é" * 400, "x" * 401, "é" * 401
+    people = pd.DataFrame([person("P1"), person(accented), person(too_long), person(too_long_accented)])
+    write_tables(engine, people, bad_activities(END).iloc[:0])
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "de"}])
+    result = evaluate(spec, SqlSource(engine), START, END)
+    assert sorted(result.qualified_ids) == sorted(["P1", accented])
+    entry = result.invalid_rows.as_dict()["person_id_too_long"]
+    assert entry["count"] == 2
+    assert sorted(entry["examples"]) == sorted([too_long[:100], too_long_accented[:100]])

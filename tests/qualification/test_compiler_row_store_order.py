@@ -1,5 +1,6 @@
 """How the compiled query helps a row store, which tests conditions in the order written: cheapest first,
-the people a required behaviour filter matches as a semi-join each, and rows fetched without the garbage
+the people a required behaviour filter matches as a semi-join each, tests of bad rows the planner estimates
+(a row estimate decides whether PostgreSQL scans in parallel), and rows fetched without the garbage
 collector walking the process for every few hundred of them (and back on afterwards, also on failure)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dynamics_campaign_sync.qualification.compiler import evaluate as evaluate_m
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
+from dynamics_campaign_sync.qualification.compiler.people import problem_clause
 from dynamics_campaign_sync.qualification.compiler.query import compile_spec
 from dynamics_campaign_sync.qualification.sources import SourceError
 
@@ -74,6 +76,23 @@ def test_each_required_behaviour_filter_restricts_the_people_read(engine):
     else:  # one semi-join per required filter (n >= 1, n >= 5), not one union of anyone matching either
         assert restrictions == 2
         assert "UNION SELECT" not in sql
+
+
+def test_postgresql_estimates_the_bad_people_rows_as_few(engine):
+    """Every test of a bad row is one the planner estimates from the column's statistics: a ``length()``
+    comparison is estimated as a third of the rows, which made the people scan too big to run in parallel."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL planner estimate")
+    write_source(engine, people_frame([{"person_id": f"P{n:05d}"} for n in range(5_000)]), activities_frame([]))
+    people = SqlSource(engine).tables[0]
+    bad_rows = sa.select(people.c.person_id).where(problem_clause(people, False, dialect_of(engine)))
+    sql = str(bad_rows.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    with engine.begin() as connection:
+        connection.execute(sa.text("ANALYZE people"))
+        plan = connection.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql.replace("%", "%%"))).scalar_one()
+    assert plan[0]["Plan"]["Plan Rows"] < 50  # 1 % of the people; none is bad
+    with engine.connect() as connection:
+        assert connection.execute(bad_rows).all() == []
 
 
 def test_the_collector_is_paused_while_fetching_and_back_afterwards_even_on_failure(engine, monkeypatch):

@@ -283,8 +283,9 @@ def test_reasons_and_counts():
             "email",
             "reasons",
         ]
-        assert result.reasons_for("P001") == {"matched": [1, 2], "counts": {"2": 3, "3": 1}}
-        assert result.reasons_for("P002") == {"matched": [1, 3], "counts": {"2": 1, "3": 0}}
+        # the counts of the filters each matched (P001 opened an email, P002 visited once: not enough)
+        assert result.reasons_for("P001") == {"matched": [1, 2], "counts": {"2": 3}}
+        assert result.reasons_for("P002") == {"matched": [1, 3], "counts": {"3": 0}}
         assert json.loads(json.dumps(result.summary()))["qualified"] == 2
         assert result.activity_rows_read == 5
         with pytest.raises(KeyError):

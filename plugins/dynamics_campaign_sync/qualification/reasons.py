@@ -2,7 +2,9 @@
 
 ``{"matched":[1,3],"counts":{"3":4}}`` says filters 1 and 3 matched and the
 person had 4 activities counted by behaviour filter 3. Counts are given for
-every behaviour and inactivity filter, matched or not. One text is built per
+the behaviour and inactivity filters the person matched (an inactivity filter
+matched counts 0): they say why the person qualified, and a source reads them
+from the people each filter matches alone (see ``compiler.query``). One text is built per
 distinct combination of matched filters and counts, and the column is a pandas
 categorical of those texts (a code per person): never a Python loop or a text
 object per person, however many people share a reason.
@@ -48,17 +50,21 @@ def reasons_of_bits(
     counts: Mapping[int, np.ndarray],
 ) -> pd.Categorical:
     """The reasons of each row from its matched filters as bits (bit ``i`` set: filter ``numbers[i]`` matched)
-    and its per-activity-filter counts."""
+    and its per-activity-filter counts (those of filters a row did not match are left out, whatever they are)."""
     if len(bits) == 0:
         return pd.Categorical([], categories=pd.Index([], dtype=object))
-    distinct, inverse = _distinct_rows([np.asarray(bits, dtype=np.int64),
-                                        *(np.asarray(v, dtype=np.int64) for v in counts.values())])
+    bits = np.asarray(bits, dtype=np.int64)
+    bit_of = {number: bit for bit, number in enumerate(numbers)}
+    matched_counts = [np.where(bits >> bit_of[number] & 1, np.asarray(values, dtype=np.int64), 0)
+                      for number, values in counts.items()]  # one distinct row per reason, not per count left out
+    distinct, inverse = _distinct_rows([bits, *matched_counts])
 
     def text(code: int, *values: int) -> str:
         listed = json.dumps([n for bit, n in enumerate(numbers) if code >> bit & 1], separators=(",", ":"))
         if not counts:
             return '{"matched":' + listed + "}"
-        pairs = ",".join(f'"{number}":{value}' for number, value in zip(counts, values, strict=True))
+        pairs = ",".join(f'"{number}":{value}' for number, value in zip(counts, values, strict=True)
+                         if code >> bit_of[number] & 1)
         return '{"matched":' + listed + ',"counts":{' + pairs + "}}"
 
     # one text per distinct (matched filters, counts): few, however many people share them

@@ -81,12 +81,12 @@ def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime
     return where
 
 
-def _bad_id(person: ColumnElement[Any]) -> list[tuple[ColumnElement[bool], str]]:
+def _bad_id(person: ColumnElement[Any], dialect: Dialect) -> list[tuple[ColumnElement[bool], str]]:
     return [(sa.or_(person.is_(None), person == ""), NULL_PERSON_ID),
-            (sa.func.length(person) > PERSON_ID_MAX_LENGTH, PERSON_ID_TOO_LONG)]
+            (dialect.longer_than(person, PERSON_ID_MAX_LENGTH), PERSON_ID_TOO_LONG)]
 
 
-def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool, member_types: Sequence[str]
+def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool, member_types: Sequence[str], dialect: Dialect
                    ) -> list[ColumnElement[bool]]:
     """``problem IS NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
     own columns (what a database pushes into its scan) rather than a test of the computed ``problem``, the
@@ -94,25 +94,26 @@ def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool, member_types: Sequ
     if history:
         return [rows.c[PROBLEM].is_(None)]
     person = rows.c[PERSON_ID]
-    return [person.is_not(None), person != "", sa.func.length(person) <= PERSON_ID_MAX_LENGTH,
+    return [person.is_not(None), person != "", sa.not_(dialect.longer_than(person, PERSON_ID_MAX_LENGTH)),
             rows.c[MEMBER_TYPE].in_(list(member_types))]
 
 
-def problem_cases(rows: sa.Subquery | sa.CTE | sa.Table, computed: bool) -> list[tuple[ColumnElement[bool], str]]:
+def problem_cases(rows: sa.Subquery | sa.CTE | sa.Table, computed: bool, dialect: Dialect
+                  ) -> list[tuple[ColumnElement[bool], str]]:
     """Each problem with its test, in ``problem``'s order of precedence: on the computed ``problem`` column of
     :func:`people_subquery`'s rows (``computed``: a history table's, or rows already found), else as plain tests
     of a snapshot's own columns."""
     if computed:
         return [(rows.c[PROBLEM] == problem, problem) for problem in PROBLEMS]
-    return [*_bad_id(rows.c[PERSON_ID]), _unknown_type(rows.c[MEMBER_TYPE])]
+    return [*_bad_id(rows.c[PERSON_ID], dialect), _unknown_type(rows.c[MEMBER_TYPE])]
 
 
-def problem_clause(rows: sa.Subquery | sa.CTE | sa.Table, history: bool) -> ColumnElement[bool]:
+def problem_clause(rows: sa.Subquery | sa.CTE | sa.Table, history: bool, dialect: Dialect) -> ColumnElement[bool]:
     """``problem IS NOT NULL`` on :func:`people_subquery`'s rows; for a snapshot spelled as plain tests of its
     own columns, so the database filters in its scan instead of computing ``problem`` for every person."""
     if history:
         return rows.c[PROBLEM].is_not(None)
-    return sa.or_(*(clause for clause, _ in problem_cases(rows, False)))
+    return sa.or_(*(clause for clause, _ in problem_cases(rows, False, dialect)))
 
 
 def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:
@@ -135,10 +136,10 @@ def people_subquery(
     where = _row_filter(table, member_types, as_of, dialect, candidates, only_people)
     person = table.c[PERSON_ID]
     if not is_history(table):  # a snapshot: one row each
-        problem = sa.case(*_bad_id(person), _unknown_type(table.c[MEMBER_TYPE]), else_=sa.null())
+        problem = sa.case(*_bad_id(person, dialect), _unknown_type(table.c[MEMBER_TYPE]), else_=sa.null())
         return sa.select(*(table.c[n] for n in names), problem.label(PROBLEM),
                          sa.literal(1).label(WEIGHT)).where(*where)
-    bad = sa.case(*_bad_id(person), else_=sa.null())
+    bad = sa.case(*_bad_id(person, dialect), else_=sa.null())
     rows = sa.select(*(table.c[n] for n in names), bad.label(PROBLEM), *_version_columns(table, as_of, dialect)
                      ).where(*where).subquery("people_rows")
     bad_rows = sa.select(*(rows.c[n] for n in names), rows.c[PROBLEM], sa.literal(1).label(WEIGHT)).where(
@@ -155,7 +156,7 @@ def _version_columns(table: sa.Table, as_of: dt.datetime, dialect: Dialect) -> l
     """``version`` (1 for the row valid at ``as_of``), ``ties`` (rows of that same version) and ``versions``
     (rows of the person), computed among the rows with a usable id."""
     person = table.c[PERSON_ID]
-    bad = sa.or_(*(clause for clause, _ in _bad_id(person)))
+    bad = sa.or_(*(clause for clause, _ in _bad_id(person, dialect)))
     group = [sa.case((bad, sa.literal(0)), else_=sa.literal(1)), person]  # bad ids are never grouped with ids
     versions = sa.func.count().over(partition_by=group)
     if UPDATED_AT not in table.columns:

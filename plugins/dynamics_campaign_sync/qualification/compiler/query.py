@@ -205,14 +205,14 @@ def compile_spec(
     # logic requires, else anyone matching one. A row store starts from them (a semi-join per filter, which the
     # planner starts from the most selective); a columnar scan reads the people columns anyway, and the joins
     # of the counts decide: there they only narrow the rows to report.
+    behaviour_filters = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
     if not qualifies_without_behaviour(spec.rules.tree, spec):
-        behaviour = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
         # An empty id is no person's (its activities count for nobody, its people row is invalid): never a
         # candidate, so the people rows read are those the reference reads.
         matching = {n: sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n),
                                                                  counted[n].c[PERSON_ID] != "")
-                    for n, flt in behaviour.items()}
-        candidates = [matching[n] for n in behaviour if n in required] or [sa.union(*matching.values())]
+                    for n, flt in behaviour_filters.items()}
+        candidates = [matching[n] for n in behaviour_filters if n in required] or [sa.union(*matching.values())]
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
     person_query = people_subquery(people, fields, spec.member_types, end, dialect,
@@ -224,18 +224,24 @@ def compile_spec(
         person_rows = person_query.subquery("people_as_of")
     p = person_rows.c
     joined: Any = person_rows
+    # A behaviour filter's count is read from the people it matches alone (the reasons give the counts of the
+    # filters a person matched): a table as small as a hand-written ``IN (… HAVING count(*) >= n)`` hashes,
+    # where joining every person with activity would spill a large hash to disk. A person missing from it did
+    # not match (its min_times is at least 1). An inactivity filter matches the people missing from its counts.
+    joined_counts = {n: sa.select(cte.c[PERSON_ID], cte.c.n).where(matches(behaviour_filters[n], cte.c.n)).subquery(
+        f"h{n}") if n in behaviour_filters else cte for n, cte in counted.items()}
     count_of: dict[int, ColumnElement[Any]] = {}
     if dialect.columnar:
         # Each count a lookup the database turns into one join built on the count rows, made once in a
         # subquery: the logic and the reasons read the same column (a clause written in both WHERE and SELECT
         # would be joined twice), and filters on the people columns still go down into the scan.
         lookups = [sa.func.coalesce(sa.select(cte.c.n).where(cte.c[PERSON_ID] == p[PERSON_ID]).scalar_subquery(),
-                                    0).label(f"n{n}") for n, cte in counted.items()]
+                                    0).label(f"n{n}") for n, cte in joined_counts.items()]
         joined = sa.select(*p, *lookups).subquery("scored")
         p = joined.c
         count_of = {n: p[f"n{n}"] for n in counted}
     else:  # one outer join per count table
-        for n, cte in counted.items():
+        for n, cte in joined_counts.items():
             joined = joined.outerjoin(cte, cte.c[PERSON_ID] == p[PERSON_ID])
             count_of[n] = sa.func.coalesce(cte.c.n, 0)
     clauses: dict[int, ColumnElement[bool]] = {}
@@ -262,7 +268,8 @@ def compile_spec(
         return found
 
     unreadable = unreadable_in(p)
-    valid = [*usable_clauses(joined if dialect.columnar else person_rows, is_history(people), spec.member_types),
+    valid = [*usable_clauses(joined if dialect.columnar else person_rows, is_history(people), spec.member_types,
+                            dialect),
              *(sa.not_(clause) for clause in unreadable.values())]
 
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
@@ -308,8 +315,8 @@ def compile_spec(
     if not dialect.columnar and not absent:
         # A row store reads whole rows: one scan returns the qualified people and the rows to report. (Not with
         # a required inactivity filter: under an OR its NOT EXISTS would run once per person, not as an anti-join.)
-        marked = sa.or_(problem_clause(person_rows, is_history(people)), *unreadable.values())
-        kind = reported_kind(problem_cases(person_rows, is_history(people)), unreadable.values())
+        marked = sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values())
+        kind = reported_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values())
         person_branches = [sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
@@ -322,10 +329,10 @@ def compile_spec(
             joined).where(qualifies)
         if is_history(people):
             reported: Any = person_rows
-            reported_where = [sa.or_(problem_clause(person_rows, True),
+            reported_where = [sa.or_(problem_clause(person_rows, True, dialect),
                                      *unreadable_in(person_rows.c).values())]
         else:  # tested on the table's own columns, inside the scan, before anything is computed per person
-            marked = sa.or_(problem_clause(people, False), *unreadable_in(people.c).values())
+            marked = sa.or_(problem_clause(people, False, dialect), *unreadable_in(people.c).values())
             if dialect.columnar:  # its scan reads every selected column before an OR filter: find the (usually
                 rowid: ColumnElement[Any] = sa.literal_column("rowid")  # no) rows by row id, reading two columns
                 marked = rowid.in_(person_query.with_only_columns(rowid).where(marked))
@@ -335,7 +342,7 @@ def compile_spec(
         if dialect.columnar:
             reported_where.extend(r[PERSON_ID].in_(ids) for ids in candidates)
         person_branches = [qualified_select, sa.select(*row(
-            reported_kind(problem_cases(reported, True), unreadable_in(r).values()), r[PERSON_ID],
+            reported_kind(problem_cases(reported, True, dialect), unreadable_in(r).values()), r[PERSON_ID],
             identity=(r[DYNAMICS_ID], None, None), weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
                                           for key, clause in unreadable_in(r).items()},
         )).where(*reported_where)]
