@@ -193,30 +193,46 @@ def compile_spec(
     # anti-join on its activity rows, as a hand-written NOT EXISTS, and a plain count for the total.
     absent = {n: of_only_people(list(activity_clauses(flt, activities, interval, dialect))) for n, flt in numbered
               if isinstance(flt, InactivityFilter) and n in required}
+    behaviour_filters = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
+    # Whole count tables (every person with activity): an inactivity filter matches the people missing from
+    # them; on a column store a behaviour filter's people too are found in its table, made once.
     counted = {n: _cte(counts_query(flt, activities, interval, dialect).where(*of_only_people([])), f"b{n}", dialect)
-               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter) and n not in absent}
+               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter) and n not in absent
+               and (isinstance(flt, InactivityFilter) or dialect.columnar)}
+    # A behaviour filter's people with their counts, as a hand-written ``IN (… GROUP BY person_id HAVING
+    # count(*) >= n)`` finds them (the reasons give the counts of the filters a person matched). On a row store a
+    # grouped subquery of its own: the planner knows its ids are distinct and hashes it (a materialized table
+    # has no statistics: PostgreSQL hashed all the people instead, spilling to disk), and its total is a count of
+    # the rows. An empty id is no person's (its activities count for nobody, its people row is invalid).
+    hits: dict[int, Any] = {}
+    for n, behaviour in behaviour_filters.items():
+        if dialect.columnar:
+            hits[n] = sa.select(counted[n].c[PERSON_ID], counted[n].c.n).where(
+                matches(behaviour, counted[n].c.n), counted[n].c[PERSON_ID] != "")
+        else:
+            hits[n] = counts_query(behaviour, activities, interval, dialect).where(
+                *of_only_people([]), activities.c[PERSON_ID] != "").having(matches(behaviour, sa.func.count()))
     totals = {n: sa.select(sa.func.coalesce(sa.func.sum(cte.c.n), 0)).scalar_subquery()
               for n, cte in counted.items()}
+    totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*of_only_people(
+        activity_clauses(behaviour, activities, interval, dialect))).scalar_subquery()
+               for n, behaviour in behaviour_filters.items() if n not in counted}
     totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*where).scalar_subquery()
                for n, where in absent.items()}
-    candidates: list[Any] = []
     # When the logic needs a behaviour match, only people with one can qualify, and only their rows are read
     # (and reported when invalid), as a hand-written query would: those matching each behaviour filter the
-    # logic requires, else anyone matching one. A row store starts from them (a semi-join per filter, which the
-    # planner starts from the most selective); a columnar scan reads the people columns anyway, and the joins
-    # of the counts decide: there they only narrow the rows to report.
-    behaviour_filters = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
-    if not qualifies_without_behaviour(spec.rules.tree, spec):
-        # An empty id is no person's (its activities count for nobody, its people row is invalid): never a
-        # candidate, so the people rows read are those the reference reads.
-        matching = {n: sa.select(counted[n].c[PERSON_ID]).where(matches(flt, counted[n].c.n),
-                                                                 counted[n].c[PERSON_ID] != "")
-                    for n, flt in behaviour_filters.items()}
-        candidates = [matching[n] for n in behaviour_filters if n in required] or [sa.union(*matching.values())]
+    # logic requires, else anyone matching one. A row store joins the required filters' people (the planner
+    # starts from the most selective); a columnar scan reads the people columns anyway, and the count lookups
+    # decide: there they only narrow the rows to report.
+    needs_behaviour = not qualifies_without_behaviour(spec.rules.tree, spec)
+    required_hits = [n for n in behaviour_filters if n in required] if needs_behaviour else []
+    candidates: list[Any] = []
+    if needs_behaviour:
+        matching = {n: rows.with_only_columns(rows.selected_columns[PERSON_ID]) for n, rows in hits.items()}
+        candidates = [matching[n] for n in required_hits] or [sa.union(*matching.values())]
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
-    person_query = people_subquery(people, fields, spec.member_types, end, dialect,
-                                   [] if dialect.columnar else candidates, only_people)
+    person_query = people_subquery(people, fields, spec.member_types, end, dialect, only_people)
     person_rows: sa.Subquery | sa.CTE
     if is_history(people):  # window functions: computed once, read by the person rows and the total
         person_rows = _cte(person_query, "people_as_of", dialect)
@@ -224,13 +240,9 @@ def compile_spec(
         person_rows = person_query.subquery("people_as_of")
     p = person_rows.c
     joined: Any = person_rows
-    # A behaviour filter's count is read from the people it matches alone (the reasons give the counts of the
-    # filters a person matched): a table as small as a hand-written ``IN (… HAVING count(*) >= n)`` hashes,
-    # where joining every person with activity would spill a large hash to disk. A person missing from it did
-    # not match (its min_times is at least 1). An inactivity filter matches the people missing from its counts.
-    joined_counts = {n: sa.select(cte.c[PERSON_ID], cte.c.n).where(matches(behaviour_filters[n], cte.c.n)).subquery(
-        f"h{n}") if n in behaviour_filters else cte for n, cte in counted.items()}
+    joined_counts = {**{n: rows.subquery(f"h{n}") for n, rows in hits.items()}, **counted}
     count_of: dict[int, ColumnElement[Any]] = {}
+    any_match: list[ColumnElement[bool]] = []  # a row store's test for "matches a behaviour filter"
     if dialect.columnar:
         # Each count a lookup the database turns into one join built on the count rows, made once in a
         # subquery: the logic and the reasons read the same column (a clause written in both WHERE and SELECT
@@ -239,11 +251,14 @@ def compile_spec(
                                     0).label(f"n{n}") for n, cte in joined_counts.items()]
         joined = sa.select(*p, *lookups).subquery("scored")
         p = joined.c
-        count_of = {n: p[f"n{n}"] for n in counted}
-    else:  # one outer join per count table
+        count_of = {n: p[f"n{n}"] for n in joined_counts}
+    else:  # one join per count table: inner for the people every qualified person is among, else outer
         for n, cte in joined_counts.items():
-            joined = joined.outerjoin(cte, cte.c[PERSON_ID] == p[PERSON_ID])
+            on = cte.c[PERSON_ID] == p[PERSON_ID]
+            joined = joined.join(cte, on) if n in required_hits else joined.outerjoin(cte, on)
             count_of[n] = sa.func.coalesce(cte.c.n, 0)
+        if needs_behaviour and not required_hits:
+            any_match = [sa.or_(*(joined_counts[n].c[PERSON_ID].is_not(None) for n in hits))]
     clauses: dict[int, ColumnElement[bool]] = {}
     count_columns: dict[int, ColumnElement[Any]] = {}
     for number, flt in numbered:
@@ -315,7 +330,8 @@ def compile_spec(
     if not dialect.columnar and not absent:
         # A row store reads whole rows: one scan returns the qualified people and the rows to report. (Not with
         # a required inactivity filter: under an OR its NOT EXISTS would run once per person, not as an anti-join.)
-        marked = sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values())
+        marked = sa.and_(sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values()),
+                         *any_match)
         kind = reported_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values())
         person_branches = [sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
@@ -339,8 +355,7 @@ def compile_spec(
             reported = person_query.where(marked).subquery("people_reported")
             reported_where = []
         r = reported.c
-        if dialect.columnar:
-            reported_where.extend(r[PERSON_ID].in_(ids) for ids in candidates)
+        reported_where.extend(r[PERSON_ID].in_(ids) for ids in candidates)
         person_branches = [qualified_select, sa.select(*row(
             reported_kind(problem_cases(reported, True, dialect), unreadable_in(r).values()), r[PERSON_ID],
             identity=(r[DYNAMICS_ID], None, None), weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
