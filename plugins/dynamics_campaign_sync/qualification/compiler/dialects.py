@@ -202,6 +202,13 @@ class Dialect:
             return _binary(sa.func.trim(value)) == ""
         return sa.func.trim(value, " ") == ""
 
+    def integer(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
+        """A whole number (a sum, say, which is NUMERIC / DECIMAL on PostgreSQL and MariaDB) as a 64-bit integer:
+        a driver hands an integer over as an int, a decimal as a Decimal object."""
+        if self.mysql_family:
+            return _cast_as(value, "SIGNED", sa.BigInteger)
+        return sa.cast(value, sa.BigInteger)
+
     def longer_than(self, text: ColumnElement[Any], limit: int) -> ColumnElement[bool]:
         """Text of more than ``limit`` characters. On PostgreSQL a pattern (``LIKE`` with ``limit + 1``
         underscores): the planner estimates a pattern from the column's histogram (almost no row), but a

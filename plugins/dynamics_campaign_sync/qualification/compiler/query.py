@@ -194,29 +194,28 @@ def compile_spec(
     absent = {n: of_only_people(list(activity_clauses(flt, activities, interval, dialect))) for n, flt in numbered
               if isinstance(flt, InactivityFilter) and n in required}
     behaviour_filters = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
-    # Whole count tables (every person with activity): an inactivity filter matches the people missing from
-    # them; on a column store a behaviour filter's people too are found in its table, made once.
+    # Count tables, made once: a behaviour filter's total and its people; an inactivity filter matches the
+    # people missing from its table (a required one is an anti-join instead, and a plain count for the total).
     counted = {n: _cte(counts_query(flt, activities, interval, dialect).where(*of_only_people([])), f"b{n}", dialect)
-               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter) and n not in absent
-               and (isinstance(flt, InactivityFilter) or dialect.columnar)}
+               for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter) and n not in absent}
     # A behaviour filter's people with their counts, as a hand-written ``IN (… GROUP BY person_id HAVING
-    # count(*) >= n)`` finds them (the reasons give the counts of the filters a person matched). On a row store a
-    # grouped subquery of its own: the planner knows its ids are distinct and hashes it (a materialized table
-    # has no statistics: PostgreSQL hashed all the people instead, spilling to disk), and its total is a count of
-    # the rows. An empty id is no person's (its activities count for nobody, its people row is invalid).
+    # count(*) >= n)`` finds them (the reasons give the counts of the filters a person matched). On a row store
+    # grouped by person again: a materialized table has no statistics, and PostgreSQL, not knowing its ids
+    # distinct, hashed every person instead and spilled to disk. An empty id is no person's (its activities
+    # count for nobody, its people row is invalid).
     hits: dict[int, Any] = {}
     for n, behaviour in behaviour_filters.items():
+        table = counted[n]
+        found = [matches(behaviour, table.c.n), table.c[PERSON_ID] != ""]
         if dialect.columnar:
-            hits[n] = sa.select(counted[n].c[PERSON_ID], counted[n].c.n).where(
-                matches(behaviour, counted[n].c.n), counted[n].c[PERSON_ID] != "")
+            hits[n] = sa.select(table.c[PERSON_ID], table.c.n).where(*found)
         else:
-            hits[n] = counts_query(behaviour, activities, interval, dialect).where(
-                *of_only_people([]), activities.c[PERSON_ID] != "").having(matches(behaviour, sa.func.count()))
-    totals = {n: sa.select(sa.func.coalesce(sa.func.sum(cte.c.n), 0)).scalar_subquery()
+            hits[n] = sa.select(table.c[PERSON_ID], sa.func.max(table.c.n).label("n")).where(*found).group_by(
+                table.c[PERSON_ID])
+    # An integer: a sum of counts is NUMERIC on PostgreSQL, which would make each count column of the union
+    # NUMERIC, fetched as one Decimal object per qualified person.
+    totals = {n: sa.select(dialect.integer(sa.func.coalesce(sa.func.sum(cte.c.n), 0))).scalar_subquery()
               for n, cte in counted.items()}
-    totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*of_only_people(
-        activity_clauses(behaviour, activities, interval, dialect))).scalar_subquery()
-               for n, behaviour in behaviour_filters.items() if n not in counted}
     totals |= {n: sa.select(sa.func.count()).select_from(activities).where(*where).scalar_subquery()
                for n, where in absent.items()}
     # When the logic needs a behaviour match, only people with one can qualify, and only their rows are read
@@ -240,7 +239,7 @@ def compile_spec(
         person_rows = person_query.subquery("people_as_of")
     p = person_rows.c
     joined: Any = person_rows
-    joined_counts = {**{n: rows.subquery(f"h{n}") for n, rows in hits.items()}, **counted}
+    joined_counts = {n: hits[n].subquery(f"h{n}") if n in hits else cte for n, cte in counted.items()}
     count_of: dict[int, ColumnElement[Any]] = {}
     any_match: list[ColumnElement[bool]] = []  # a row store's test for "matches a behaviour filter"
     if dialect.columnar:
