@@ -68,6 +68,7 @@ def only_people_clause(person: ColumnElement[Any], only_people: Collection[str])
 
 
 def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
+                candidates: Sequence[sa.Select[Any] | sa.CompoundSelect[Any]],
                 only_people: Collection[str] | None) -> list[ColumnElement[bool]]:
     where = created_before(table, as_of, dialect)
     if only_people is not None:  # before the versions are numbered: a person's rows are all kept or all left out
@@ -76,6 +77,7 @@ def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime
     if others:  # unknown types (NULL too) are read, to be reported
         member_type = table.c[MEMBER_TYPE]
         where.append(sa.or_(member_type.is_(None), sa.not_(member_type.in_(others))))
+    where.extend(table.c[PERSON_ID].in_(ids) for ids in candidates)
     return where
 
 
@@ -125,12 +127,13 @@ def is_history(table: sa.Table) -> bool:
 
 def people_subquery(
     table: sa.Table, fields: Sequence[str], member_types: Sequence[str], as_of: dt.datetime, dialect: Dialect,
-    only_people: Collection[str] | None = None,
+    candidates: Sequence[sa.Select[Any] | sa.CompoundSelect[Any]] = (), only_people: Collection[str] | None = None,
 ) -> sa.Select[Any]:
     """Identity columns, ``fields``, ``problem`` and ``weight``: one row per person (see module); with
-    ``only_people``, the rows of those person ids alone."""
+    ``only_people``, the rows of those person ids alone; with ``candidates`` (queries of person ids), the rows of
+    ids every one of them returns."""
     names = list(dict.fromkeys((*IDENTITY_COLUMNS, *fields)))
-    where = _row_filter(table, member_types, as_of, dialect, only_people)
+    where = _row_filter(table, member_types, as_of, dialect, candidates, only_people)
     person = table.c[PERSON_ID]
     if not is_history(table):  # a snapshot: one row each
         problem = sa.case(*_bad_id(person, dialect), _unknown_type(table.c[MEMBER_TYPE]), else_=sa.null())

@@ -203,14 +203,16 @@ def compile_spec(
     # grouped by person again: a materialized table has no statistics, and PostgreSQL, not knowing its ids
     # distinct, hashed every person instead and spilled to disk. An empty id is no person's (its activities
     # count for nobody, its people row is invalid).
+    def found_in(n: int) -> list[ColumnElement[bool]]:
+        return [matches(behaviour_filters[n], counted[n].c.n), counted[n].c[PERSON_ID] != ""]
+
     hits: dict[int, Any] = {}
-    for n, behaviour in behaviour_filters.items():
+    for n in behaviour_filters:
         table = counted[n]
-        found = [matches(behaviour, table.c.n), table.c[PERSON_ID] != ""]
         if dialect.columnar:
-            hits[n] = sa.select(table.c[PERSON_ID], table.c.n).where(*found)
+            hits[n] = sa.select(table.c[PERSON_ID], table.c.n).where(*found_in(n))
         else:
-            hits[n] = sa.select(table.c[PERSON_ID], sa.func.max(table.c.n).label("n")).where(*found).group_by(
+            hits[n] = sa.select(table.c[PERSON_ID], sa.func.max(table.c.n).label("n")).where(*found_in(n)).group_by(
                 table.c[PERSON_ID])
     # An integer: a sum of counts is NUMERIC on PostgreSQL, which would make each count column of the union
     # NUMERIC, fetched as one Decimal object per qualified person.
@@ -221,17 +223,21 @@ def compile_spec(
     # When the logic needs a behaviour match, only people with one can qualify, and only their rows are read
     # (and reported when invalid), as a hand-written query would: those matching each behaviour filter the
     # logic requires, else anyone matching one. A row store joins the required filters' people (the planner
-    # starts from the most selective); a columnar scan reads the people columns anyway, and the count lookups
-    # decide: there they only narrow the rows to report.
+    # starts from the most selective) or reads only the candidates; a columnar scan reads the people columns
+    # anyway, and the count lookups decide: there they only narrow the rows to report.
     needs_behaviour = not qualifies_without_behaviour(spec.rules.tree, spec)
     required_hits = [n for n in behaviour_filters if n in required] if needs_behaviour else []
     candidates: list[Any] = []
     if needs_behaviour:
-        matching = {n: rows.with_only_columns(rows.selected_columns[PERSON_ID]) for n, rows in hits.items()}
+        matching = {n: sa.select(counted[n].c[PERSON_ID]).where(*found_in(n)) for n in hits}
         candidates = [matching[n] for n in required_hits] or [sa.union(*matching.values())]
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
-    person_query = people_subquery(people, fields, spec.member_types, end, dialect, only_people)
+    # Without a required filter, a row store reads only the people matching any (a semi-join); other rows to
+    # report are narrowed to the candidates where their people are read.
+    read_only = [] if dialect.columnar or required_hits else candidates
+    report_only = [] if read_only else candidates
+    person_query = people_subquery(people, fields, spec.member_types, end, dialect, read_only, only_people)
     person_rows: sa.Subquery | sa.CTE
     if is_history(people):  # window functions: computed once, read by the person rows and the total
         person_rows = _cte(person_query, "people_as_of", dialect)
@@ -241,7 +247,6 @@ def compile_spec(
     joined: Any = person_rows
     joined_counts = {n: hits[n].subquery(f"h{n}") if n in hits else cte for n, cte in counted.items()}
     count_of: dict[int, ColumnElement[Any]] = {}
-    any_match: list[ColumnElement[bool]] = []  # a row store's test for "matches a behaviour filter"
     if dialect.columnar:
         # Each count a lookup the database turns into one join built on the count rows, made once in a
         # subquery: the logic and the reasons read the same column (a clause written in both WHERE and SELECT
@@ -256,8 +261,6 @@ def compile_spec(
             on = cte.c[PERSON_ID] == p[PERSON_ID]
             joined = joined.join(cte, on) if n in required_hits else joined.outerjoin(cte, on)
             count_of[n] = sa.func.coalesce(cte.c.n, 0)
-        if needs_behaviour and not required_hits:
-            any_match = [sa.or_(*(joined_counts[n].c[PERSON_ID].is_not(None) for n in hits))]
     clauses: dict[int, ColumnElement[bool]] = {}
     count_columns: dict[int, ColumnElement[Any]] = {}
     for number, flt in numbered:
@@ -329,8 +332,7 @@ def compile_spec(
     if not dialect.columnar and not absent:
         # A row store reads whole rows: one scan returns the qualified people and the rows to report. (Not with
         # a required inactivity filter: under an OR its NOT EXISTS would run once per person, not as an anti-join.)
-        marked = sa.and_(sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values()),
-                         *any_match)
+        marked = sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values())
         kind = reported_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values())
         person_branches = [sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
@@ -354,7 +356,7 @@ def compile_spec(
             reported = person_query.where(marked).subquery("people_reported")
             reported_where = []
         r = reported.c
-        reported_where.extend(r[PERSON_ID].in_(ids) for ids in candidates)
+        reported_where.extend(r[PERSON_ID].in_(ids) for ids in report_only)
         person_branches = [qualified_select, sa.select(*row(
             reported_kind(problem_cases(reported, True, dialect), unreadable_in(r).values()), r[PERSON_ID],
             identity=(r[DYNAMICS_ID], None, None), weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
