@@ -18,15 +18,17 @@ On a row store (PostgreSQL, SQLite, MariaDB) the first two branches are one scan
 <problem> THEN 3 + <code> … END, … WHERE (<valid> AND <logic>) OR <marked>``, unless a required inactivity
 filter is an anti-join, which an ``OR`` would turn into a probe per person. (``<valid>`` is implied by
 ``NOT <marked>`` there, but it keeps PostgreSQL's estimate of the rows low enough for a parallel scan.)
-The conditions are written cheapest first (a row store tests them in the order written, see ``logic``) and
-the people a required behaviour filter matches are a semi-join, from which the planner starts when it is
-the most selective. On DuckDB the counts are lookups in a subquery (``scored``) rather than outer joins.
+The conditions are written cheapest first (a row store tests them in the order written, see ``logic``); the
+people a required behaviour filter matches are an inner join, from which the planner starts when it is the
+most selective (without one, the people matching any are a semi-join). On DuckDB the counts are lookups in a
+subquery (``scored``) rather than joins.
 
 Demographic clauses stay plain expressions over the people columns, so the database pushes them into
-its scan; behaviour counts are grouped once per filter. The database returns the qualified set and the
-invalid rows only: memory grows with them, not with the tables. What a qualified row carries is what the
-reasons need in the fewest values: the member type as a small integer (text per row is what fetching costs),
-the matched filters as one integer of bits, a count per behaviour filter; its other columns are NULL.
+its scan; behaviour counts are grouped once per filter, and a filter's count is joined from the people it
+matches alone. The database returns the qualified set and the invalid rows only: memory grows with them, not
+with the tables. What a qualified row carries is what the reasons need in the fewest values: the member type
+as a small integer (text per row is what fetching costs), the matched filters as one integer of bits, a
+count per activity filter (the reasons read those of the filters matched); its other columns are NULL.
 """
 
 from __future__ import annotations
