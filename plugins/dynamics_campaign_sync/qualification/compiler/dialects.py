@@ -42,6 +42,9 @@ MYSQL_FAMILY = frozenset({"mysql", "mariadb"})
 COLUMNAR_DIALECTS = frozenset({"duckdb"})
 #: Dialects where ``WITH x AS MATERIALIZED`` keeps a CTE referenced twice from being computed twice.
 MATERIALIZING_DIALECTS = frozenset({"sqlite", "duckdb", "postgresql"})
+#: Dialects where ``OFFSET 0`` keeps a subquery in ``FROM`` from being merged into the query around it, without
+#: storing its rows (MariaDB / MySQL would write them to a temporary table): its columns are computed once per row.
+FENCING_DIALECTS = frozenset({"sqlite", "postgresql"})
 
 _NUMBER_TEXT = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
 _ISO_TEXT = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ]([01][0-9]|2[0-3]):[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
@@ -172,6 +175,10 @@ class Dialect:
     @property
     def columnar(self) -> bool:
         return self.name in COLUMNAR_DIALECTS
+
+    @property
+    def fences(self) -> bool:
+        return self.name in FENCING_DIALECTS
 
     # -- values ------------------------------------------------------------------------------------
 
