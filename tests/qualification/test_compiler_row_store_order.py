@@ -102,6 +102,21 @@ def test_a_row_store_tests_each_condition_once_and_decides_the_logic_from_the_bi
     assert result.qualified_ids == ["P001"] and result.filter_matches == {1: 1, 2: 1, 3: 1}
 
 
+def test_a_required_inactivity_filters_rows_are_searched_once_for_the_anti_join_and_the_total(engine):
+    spec = make_spec([{"type": "demographic", "field": "company_size", "operator": "gte", "value": 200},
+                      {"type": "inactivity", "activity": "web_visit", "window": {"in_past_days": 30},
+                       "where": [{"field": "page_url", "operator": "contains", "value": ["/demo"]}]}], "1 and 2")
+    sql = compiled_sql(engine, spec)
+    assert sql.count("page_url") == 1  # one CTE (materialized where the dialect makes one)
+    write_source(engine, people_frame([{"company_size": 500}, {"company_size": 500}, {"company_size": 500}]),
+                 activities_frame([{"person_id": person, "activity_type": "web_visit", "occurred_at": START,
+                                    "page_url": url} for person, url in [("P001", "/demo"), ("P001", "/Demo/a"),
+                                                                          ("P002", "/pricing"), ("", "/demo")]]))
+    result = evaluate_module.evaluate(spec, SqlSource(engine), START, END)
+    assert sorted(result.qualified_ids) == ["P002", "P003"]
+    assert result.activity_rows_read == 3  # P001's two visits and the one naming no person
+
+
 @pytest.mark.postgres
 def test_postgresql_estimates_the_bad_people_rows_as_few():
     """Every test of a bad row is one the planner estimates from the column's statistics: a ``length()``

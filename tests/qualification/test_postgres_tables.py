@@ -84,12 +84,15 @@ def _functions(connection: sa.Connection) -> list[bool]:
 def test_the_session_gets_only_the_functions_the_query_calls_for_its_transaction(engine):
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
+        jit = connection.exec_driver_sql("SHOW jit").scalar()
         prepare_connection(driver, "postgresql", "SELECT person_id FROM people")
         assert _functions(connection) == [False, False]
         assert connection.exec_driver_sql("SHOW TIME ZONE").scalar() == "UTC"
+        assert connection.exec_driver_sql("SHOW jit").scalar() == "off"  # see prepare_connection
         prepare_connection(driver, "postgresql", "SELECT pg_temp.campaign_sync_instant(x) FROM t")
         assert _functions(connection) == [False, True]
         prepare_connection(driver, "postgresql", "SELECT pg_temp.campaign_sync_jsonb(x) FROM t")
         assert _functions(connection) == [True, True]
         connection.rollback()
         assert _functions(connection) == [False, False]
+        assert connection.exec_driver_sql("SHOW jit").scalar() == jit  # nothing outlives the transaction

@@ -11,16 +11,22 @@ per filter, the qualified people it matched.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of, prepare_connection
+from dynamics_campaign_sync.qualification.compiler.dialects import (
+    CAST_FAILURES,
+    Dialect,
+    dialect_of,
+    prepare_connection,
+)
 from dynamics_campaign_sync.qualification.compiler.people import PROBLEMS, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
     ACTIVITY_ROW,
@@ -104,7 +110,38 @@ def run_query(engine: sa.Engine, query: Any) -> Columns:
         finally:
             raw.close()
     except engine.dialect.loaded_dbapi.Error as error:
-        raise SourceError(f"reading the source failed: {type(error).__name__}: {error}") from None
+        failure = CastFailed if _sqlstate(error) in CAST_FAILURES else SourceError
+        raise failure(f"reading the source failed: {type(error).__name__}: {error}") from None
+
+
+class CastFailed(SourceError):
+    """A cast met text that is not what it casts to (an unguarded query, see ``Dialect.guarded_casts``)."""
+
+
+def _sqlstate(error: Exception) -> str | None:
+    return getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, psycopg2
+
+
+#: Sources (URL and tables) whose text held a value an unguarded cast raised on: guarded from then on.
+_GUARDED_SOURCES: set[tuple[str, ...]] = set()
+
+
+def _compiled_rows(engine: sa.Engine, tables: tuple[sa.Table, sa.Table],
+                   compile_for: Callable[[Dialect], CompiledSpec]) -> tuple[CompiledSpec, Columns]:
+    """The compiled query for ``engine``'s dialect and its rows. On PostgreSQL first with plain casts: text that is
+    no JSON (or no instant) raises there, and the guarded query (a PL/pgSQL call per value, a subtransaction each:
+    0.98 s against 0.38 s to read a number from 400,000 documents) runs instead, for this source from then on.
+    The answer is the same either way: a cast either gives the value or raises."""
+    dialect = dialect_of(engine)
+    source = (engine.url.render_as_string(hide_password=True), *(str(table) for table in tables))
+    if dialect.name == "postgresql" and dialect.guarded_casts and source not in _GUARDED_SOURCES:
+        compiled = compile_for(dataclasses.replace(dialect, guarded_casts=False))
+        try:
+            return compiled, run_query(engine, compiled.query)
+        except CastFailed:
+            _GUARDED_SOURCES.add(source)
+    compiled = compile_for(dialect)
+    return compiled, run_query(engine, compiled.query)
 
 
 @contextlib.contextmanager
@@ -206,9 +243,8 @@ def evaluate(
     start, end = utc_interval(interval_start, interval_end)
     check_fields(spec, source)
     people, activities = source.tables
-    compiled = compile_spec(spec, people, activities, (start, end), dialect_of(source.engine), memberships,
-                            only_people)
-    rows = run_query(source.engine, compiled.query)
+    compiled, rows = _compiled_rows(source.engine, (people, activities), lambda dialect: compile_spec(
+        spec, people, activities, (start, end), dialect, memberships, only_people))
     kind = _integers(rows[ROW_KIND], null=QUALIFIED_ROW)
     others = np.flatnonzero(kind != QUALIFIED_ROW)  # a few rows: reported people, totals
     other_kinds = kind[others]
