@@ -107,6 +107,7 @@ class CompiledSpec:
     numbers: list[int]  # the filter numbers, bit by bit of MATCHED
     counts: dict[int, str]  # behaviour/inactivity filter number -> count column (total on the total row)
     unreadable: dict[tuple[str, str], str]  # (kind, field) -> 0/1 column
+    bits_can_decide: bool = False  # compiled again ``by_bits``, the query would be another shape
 
 
 def member_type_code(member_type: ColumnElement[Any]) -> ColumnElement[int]:
@@ -179,9 +180,12 @@ def _people_less_activities(spec: CampaignSpec, table: sa.Table, interval: tuple
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
     dialect: Dialect, memberships: MembershipFacts | None = None, only_people: Collection[str] | None = None,
+    by_bits: bool = False,
 ) -> CompiledSpec:
     """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes); ``memberships``
-    are the facts its membership filters need. With ``only_people`` (source person ids: a triggered run's woken
+    are the facts its membership filters need. ``by_bits``: on a dialect that fences a subquery, the logic's
+    operands other than required filters are decided from the matched bits (see ``decided_by_bits``; where
+    most people qualify). With ``only_people`` (source person ids: a triggered run's woken
     people) the people rows and activity counts are those people's alone; whether the source holds anyone at
     all stays the whole table's answer."""
     end = interval[1]
@@ -332,9 +336,11 @@ def compile_spec(
     ordered = not dialect.columnar
     tree = spec.rules.tree
     operands = list(tree.operands) if isinstance(tree, And) else [tree]
-    # On a row store the logic's other operands are decided from the matched bits (see ``decided_by_bits``).
-    by_bits = [] if dialect.columnar else [operand for operand in operands if not isinstance(operand, Ref)]
-    logic = [logic_clause(operand, clauses, ordered) for operand in operands if operand not in by_bits]
+    # The logic's operands other than required filters, which the matched bits can decide (see ``decided_by_bits``).
+    by_bits_operands = [operand for operand in operands if not isinstance(operand, Ref)]
+    bits_can_decide = dialect.fences and not dialect.columnar and bool(by_bits_operands)
+    bits_decide = by_bits_operands if by_bits and bits_can_decide else []
+    logic = [logic_clause(operand, clauses, ordered) for operand in operands if operand not in bits_decide]
     qualifies = sa.and_(*(cheapest_first([*valid, *logic]) if ordered else [*valid, *logic]))
 
     def decided_by_bits(select: sa.Select[Any], reports: bool) -> sa.Select[Any]:
@@ -342,13 +348,15 @@ def compile_spec(
         where its row is one to report), tested on its matched bits: a row store evaluates each filter's
         condition once per row, for the bits, instead of once more in the ``WHERE`` (PostgreSQL computes an
         expression again wherever it is written; ``random_01``, three conditions ORed, 952,349 qualified: 2.77 s
-        → 1.95 s, the hand-written query 1.63 s). Fenced (``OFFSET 0``) where that keeps the subquery from being
-        merged into this select, which would write each condition out again."""
-        if not by_bits:
+        → 1.95 s, the hand-written query 1.63 s). Fenced (``OFFSET 0``), which keeps the subquery from being
+        merged into this select (that would write each condition out again) — and PostgreSQL from estimating how
+        few rows the bits let through: a selective spec loses its parallel scan (``issue_demographic``, 29,496
+        of 1,000,000: 0.29 s → 0.52 s), so this shape is for specs most people pass (see ``compiler.evaluate``)."""
+        if not bits_decide:
             return select
-        decided = (select.offset(0) if dialect.fences else select).subquery("decided")
+        decided = select.offset(0).subquery("decided")
         bits = {number: decided.c[MATCHED].bitwise_and(1 << bit) != 0 for bit, number in enumerate(numbers)}
-        holds = sa.and_(*(logic_clause(operand, bits) for operand in by_bits))
+        holds = sa.and_(*(logic_clause(operand, bits) for operand in bits_decide))
         return sa.select(*decided.c).where(sa.or_(decided.c[ROW_KIND].is_not(None), holds) if reports else holds)
 
     person_columns: dict[str, Any] = {"identity": (p[DYNAMICS_ID], p[EMAIL], p[MEMBER_TYPE]), "matched": matched,
@@ -359,7 +367,7 @@ def compile_spec(
         marked = sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values())
         kind = reported_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values())
         # Decided by the bits, the row kind (NULL: valid) tells the rows to report, so the scan tests no validity.
-        scanned = [sa.or_(qualifies, marked)] if not by_bits else [sa.or_(sa.and_(*logic), marked)] if logic else []
+        scanned = [sa.or_(qualifies, marked)] if not bits_decide else [sa.or_(sa.and_(*logic), marked)] if logic else []
         person_branches = [decided_by_bits(sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
@@ -398,5 +406,6 @@ def compile_spec(
     people_less = None if only_people is not None else _people_less_activities(spec, activities, interval, dialect)
     if people_less is not None:
         branches.append(sa.select(*row(ACTIVITY_ROW, people_less.c[PERSON_ID], weight=people_less.c[WEIGHT])))
-    return CompiledSpec(sa.union_all(*branches, total_select), numbers, count_names, unreadable_names)
+    return CompiledSpec(sa.union_all(*branches, total_select), numbers, count_names, unreadable_names,
+                        bits_can_decide)
 
