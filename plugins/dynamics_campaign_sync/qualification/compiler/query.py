@@ -81,7 +81,7 @@ from dynamics_campaign_sync.qualification.contract import (
 from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
 from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES
 from dynamics_campaign_sync.qualification.memberships import MembershipFacts, check_facts
-from dynamics_campaign_sync.spec.logic import And, Node, Ref
+from dynamics_campaign_sync.spec.logic import And, Node, Ref, references
 from dynamics_campaign_sync.spec.models import (
     BehaviourFilter,
     CampaignSpec,
@@ -108,6 +108,7 @@ class CompiledSpec:
     counts: dict[int, str]  # behaviour/inactivity filter number -> count column (total on the total row)
     unreadable: dict[tuple[str, str], str]  # (kind, field) -> 0/1 column
     bits_can_decide: bool = False  # compiled again ``by_bits``, the query would be another shape
+    scan_can_filter: bool = False  # an operand the bits would decide is on the people's columns alone
 
 
 def member_type_code(member_type: ColumnElement[Any]) -> ColumnElement[int]:
@@ -344,6 +345,9 @@ def compile_spec(
     # The logic's operands other than required filters, which the matched bits can decide (see ``decided_by_bits``).
     by_bits_operands = [operand for operand in operands if not isinstance(operand, Ref)]
     bits_can_decide = dialect.fences and not dialect.columnar and bool(by_bits_operands)
+    # An operand on the people's own columns alone, which the plain shape tests in the scan of the people
+    people_columns_only = {n for n, flt in numbered if isinstance(flt, DemographicFilter | MembershipFilter)}
+    scan_can_filter = any(references(operand) <= people_columns_only for operand in by_bits_operands)
     bits_decide = by_bits_operands if by_bits and bits_can_decide else []
     logic = [logic_clause(operand, clauses, ordered) for operand in operands if operand not in bits_decide]
     qualifies = sa.and_(*(cheapest_first([*valid, *logic]) if ordered else [*valid, *logic]))
@@ -412,5 +416,5 @@ def compile_spec(
     if people_less is not None:
         branches.append(sa.select(*row(ACTIVITY_ROW, people_less.c[PERSON_ID], weight=people_less.c[WEIGHT])))
     return CompiledSpec(sa.union_all(*branches, total_select), numbers, count_names, unreadable_names,
-                        bits_can_decide)
+                        bits_can_decide, scan_can_filter)
 
