@@ -21,12 +21,20 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, IDENTITY_COLUMNS, PERSON_ID
+from dynamics_campaign_sync.lazy_exports import lazy_module
+from dynamics_campaign_sync.qualification.contract import (
+    DYNAMICS_ID,
+    EMAIL,
+    IDENTITY_COLUMNS,
+    MEMBER_TYPE,
+    MEMBER_TYPES,
+    PERSON_ID,
+)
 from dynamics_campaign_sync.qualification.invalid_rows import (
     ACTIVITY_NULL_PERSON_ID,
     NOT_A_DATE,
@@ -42,7 +50,7 @@ from dynamics_campaign_sync.qualification.logic import (
 )
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.qualification.memberships import MembershipFacts, check_facts, membership_mask
-from dynamics_campaign_sync.qualification.reasons import parse_reasons, reasons_json
+from dynamics_campaign_sync.qualification.reasons import Reasons, parse_reasons, reasons_json
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
     ActivityRequest,
@@ -62,6 +70,11 @@ from dynamics_campaign_sync.spec.models import (
 from dynamics_campaign_sync.spec.operators import ORDERING, ValueKind
 from dynamics_campaign_sync.utc import aware_utc
 
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
+
 QUALIFIED_COLUMNS = (*IDENTITY_COLUMNS, "reasons")
 #: The invalid-row kind of a value that a filter of this comparison kind cannot place in order.
 _UNREADABLE = {ValueKind.NUMBER: NOT_NUMERIC, ValueKind.DAY: NOT_A_DATE, ValueKind.INSTANT: NOT_A_DATE,
@@ -74,13 +87,38 @@ def _orders(flt: DemographicFilter) -> bool:
 
 
 @dataclass(frozen=True)
+class QualifiedColumns:
+    """The qualified people as the compiled query returned them, one array per column: made into a frame only
+    when one is asked for, so a process that needs the ids and reasons alone never imports pandas."""
+
+    person_ids: np.ndarray  # object: text
+    member_type_codes: np.ndarray  # positions in ``MEMBER_TYPES``
+    dynamics_ids: np.ndarray  # object: text or None
+    emails: np.ndarray  # object: text or None
+    reasons: Reasons
+
+    def frame(self) -> pd.DataFrame:
+        """The columns of ``QualificationResult.qualified``, without a copy or a check per value."""
+        member_types = pd.Categorical.from_codes(
+            self.member_type_codes, categories=pd.Index([t.value for t in MEMBER_TYPES], dtype=object))
+        return pd.DataFrame({
+            PERSON_ID: pd.Series(self.person_ids, dtype=object, copy=False),
+            MEMBER_TYPE: member_types,
+            DYNAMICS_ID: pd.Series(self.dynamics_ids, dtype=object, copy=False),
+            EMAIL: pd.Series(self.emails, dtype=object, copy=False),
+            "reasons": self.reasons.categorical(),
+        }, copy=False)
+
+
+@dataclass(frozen=True)
 class QualificationResult:
     """The qualified people of one evaluation, with reasons and what it took to find them.
 
     ``qualified`` has the columns ``person_id``, ``member_type``,
     ``dynamics_id``, ``email`` and ``reasons`` (JSON texts as a categorical,
     see ``reasons``); this evaluator sorts it by ``person_id``, the compiled
-    one keeps the database's order (``compiler.evaluate``).
+    one keeps the database's order (``compiler.evaluate``) and gives its
+    columns (``qualified_people``), made into that frame on first use.
 
     ``people_scanned`` counts the people rows read; sources read only people
     who can still qualify, so it may be 0 for a full source. The empty-source
@@ -92,16 +130,27 @@ class QualificationResult:
     campaign_key: str
     interval_start: dt.datetime
     interval_end: dt.datetime
-    qualified: pd.DataFrame
+    qualified_people: pd.DataFrame | QualifiedColumns
     people_scanned: int
     activity_rows_read: int
     source_empty: bool
     filter_matches: dict[int, int] = field(default_factory=dict)
     invalid_rows: InvalidRows = field(default_factory=InvalidRows)
 
+    @cached_property
+    def qualified(self) -> pd.DataFrame:
+        people = self.qualified_people
+        return people.frame() if isinstance(people, QualifiedColumns) else people
+
     @property
     def qualified_ids(self) -> list[str]:
-        return self.qualified[PERSON_ID].tolist()
+        people = self.qualified_people
+        return (people.person_ids if isinstance(people, QualifiedColumns) else people[PERSON_ID]).tolist()
+
+    @property
+    def qualified_count(self) -> int:
+        people = self.qualified_people
+        return len(people.person_ids if isinstance(people, QualifiedColumns) else people)
 
     def reasons_for(self, person_id: str) -> dict[str, Any]:
         """The reasons of one qualified person as a dict (KeyError if not qualified)."""
@@ -116,7 +165,7 @@ class QualificationResult:
             "campaign_key": self.campaign_key,
             "interval_start": self.interval_start.isoformat(),
             "interval_end": self.interval_end.isoformat(),
-            "qualified": len(self.qualified),
+            "qualified": self.qualified_count,
             "people_scanned": self.people_scanned,
             "activity_rows_read": self.activity_rows_read,
             "source_empty": self.source_empty,
@@ -361,7 +410,7 @@ def evaluate(
         campaign_key=spec.key,
         interval_start=start,
         interval_end=end,
-        qualified=qualified,
+        qualified_people=qualified,
         people_scanned=people_scanned,
         activity_rows_read=sum(counts.rows for counts in activity.values()),
         source_empty=not source.has_people(spec.member_types, end),

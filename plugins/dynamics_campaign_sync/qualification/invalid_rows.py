@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.plan_counts import invalid_rows_counts
 from dynamics_campaign_sync.qualification.contract import (
     DYNAMICS_ID,
@@ -31,6 +31,11 @@ from dynamics_campaign_sync.qualification.contract import (
     PERSON_ID_MAX_LENGTH,
 )
 from dynamics_campaign_sync.qualification.people_versions import versions_as_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 #: Kinds of invalid rows (the last two are followed by ``:<column>``).
 NULL_PERSON_ID = "null_person_id"

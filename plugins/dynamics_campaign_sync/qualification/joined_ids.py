@@ -21,14 +21,19 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import PERSON_ID
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 SEPARATOR = ","  # group_concat's default
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
-
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, EMAIL, MEMBER_TYPES, PERSON_ID
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
@@ -23,6 +22,11 @@ from dynamics_campaign_sync.qualification.sources import (
     PeopleRequest,
     Source,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 JoinKey = Literal["dynamics_id", "email"]
 

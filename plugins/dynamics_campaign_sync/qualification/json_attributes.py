@@ -8,10 +8,16 @@ payloads cost one parse, and the result keeps one value per activity row.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+from dynamics_campaign_sync.lazy_exports import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 def _field_of(document: Any, key: str) -> Any:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.spec.operators import (
     Operator,
     ValueKind,
@@ -25,6 +25,11 @@ from dynamics_campaign_sync.spec.operators import (
     value_kind,
     values_of,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 _TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 _FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.spec.models import CampaignSpec, MembershipFilter
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 def normalized_ids(ids: Iterable[str]) -> frozenset[str]:

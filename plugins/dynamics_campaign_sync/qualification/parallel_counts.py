@@ -23,13 +23,19 @@ import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import PERSON_ID
 from dynamics_campaign_sync.qualification.joined_ids import SEPARATOR
 from dynamics_campaign_sync.qualification.sources import ActivityCounts, ActivityRequest
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 #: ``low <= person_id < high``; None leaves that side open (and the range with no low bound
 #: also holds activities without a person id, so the ranges of a cut cover every row).

@@ -14,11 +14,17 @@ the caller is told which ids, and leaves them out (see ``invalid_rows``).
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import PERSON_ID, UPDATED_AT
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 def utc_timestamps(values: pd.Series) -> pd.Series:

@@ -15,10 +15,17 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+from dynamics_campaign_sync.lazy_exports import lazy_module
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -44,15 +51,27 @@ def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return distinct, inverse
 
 
-def reasons_of_bits(
+@dataclass(frozen=True)
+class Reasons:
+    """Each row's reasons as a code: the position of its text in ``texts`` (one text per distinct reason)."""
+
+    codes: np.ndarray  # int32, one per row
+    texts: list[str]
+
+    def categorical(self) -> pd.Categorical:
+        """The reasons as a pandas categorical (a code per row, no text object per row)."""
+        return pd.Categorical.from_codes(self.codes, categories=pd.Index(self.texts, dtype=object), validate=False)
+
+
+def reason_codes(
     numbers: Sequence[int],
     bits: np.ndarray,
     counts: Mapping[int, np.ndarray],
-) -> pd.Categorical:
+) -> Reasons:
     """The reasons of each row from its matched filters as bits (bit ``i`` set: filter ``numbers[i]`` matched)
     and its per-activity-filter counts (those of filters a row did not match are left out, whatever they are)."""
     if len(bits) == 0:
-        return pd.Categorical([], categories=pd.Index([], dtype=object))
+        return Reasons(np.empty(0, dtype=np.int32), [])
     bits = np.asarray(bits, dtype=np.int64)
     bit_of = {number: bit for bit, number in enumerate(numbers)}
     matched_counts = [np.where(bits >> bit_of[number] & 1, np.asarray(values, dtype=np.int64), 0)
@@ -68,8 +87,7 @@ def reasons_of_bits(
         return '{"matched":' + listed + ',"counts":{' + pairs + "}}"
 
     # one text per distinct (matched filters, counts): few, however many people share them
-    texts = pd.Index([text(*row) for row in distinct.tolist()], dtype=object)
-    return pd.Categorical.from_codes(inverse.astype(np.int32), categories=texts, validate=False)
+    return Reasons(inverse.astype(np.int32), [text(*row) for row in distinct.tolist()])
 
 
 def reasons_json(
@@ -82,7 +100,7 @@ def reasons_json(
     bits = np.zeros(size, dtype=np.int64)
     for bit, number in enumerate(numbers):
         bits |= matched[number].astype(np.int64) << bit
-    return reasons_of_bits(numbers, bits, counts)
+    return reason_codes(numbers, bits, counts).categorical()
 
 
 def parse_reasons(text: str) -> dict[str, Any]:

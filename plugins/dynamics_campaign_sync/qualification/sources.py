@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-import pandas as pd
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import (
     ACTIVITY_ID,
     ACTIVITY_TYPE,
@@ -37,6 +37,11 @@ from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_m
 from dynamics_campaign_sync.qualification.people_versions import utc_timestamps
 from dynamics_campaign_sync.spec.logic import Node
 from dynamics_campaign_sync.spec.models import Condition
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 class SourceError(RuntimeError):

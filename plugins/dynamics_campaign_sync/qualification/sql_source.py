@@ -23,14 +23,14 @@ import json
 import uuid
 from collections.abc import Iterator, Sequence
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import (
     ACTIVITY_ID,
     ACTIVITY_TYPE,
@@ -74,6 +74,11 @@ from dynamics_campaign_sync.qualification.value_lists import (
     matching_values,
 )
 from dynamics_campaign_sync.spec.models import Condition, SourceConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 class SqlSource:

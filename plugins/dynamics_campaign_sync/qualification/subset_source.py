@@ -11,9 +11,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
     ActivityRequest,
@@ -21,6 +21,11 @@ from dynamics_campaign_sync.qualification.sources import (
     PeopleRequest,
     Source,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 class SubsetSource:

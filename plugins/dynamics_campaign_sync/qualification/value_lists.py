@@ -23,15 +23,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 
+from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE
 from dynamics_campaign_sync.qualification.json_attributes import extract_attribute
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.spec.models import Condition
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
+    pd = lazy_module("pandas")
 
 
 def indexed_attribute_columns(indexes: Sequence[Mapping[str, Any]]) -> frozenset[str]:
