@@ -7,6 +7,7 @@ collector walking the process for every few hundred of them (and back on afterwa
 from __future__ import annotations
 
 import gc
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -221,3 +222,15 @@ def test_rows_become_one_array_per_column_in_the_rows_order(engine):
     assert all(column.dtype == object and column.shape == (3,) for column in columns.values())
     empty = run_query(engine, sa.select(sa.literal(1).label("n")).where(sa.false()))
     assert empty["n"].shape == (0,)
+
+
+def test_a_column_declared_not_null_is_not_tested_for_null_per_row(engine):
+    """The database keeps NULL out of a NOT NULL column: no ``IS NULL`` test of it per row. A nullable one keeps
+    its test (NULL ids and member types are reported: see test_compiler_invalid_rows)."""
+    people, _ = SqlSource(engine).tables
+    if engine.dialect.name != "sqlite":  # the contract's tables: person_id the primary key, member_type NOT NULL
+        assert not people.c.person_id.nullable and not people.c.member_type.nullable
+    sql = compiled_sql(engine, make_spec([{"type": "demographic", "field": "country", "operator": "is",
+                                           "value": "Ireland"}]))
+    for column in ("person_id", "member_type"):
+        assert (re.search(rf"\b{column} IS NULL", sql) is not None) == people.c[column].nullable, column

@@ -78,7 +78,7 @@ def duckdb_connection(engine: sa.Engine) -> Iterator[Any]:
 def reflect_duckdb_tables(engine: sa.Engine, names: tuple[str, ...], schema: str | None) -> dict[str, sa.Table]:
     """The tables among ``names`` that exist, by name, from one catalog query."""
     query = """SELECT c.table_name, c.column_name, c.data_type,
-            list_contains(coalesce(k.constraint_column_names, []), c.column_name)
+            list_contains(coalesce(k.constraint_column_names, []), c.column_name), c.is_nullable
         FROM duckdb_columns() c LEFT JOIN duckdb_constraints() k ON k.constraint_type = 'PRIMARY KEY'
           AND k.database_name = c.database_name AND k.schema_name = c.schema_name AND k.table_name = c.table_name
         WHERE list_contains($names, c.table_name) AND c.schema_name = coalesce($schema, current_schema())
@@ -86,6 +86,7 @@ def reflect_duckdb_tables(engine: sa.Engine, names: tuple[str, ...], schema: str
     with duckdb_connection(engine) as connection:  # the catalog functions answer in a millisecond
         rows = connection.execute(query, {"names": list(names), "schema": schema}).fetchall()
     columns: dict[str, list[sa.Column[Any]]] = {}
-    for table, column, kind, primary in rows:
-        columns.setdefault(table, []).append(sa.Column(column, _type(kind), primary_key=bool(primary)))
+    for table, column, kind, primary, nullable in rows:  # a primary key is NOT NULL
+        columns.setdefault(table, []).append(sa.Column(column, _type(kind), primary_key=bool(primary),
+                                                       nullable=bool(nullable) and not primary))
     return {name: sa.Table(name, sa.MetaData(), *found, schema=schema) for name, found in columns.items()}

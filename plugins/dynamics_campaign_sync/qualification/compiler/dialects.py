@@ -228,10 +228,13 @@ class Dialect:
     def longer_than(self, text: ColumnElement[Any], limit: int) -> ColumnElement[bool]:
         """Text of more than ``limit`` characters. On PostgreSQL a pattern (``LIKE`` with ``limit + 1``
         underscores): the planner estimates a pattern from the column's histogram (almost no row), but a
-        comparison of ``length()`` as a third of the rows, which rules out a parallel scan of the people.
+        comparison of ``length()`` as a third of the rows, which rules out a parallel scan of the people. The
+        pattern walks each text's characters: ``octet_length`` (read from the value's header; never fewer
+        bytes than characters) tests first, so it runs only on texts of more than ``limit`` bytes, and the
+        estimate stays the pattern's (``random_11``: 5 % of the people scan).
         MariaDB / MySQL count characters with ``char_length`` (their ``length`` counts bytes)."""
         if self.name == "postgresql":
-            return text.like("_" * (limit + 1) + "%")
+            return sa.and_(sa.func.octet_length(text) > limit, text.like("_" * (limit + 1) + "%"))
         return (sa.func.char_length if self.mysql_family else sa.func.length)(text) > limit
 
     def number(self, value: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -76,13 +76,19 @@ def _row_filter(table: sa.Table, member_types: Sequence[str], as_of: dt.datetime
     others = [kind for kind in MEMBER_TYPES if kind not in member_types]
     if others:  # unknown types (NULL too) are read, to be reported
         member_type = table.c[MEMBER_TYPE]
-        where.append(sa.or_(member_type.is_(None), sa.not_(member_type.in_(others))))
+        where.append(sa.or_(_is_null(member_type), sa.not_(member_type.in_(others))))
     where.extend(table.c[PERSON_ID].in_(ids) for ids in candidates)
     return where
 
 
+def _is_null(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """``column IS NULL``; false where the table declares the column NOT NULL (a test per row saved: the
+    database keeps NULL out)."""
+    return column.is_(None) if getattr(column, "nullable", True) else sa.false()
+
+
 def _bad_id(person: ColumnElement[Any], dialect: Dialect) -> list[tuple[ColumnElement[bool], str]]:
-    return [(sa.or_(person.is_(None), person == ""), NULL_PERSON_ID),
+    return [(sa.or_(_is_null(person), person == ""), NULL_PERSON_ID),
             (dialect.longer_than(person, PERSON_ID_MAX_LENGTH), PERSON_ID_TOO_LONG)]
 
 
@@ -94,8 +100,8 @@ def usable_clauses(rows: sa.Subquery | sa.CTE, history: bool, member_types: Sequ
     if history:
         return [rows.c[PROBLEM].is_(None)]
     person = rows.c[PERSON_ID]
-    return [person.is_not(None), person != "", sa.not_(dialect.longer_than(person, PERSON_ID_MAX_LENGTH)),
-            rows.c[MEMBER_TYPE].in_(list(member_types))]
+    return [*([person.is_not(None)] if person.nullable else []), person != "",
+            sa.not_(dialect.longer_than(person, PERSON_ID_MAX_LENGTH)), rows.c[MEMBER_TYPE].in_(list(member_types))]
 
 
 def problem_cases(rows: sa.Subquery | sa.CTE | sa.Table, computed: bool, dialect: Dialect
@@ -117,7 +123,7 @@ def problem_clause(rows: sa.Subquery | sa.CTE | sa.Table, history: bool, dialect
 
 
 def _unknown_type(member_type: ColumnElement[Any]) -> tuple[ColumnElement[bool], str]:
-    return sa.or_(member_type.is_(None), sa.not_(member_type.in_(list(MEMBER_TYPES)))), UNKNOWN_MEMBER_TYPE
+    return sa.or_(_is_null(member_type), sa.not_(member_type.in_(list(MEMBER_TYPES)))), UNKNOWN_MEMBER_TYPE
 
 
 def is_history(table: sa.Table) -> bool:
