@@ -27,10 +27,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+import pandas as pd
 
 from dynamics_campaign_sync.dataverse import tracked_reads
-from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.member_types import MemberType
 from dynamics_campaign_sync.qualification.contract import (
     CREATED_AT,
@@ -48,11 +49,6 @@ from dynamics_campaign_sync.qualification.sources import (
     PeopleRequest,
     SourceError,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
-    pd = lazy_module("pandas")
 
 log = logging.getLogger(__name__)
 

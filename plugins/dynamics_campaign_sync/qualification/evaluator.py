@@ -144,13 +144,17 @@ class QualificationResult:
 
     @property
     def qualified_ids(self) -> list[str]:
-        people = self.qualified_people
-        return (people.person_ids if isinstance(people, QualifiedColumns) else people[PERSON_ID]).tolist()
+        return self._person_ids.tolist()
 
     @property
     def qualified_count(self) -> int:
+        return len(self._person_ids)
+
+    @property
+    def _person_ids(self) -> Any:
+        """The qualified people's ids, read without making the frame."""
         people = self.qualified_people
-        return len(people.person_ids if isinstance(people, QualifiedColumns) else people)
+        return people.person_ids if isinstance(people, QualifiedColumns) else people[PERSON_ID]
 
     def reasons_for(self, person_id: str) -> dict[str, Any]:
         """The reasons of one qualified person as a dict (KeyError if not qualified)."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from dynamics_campaign_sync.lazy_exports import lazy_module
+import pandas as pd
+
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, EMAIL, MEMBER_TYPES, PERSON_ID
 from dynamics_campaign_sync.qualification.sources import (
     ActivityCounts,
@@ -22,11 +23,6 @@ from dynamics_campaign_sync.qualification.sources import (
     PeopleRequest,
     Source,
 )
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
-    pd = lazy_module("pandas")
 
 JoinKey = Literal["dynamics_id", "email"]
 

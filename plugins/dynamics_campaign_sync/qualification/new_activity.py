@@ -11,21 +11,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import pandas as pd
 import sqlalchemy as sa
 
-from dynamics_campaign_sync.lazy_exports import lazy_module
 from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE, OCCURRED_AT, PERSON_ID
 from dynamics_campaign_sync.qualification.people_versions import utc_timestamps
 from dynamics_campaign_sync.qualification.pushdown import comparable_timestamp, timestamp_literal
 from dynamics_campaign_sync.qualification.sources import SourceError, conditions_mask
 from dynamics_campaign_sync.spec.models import SourceConfig, Trigger
-
-if TYPE_CHECKING:
-    import pandas as pd
-else:  # on first use: the compiled evaluation answers with numpy arrays alone (see lazy_exports.lazy_module)
-    pd = lazy_module("pandas")
 
 Position = int | dt.datetime
 #: A campaign's first triggered read starts with the activities of this last stretch; older ones are the batch's.
