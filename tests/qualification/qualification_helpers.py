@@ -1,4 +1,5 @@
-"""Builders shared by the qualification tests: specs from a few fields, frames, SQLite copies."""
+"""Builders shared by the qualification tests: specs from a few fields, frames, SQLite copies, and a record of
+the queries a compiled evaluation runs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.qualification import DataFrameSource, SqlSource
+from dynamics_campaign_sync.qualification.compiler import evaluate as compiled_evaluate
 from dynamics_campaign_sync.qualification.contract import activities_table, people_table
 from dynamics_campaign_sync.spec import CampaignSpec, load_specs
 
@@ -143,3 +145,16 @@ def example_specs() -> list[tuple[str, CampaignSpec]]:
     shipped = [(spec.key, spec) for spec in load_specs(SPEC_DIR)]
     extra = [(f"extra_{i}", make_spec(filters, logic)) for i, (filters, logic) in enumerate(EXTRA_SPECS, 1)]
     return shipped + extra
+
+
+def record_queries(monkeypatch: Any) -> list[str]:
+    """The SQL of each query the compiled evaluation runs from now on, appended as it runs (the queries still run)."""
+    queries: list[str] = []
+    real = compiled_evaluate.run_query
+
+    def recorded(engine: sa.Engine, query: Any) -> Any:
+        queries.append(str(query.compile(dialect=engine.dialect)))
+        return real(engine, query)
+
+    monkeypatch.setattr(compiled_evaluate, "run_query", recorded)
+    return queries

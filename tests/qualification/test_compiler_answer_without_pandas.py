@@ -1,5 +1,5 @@
 """The compiled evaluation answers with numpy arrays: a process that reads the qualified ids and reasons never
-imports pandas (about 40 MiB and 0.4 s of a process), and the frame made from those arrays when a caller asks
+imports pandas (up to 35 MiB and about 0.2 s of a process), and the frame made from those arrays when a caller asks
 for one gives the same answer. SQLite and PostgreSQL (a cursor's rows), DuckDB (columns from ``fetchnumpy``)."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from qualification_helpers import END, START, activities_frame, make_spec, people_frame
+from qualification_helpers import END, START, activities_frame, make_spec, people_frame, record_queries
 from source_databases import source_engine, write_source
 
 from dynamics_campaign_sync.qualification import SqlSource
@@ -21,14 +21,7 @@ SPEC = make_spec([{"type": "behaviour", "activity": "webinar_attended", "window"
 
 def evaluate_spying(engine, monkeypatch):
     """The evaluation's qualified ids, and the SQL of each query it ran."""
-    queries = []
-    real = evaluate_module.run_query
-
-    def spy(engine, query):
-        queries.append(str(query.compile(dialect=engine.dialect)))
-        return real(engine, query)
-
-    monkeypatch.setattr(evaluate_module, "run_query", spy)
+    queries = record_queries(monkeypatch)
     result = evaluate_module.evaluate(SPEC, SqlSource(engine), START, END)
     return sorted(result.qualified_ids), queries
 

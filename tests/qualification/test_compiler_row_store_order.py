@@ -11,7 +11,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from qualification_helpers import END, START, activities_frame, make_spec, people_frame
+from qualification_helpers import END, START, activities_frame, make_spec, people_frame, record_queries
 from source_databases import DIALECTS, source_engine, write_source
 
 from dynamics_campaign_sync.qualification import SqlSource
@@ -108,10 +108,7 @@ def test_the_bits_can_decide_the_logic_testing_each_condition_once(engine):
 
 def _shape_run(engine, spec, monkeypatch) -> str:
     """The SQL of the query an evaluation ran."""
-    queries = []
-    real = evaluate_module.run_query
-    monkeypatch.setattr(evaluate_module, "run_query", lambda engine, query: (
-        queries.append(str(query.compile(dialect=engine.dialect))), real(engine, query))[1])
+    queries = record_queries(monkeypatch)
     evaluate_module.evaluate(spec, SqlSource(engine), START, END)
     monkeypatch.undo()
     (sql,) = queries
