@@ -14,7 +14,9 @@
    ``duckdb`` / ``psycopg2`` and, for ours, SQLAlchemy's dialect of it) is reported beside it; peak RSS is the child
    process tree's (its own high-water mark plus that of the children the evaluation started), and its growth
    during the evaluation is reported beside it (what the evaluation itself holds, over the libraries each side
-   imported). The two sides run in turns. Answers are compared id by id. CPU
+   imported). The two sides run in turns. On PostgreSQL the hand-written query runs under the session settings
+   our compiled query's transaction starts with (``PG_SESSION_SETTINGS``: no JIT, at least 32 MB per hash
+   table), so neither side has a server setting the other lacks. Answers are compared id by id. CPU
    time (every thread of the process) is reported too, as a ratio steadier than wall time on a shared
    machine; it means something for DuckDB only (PostgreSQL works in its own server processes).
 3. Prints per spec: wall time, import time, peak RSS, qualified count, same answer, ratio; then the
@@ -47,6 +49,8 @@ for _folder in ("include", "include/benchmarks"):  # our package itself is insta
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 #: Where generated samples are kept and reused (BENCH_DATA: e.g. a cache outside the repository).
 DATA = Path(os.environ.get("BENCH_DATA", ROOT / ".data" / "bench"))
+#: The session settings the hand-written query runs under on PostgreSQL: those of our compiled query.
+REFERENCE_SESSION = "BENCH_REFERENCE_SESSION"
 
 
 def _children_peak() -> int:
@@ -118,6 +122,7 @@ def run_child(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, 
         else:
             connection = psycopg2.connect(POSTGRES_URL.replace("+psycopg2", ""), options=f"-csearch_path={db}")
             with connection.cursor() as cursor:
+                cursor.execute(os.environ[REFERENCE_SESSION])  # ours runs under the same (see _run)
                 cursor.execute(sql)
                 ids = [row[0] for row in cursor.fetchall()]
             connection.close()
@@ -132,7 +137,10 @@ def _run(engine: str, side: str, spec_key: str, db: str, end: dt.datetime, args:
     """One measured run of one side, in a fresh process."""
     command = [sys.executable, __file__, "--child", f"{engine}:{side}", "--spec-key", spec_key, "--db", db,
                "--end", end.isoformat(), "--random", str(args.random), "--seed", str(args.seed)]
-    child = subprocess.run(command, capture_output=True, text=True)
+    from dynamics_campaign_sync.qualification.compiler.dialects import PG_SESSION_SETTINGS
+
+    environment = {**os.environ, REFERENCE_SESSION: ";\n".join(PG_SESSION_SETTINGS)}
+    child = subprocess.run(command, capture_output=True, text=True, env=environment)
     if child.returncode != 0:
         raise SystemExit(f"{engine} {side} run of {spec_key} failed:\n{child.stderr[-3000:]}")
     return json.loads(child.stdout.strip().splitlines()[-1])

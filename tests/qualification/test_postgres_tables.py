@@ -96,3 +96,15 @@ def test_the_session_gets_only_the_functions_the_query_calls_for_its_transaction
         connection.rollback()
         assert _functions(connection) == [False, False]
         assert connection.exec_driver_sql("SHOW jit").scalar() == jit  # nothing outlives the transaction
+
+
+@pytest.mark.parametrize(("work_mem", "multiplier"), [("4MB", "8"), ("64kB", "512"), ("1MB", "32"), ("64MB", "2")])
+def test_each_hash_table_may_take_32_mb_for_the_transaction_unless_the_server_gives_more(engine, work_mem, multiplier):
+    with engine.connect() as connection:
+        before = connection.exec_driver_sql("SHOW hash_mem_multiplier").scalar()
+        connection.exec_driver_sql(f"SET hash_mem_multiplier = 2; SET work_mem = '{work_mem}'")
+        prepare_connection(connection.connection.driver_connection, "postgresql", "SELECT 1")
+        assert connection.exec_driver_sql("SHOW hash_mem_multiplier").scalar() == multiplier
+        assert connection.exec_driver_sql("SHOW work_mem").scalar() == work_mem  # sorts keep theirs
+        connection.rollback()
+        assert connection.exec_driver_sql("SHOW hash_mem_multiplier").scalar() == before

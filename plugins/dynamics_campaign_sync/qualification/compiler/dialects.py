@@ -100,6 +100,22 @@ def epoch_us(moment: dt.datetime) -> int:
     return (to_utc(moment) - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(microseconds=1)
 
 
+#: The memory each hash table of a compiled query may take on PostgreSQL at least, in kB (a join of the people a
+#: behaviour filter matches, a grouping by person). Under the defaults (``work_mem`` 4 MB × ``hash_mem_multiplier``
+#: 2) the count table of 175,912 people of ``issue_broad`` was joined in two batches, every person's row written
+#: to disk and read back, where a hand-written ``IN`` builds its hashed subplan in memory whatever its size.
+HASH_MEMORY_KB = 32 * 1024
+#: Raises ``hash_mem_multiplier`` for the transaction so that ``work_mem`` × it is at least ``HASH_MEMORY_KB``
+#: (never lowers what the server gives; 1000 is PostgreSQL's largest multiplier). Sorts keep ``work_mem``.
+PG_HASH_MEMORY = ("SELECT set_config('hash_mem_multiplier', greatest(current_setting('hash_mem_multiplier')::float8, "
+                  f"least({HASH_MEMORY_KB} / setting::float8, 1000))::text, true) FROM pg_settings "
+                  "WHERE name = 'work_mem'")
+#: What a compiled query's transaction on PostgreSQL starts with (besides the functions it calls). No JIT: compiling
+#: a query of this many expressions took longer than it saved (``random_08``: 4.38 s with, 3.48 s without; the
+#: hand-written query 2.25 s with, 2.32 s without).
+PG_SESSION_SETTINGS = ("SET TIME ZONE 'UTC'", "SET jit = off", PG_HASH_MEMORY)
+
+
 def prepare_connection(dbapi_connection: Any, dialect: str, sql: str = "") -> None:
     """Set up a DBAPI connection for the compiled query ``sql`` (idempotent, so it runs before every query:
     pooled connections may predate the compiler).
@@ -121,9 +137,7 @@ def prepare_connection(dbapi_connection: Any, dialect: str, sql: str = "") -> No
             cursor.execute("SET TimeZone = 'UTC'")
         else:  # session-private functions, only those the query calls: nothing is created in the source
             functions = [body for name, body in _PG_FUNCTIONS.items() if f"pg_temp.{name}(" in sql]
-            # No JIT: compiling a query of this many expressions took longer than it saved (random_08: 4.38 s with,
-            # 3.48 s without; the hand-written query 2.25 s with, 2.32 s without).
-            cursor.execute(";\n".join(["SET TIME ZONE 'UTC'", "SET jit = off", *functions]))
+            cursor.execute(";\n".join([*PG_SESSION_SETTINGS, *functions]))
         cursor.close()
 
 
