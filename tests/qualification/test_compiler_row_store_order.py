@@ -231,3 +231,18 @@ def test_a_column_declared_not_null_is_not_tested_for_null_per_row(engine):
                                            "value": "Ireland"}]))
     for column in ("person_id", "member_type"):
         assert (re.search(rf"\b{column} IS NULL", sql) is not None) == people.c[column].nullable, column
+
+
+@pytest.mark.parametrize("spec", [BITS_SPEC, make_spec([{"type": "demographic", "field": "country",
+                                                         "operator": "is", "value": "Ireland"}])])
+def test_a_qualified_rows_kind_is_its_member_type_tested_once_per_row(engine, spec):
+    """The row's kind is one ``CASE``: a problem, else the member type's index, the unknown member type its
+    ``ELSE`` — no second test of the member type (``NOT IN``) and no column of its own (a row store computed both
+    for every person of a broad spec)."""
+    people, activities = SqlSource(engine).tables
+    query = compile_spec(spec, people, activities, (START, END), dialect_of(engine), by_bits=True).query
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    kind = re.search(r"CASE WHEN .*? END AS row_kind", sql, re.DOTALL).group(0)
+    assert "member_type_code" not in sql
+    assert kind.count("'lead'") == 1 and kind.count("'contact'") == 1, kind
+    assert "NOT IN" not in kind, kind

@@ -34,8 +34,6 @@ from dynamics_campaign_sync.qualification.compiler.query import (
     ACTIVITY_ROW,
     ANYONE,
     MATCHED,
-    MEMBER_TYPE_CODE,
-    QUALIFIED_ROW,
     REPORTED_ROW,
     ROW_KIND,
     TOTAL_ROW,
@@ -271,8 +269,8 @@ def evaluate(
     people, activities = source.tables
     compiled, rows = _compiled_rows(source.engine, (people, activities), lambda dialect, by_bits: compile_spec(
         spec, people, activities, (start, end), dialect, memberships, only_people, by_bits))
-    kind = _integers(rows[ROW_KIND], null=QUALIFIED_ROW)
-    others = np.flatnonzero(kind != QUALIFIED_ROW)  # a few rows: reported people, totals
+    kind = _integers(rows[ROW_KIND])  # a qualified person's member type, else what the row is
+    others = np.flatnonzero(kind >= ACTIVITY_ROW)  # a few rows: reported people, totals
     other_kinds = kind[others]
     total = int(others[other_kinds == TOTAL_ROW][0])
 
@@ -281,7 +279,7 @@ def evaluate(
     if len(people_less):
         invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows[WEIGHT][people_less[0]]),
                     (f"activity_id={value}" for value in rows[PERSON_ID][people_less] if value is not None))
-    reported = others[other_kinds >= REPORTED_ROW]  # the kind carries the problem (see ``reported_kind``)
+    reported = others[other_kinds >= REPORTED_ROW]  # the kind carries the problem (see ``person_kind``)
     _invalid_people(rows, reported, compiled, invalid)
 
     kept = _all_but(len(kind), others)
@@ -291,7 +289,7 @@ def evaluate(
     if not isinstance(people.c[PERSON_ID].type, sa.String):  # text ids are text already: no call per id
         person_ids = np.fromiter(map(str, person_ids), dtype=object, count=len(person_ids))
     qualified = QualifiedColumns(
-        person_ids=person_ids, member_type_codes=rows[MEMBER_TYPE_CODE][kept].astype(np.int8),
+        person_ids=person_ids, member_type_codes=kind[kept].astype(np.int8),
         dynamics_ids=rows[DYNAMICS_ID][kept], emails=rows[EMAIL][kept],
         reasons=reason_codes(compiled.numbers, bits, counts))
     return QualificationResult(
