@@ -34,6 +34,12 @@ def engine(request):
         yield engine
 
 
+def _lowers(engine: sa.Engine) -> int:
+    """How many ``lower(`` one text condition writes: two on a UTF-8 PostgreSQL (the ASCII path and the locale's,
+    see ``Dialect.lower``)."""
+    return 2 if dialect_of(engine).utf8 else 1
+
+
 def compiled_sql(engine: sa.Engine, spec, **options) -> str:
     people, activities = SqlSource(engine).tables
     query = compile_spec(spec, people, activities, (START, END), dialect_of(engine), **options).query
@@ -90,7 +96,7 @@ def test_the_bits_can_decide_the_logic_testing_each_condition_once(engine):
     matched bits was tested twice per qualified person (a third of the time of a broad spec)."""
     sql = compiled_sql(engine, BITS_SPEC, by_bits=True)
     if dialect_of(engine).fences:
-        assert sql.count("company_size >=") == 1 and sql.count("lower(") == 1  # in the bits only
+        assert sql.count("company_size >=") == 1 and sql.count("lower(") == _lowers(engine)  # in the bits only
         assert "AS decided" in sql
     else:  # DuckDB pushes the plain conditions into its scan; MariaDB would merge the subquery again
         assert "decided" not in sql and sql.count("company_size >=") == 2
@@ -146,7 +152,7 @@ def test_a_required_inactivity_filters_rows_are_searched_once_for_the_anti_join_
                       {"type": "inactivity", "activity": "web_visit", "window": {"in_past_days": 30},
                        "where": [{"field": "page_url", "operator": "contains", "value": ["/demo"]}]}], "1 and 2")
     sql = compiled_sql(engine, spec)
-    assert sql.count("page_url") == 1 and "WITH a2 AS" in sql  # one CTE (materialized where the dialect makes one)
+    assert sql.count("lower(") == _lowers(engine) and "WITH a2 AS" in sql  # one CTE (materialized where the dialect makes one)
     # Without conditions on the values, a second search is an index-only count; a table would hold every row.
     plain = make_spec([spec.rules.filters[0].model_dump(), {"type": "inactivity", "activity": "web_visit",
                                                             "window": {"in_past_days": 30}}], "1 and 2")

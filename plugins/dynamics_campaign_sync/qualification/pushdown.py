@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.elements import ColumnElement
 
 from dynamics_campaign_sync.spec.logic import And, Node, Not, Or, Ref
@@ -101,11 +102,17 @@ def _like(subject: ColumnElement[Any], before: str, value: str, after: str) -> C
     return subject.like(before + escaped + after, escape="/")
 
 
-def text_match(subject: ColumnElement[Any], operator: Operator, wanted: list[str]) -> ColumnElement[bool]:
-    """``subject`` (lower-cased text) equal to, containing, starting or ending with any of ``wanted``."""
+def text_match(subject: ColumnElement[Any], operator: Operator, wanted: list[str], *,
+               pattern_array: bool = False) -> ColumnElement[bool]:
+    """``subject`` (lower-cased text) equal to, containing, starting or ending with any of ``wanted``.
+    ``pattern_array`` (PostgreSQL): several patterns as one ``LIKE ANY (ARRAY[…])``, which computes ``subject``
+    once, where an ``OR`` of ``LIKE`` computes it again for each pattern."""
     if operator in (Operator.IS, Operator.IN):
         return subject.in_(wanted)
     before, after = {Operator.CONTAINS: ("%", "%"), Operator.STARTS_WITH: ("", "%")}.get(operator, ("%", ""))
+    if pattern_array and len(wanted) > 1:
+        escaped = (v.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for v in wanted)
+        return subject.like(sa.any_(postgresql.array([before + v + after for v in escaped])))  # ESCAPE is '\'
     return sa.or_(*(_like(subject, before, v, after) for v in wanted))
 
 

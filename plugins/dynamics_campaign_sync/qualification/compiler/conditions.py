@@ -7,7 +7,9 @@ stays as plain as a hand-written one (``lower(form_name) IN ('free trial')``): a
 ``OR`` and a ``CASE WHEN`` read NULL as "does not hold", and only a ``NOT`` needs the clause NULL-free
 (negative operators here, ``logic_clause`` for the logic's). A plain clause is what a planner estimates
 well and proves a partial index from (``lower(form_name) IN (…)`` implies ``form_name IS NOT NULL``, the
-predicate of the contract's attribute indexes); ``coalesce(…, false)`` hides both.
+predicate of the contract's attribute indexes); ``coalesce(…, false)`` hides both. On PostgreSQL a text column is
+folded in a ``CASE`` (the ASCII path, see ``Dialect.lower``), so its clause says ``form_name IS NOT NULL AND …``
+outright, for the same proof.
 
 The same clauses serve demographic filters (people columns) and activity ``where`` constraints (own
 columns and JSON attributes), and :func:`unreadable_clause` finds the values that a filter ordering
@@ -47,7 +49,11 @@ def null_free(clause: ColumnElement[bool]) -> ColumnElement[bool]:
 def _text(value: ColumnElement[Any], operator: Operator, values: tuple[Any, ...], dialect: Dialect
           ) -> ColumnElement[bool]:
     wanted = [str(v).lower() for v in values]
-    return text_match(dialect.lower(value, unicode=not all(v.isascii() for v in wanted)), operator, wanted)
+    lowered = dialect.lower(value, unicode=not all(v.isascii() for v in wanted))
+    clause = text_match(lowered, operator, wanted, pattern_array=dialect.name == "postgresql")
+    if dialect.folds_ascii_apart(value):  # what ``lower(value)`` showed the planner: no match where it is NULL
+        clause = sa.and_(value.is_not(None), clause)
+    return clause
 
 
 def _number(value: ColumnElement[Any], operator: Operator, expected: Any, dialect: Dialect

@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnClause, ColumnElement
 from sqlalchemy.sql.functions import Function
 
 from dynamics_campaign_sync.qualification.pushdown import is_number_type
@@ -141,6 +141,16 @@ def prepare_connection(dbapi_connection: Any, dialect: str, sql: str = "") -> No
         cursor.close()
 
 
+def _postgres_lower(text: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``lower(text)``, through the "C" collation where the text is ASCII (as many bytes as characters in UTF-8):
+    there ``lower()`` folds A–Z byte by byte, where the server's locale (``en_US.UTF-8``, ``C.UTF-8``) converts each
+    text to wide characters and back, whatever its letters (1,000,000 job titles against two patterns: 1.1–1.3 s,
+    through the ASCII path 0.5–0.65 s). Both fold ASCII letters alike; any other text is folded as before."""
+    ascii_only = sa.func.octet_length(text) == sa.func.length(text)
+    return sa.case((ascii_only, sa.func.lower(sa.collate(text, "C"), type_=sa.Text)),
+                   else_=sa.func.lower(text, type_=sa.Text))
+
+
 def _temporal_type(column: ColumnElement[Any]) -> bool:
     return isinstance(column.type, sa.DateTime | sa.Date)
 
@@ -182,6 +192,9 @@ class Dialect:
     #: raise (see ``prepare_connection``). Without: plain casts, several times faster, which raise on such a value
     #: (:data:`CAST_FAILURES`); the evaluation then runs the guarded query instead (see ``compiler.evaluate``).
     guarded_casts: bool = True
+    #: PostgreSQL: the server's text is UTF-8, so a text with as many bytes as characters is ASCII (see
+    #: :meth:`lower`; set by :func:`dialect_of`).
+    utf8: bool = False
 
     @property
     def mysql_family(self) -> bool:
@@ -220,7 +233,18 @@ class Dialect:
             folded = sa.collate(sa.func.convert(text.op("USING")(sa.literal_column("utf8mb4"))),
                                 self.case_collation)
             return _binary(sa.func.lower(folded, type_=sa.Text))
+        if self.folds_ascii_apart(value):
+            return _postgres_lower(value)
         return sa.func.lower(self.text(value), type_=sa.Text)
+
+    def folds_ascii_apart(self, value: ColumnElement[Any]) -> bool:
+        """Whether :meth:`lower` folds ``value`` (a text column of a UTF-8 PostgreSQL server) in a ``CASE`` that
+        takes the "C" collation's ASCII path for ASCII text. The planner cannot see through a ``CASE`` that a NULL
+        value gives NULL: a condition on it says ``value IS NOT NULL`` outright (see ``conditions``). Only plain
+        columns: the ``CASE`` reads its value three times, and an expression (a JSON key) would be computed as
+        often."""
+        return (self.name == "postgresql" and self.utf8 and isinstance(value, ColumnClause)
+                and isinstance(value.type, sa.String))
 
     def blank(self, value: ColumnElement[Any]) -> ColumnElement[bool]:
         """Text made of spaces only (not NULL; numbers are never blank)."""
@@ -333,6 +357,10 @@ def dialect_of(engine: sa.Engine) -> Dialect:
         if not getattr(dialect, "is_mariadb", False) and tuple(version) >= (8,):
             return Dialect("mysql", case_collation="utf8mb4_0900_ai_ci")
         return Dialect("mariadb" if getattr(dialect, "is_mariadb", False) else "mysql")
+    if dialect.name == "postgresql":
+        with engine.connect() as connection:
+            encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+        return Dialect("postgresql", utf8=encoding == "UTF8")
     return Dialect(dialect.name)
 
 
