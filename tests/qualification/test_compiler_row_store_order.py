@@ -252,3 +252,21 @@ def test_a_qualified_rows_kind_is_its_member_type_tested_once_per_row(engine, sp
     assert "member_type_code" not in sql
     assert kind.count("'lead'") == 1 and kind.count("'contact'") == 1, kind
     assert "NOT IN" not in kind, kind
+
+
+def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the_rows_it_keeps(engine):
+    """A required inactivity filter puts the rows to report in a branch of their own: the fenced subquery then
+    hands on the member type, and the kind is computed for the rows the bits let through, not for everyone."""
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "in", "value": COUNTRIES},
+                      {"type": "demographic", "field": "company_size", "operator": "gte", "value": 200},
+                      {"type": "inactivity", "activity": "web_visit", "window": {"in_past_days": 30}}],
+                     "(1 or 2) and 3")
+    people, activities = SqlSource(engine).tables
+    query = compile_spec(spec, people, activities, (START, END), dialect_of(engine), by_bits=True).query
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    if dialect_of(engine).fences:
+        decided = sql.index("AS decided")
+        assert re.search(r"member_type AS row_kind", sql[:decided]) and "decided.row_kind = 'lead'" in sql
+    rows = run_query(engine, query)
+    kinds = dict(zip(rows["person_id"], rows["row_kind"].tolist(), strict=True))
+    assert kinds.get("P001") == 0  # a lead, qualified: its kind is the member type's index
