@@ -99,3 +99,19 @@ def test_a_folded_attribute_condition_still_reads_the_partial_attribute_index(en
         literal = query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
         plan = "\n".join(connection.exec_driver_sql("EXPLAIN " + str(literal)).scalars())
     assert index.name in plan, plan
+
+
+def test_a_server_that_cannot_say_its_encoding_gets_plain_lower(engine):
+    """A server speaking PostgreSQL's protocol without ``server_encoding`` (a warehouse's, say) is not assumed to
+    be UTF-8: without that, bytes and characters counting alike does not mean ASCII."""
+    def refuse(connection, cursor, statement, *args):
+        if statement.startswith("SHOW server_encoding"):
+            raise engine.dialect.loaded_dbapi.ProgrammingError("unrecognized configuration parameter")
+
+    sa.event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        dialect = dialect_of(engine)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", refuse)
+    assert not dialect.utf8
+    assert 'COLLATE "C"' not in _sql(dialect.lower(TABLE.c.value, unicode=False), engine)

@@ -358,8 +358,11 @@ def dialect_of(engine: sa.Engine) -> Dialect:
             return Dialect("mysql", case_collation="utf8mb4_0900_ai_ci")
         return Dialect("mariadb" if getattr(dialect, "is_mariadb", False) else "mysql")
     if dialect.name == "postgresql":
-        with engine.connect() as connection:
-            encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+        try:
+            with engine.connect() as connection:
+                encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+        except sa.exc.DBAPIError:  # a server speaking PostgreSQL's protocol without the setting: plain lower()
+            encoding = None
         return Dialect("postgresql", utf8=encoding == "UTF8")
     return Dialect(dialect.name)
 
