@@ -20,7 +20,7 @@ from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
 from dynamics_campaign_sync.qualification.compiler.people import problem_clause
-from dynamics_campaign_sync.qualification.compiler.query import compile_spec
+from dynamics_campaign_sync.qualification.compiler.query import ACTIVITY_ROW, compile_spec
 from dynamics_campaign_sync.qualification.sources import SourceError
 
 COUNTRIES = ["United Kingdom", "Ireland", "Germany", "Austria", "Switzerland", "France", "Belgium", "Spain"]
@@ -261,6 +261,10 @@ def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the
                       {"type": "demographic", "field": "company_size", "operator": "gte", "value": 200},
                       {"type": "inactivity", "activity": "web_visit", "window": {"in_past_days": 30}}],
                      "(1 or 2) and 3")
+    write_source(engine, people_frame([{"member_type": "lead", "country": "Ireland"},
+                                       {"member_type": "contact", "company_size": 500},
+                                       {"member_type": "lead", "country": "Spain"}]),
+                 activities_frame([{"person_id": "P003", "activity_type": "web_visit", "occurred_at": START}]))
     people, activities = SqlSource(engine).tables
     query = compile_spec(spec, people, activities, (START, END), dialect_of(engine), by_bits=True).query
     sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
@@ -268,5 +272,6 @@ def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the
         decided = sql.index("AS decided")
         assert re.search(r"member_type AS row_kind", sql[:decided]) and "decided.row_kind = 'lead'" in sql
     rows = run_query(engine, query)
-    kinds = dict(zip(rows["person_id"], rows["row_kind"].tolist(), strict=True))
-    assert kinds.get("P001") == 0  # a lead, qualified: its kind is the member type's index
+    kinds = {person: kind for person, kind in zip(rows["person_id"], rows["row_kind"].tolist(), strict=True)
+             if kind < ACTIVITY_ROW}
+    assert kinds == {"P001": 0, "P002": 1}  # qualified, each kind its member type's index; P003 visited
