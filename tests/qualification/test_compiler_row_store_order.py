@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import re
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from qualification_helpers import END, START, activities_frame, make_spec, people_frame, record_queries
@@ -214,17 +215,41 @@ def test_the_collector_is_paused_while_fetching_and_back_afterwards_even_on_fail
 
 
 def test_rows_become_one_array_per_column_in_the_rows_order(engine):
-    if engine.dialect.name == "duckdb":
-        pytest.skip("DuckDB hands over columns, no Python object per row")
     query = sa.union_all(*(sa.select(sa.literal(number).label("n"), sa.literal(text, sa.Text).label("t"),
                                      sa.cast(sa.null(), sa.Integer).label("absent"))
                            for number, text in [(1, "a"), (2, ""), (3, "é")]))
-    columns = run_query(engine, query)
-    assert sorted(zip(columns["n"].tolist(), columns["t"].tolist(), strict=True)) == [(1, "a"), (2, ""), (3, "é")]
-    assert columns["absent"].tolist() == [None, None, None]
-    assert all(column.dtype == object and column.shape == (3,) for column in columns.values())
+    rows = run_query(engine, query)
+    assert len(rows) == 3
+    assert sorted(zip(rows["n"].tolist(), rows["t"].tolist(), strict=True)) == [(1, "a"), (2, ""), (3, "é")]
+    assert rows["absent"].tolist() == [None, None, None]
+    assert all(rows[name].shape == (3,) for name in ("n", "t", "absent"))
+    assert rows["t"].dtype == object
     empty = run_query(engine, sa.select(sa.literal(1).label("n")).where(sa.false()))
-    assert empty["n"].shape == (0,)
+    assert empty["n"].shape == (0,) and empty.integers("n").shape == (0,)
+
+
+def test_integer_columns_come_as_int64_and_a_few_rows_values_without_the_whole_column(engine):
+    """What ``evaluate`` reads of the rows: integers straight into int64 (NULL as the value asked for), the
+    values of a few rows (weights, flags, totals) without making their column, and after ``release`` only the
+    columns made before."""
+    query = sa.union_all(*(sa.select(sa.literal(number).label("n"), sa.literal(text, sa.Text).label("t"),
+                                     (sa.literal(weight) if weight is not None else sa.cast(sa.null(), sa.Integer)
+                                      ).label("weight"))
+                           for number, text, weight in [(1, "a", None), (2, "b", 7), (3, "c", None)]))
+    rows = run_query(engine, query)
+    order = rows.integers("n")
+    assert order.dtype == np.int64 and sorted(order.tolist()) == [1, 2, 3]
+    weights = rows.integers("weight", null=1)  # NULL on two rows: through the objects, NULL as 1
+    assert weights.dtype == np.int64
+    assert dict(zip(order.tolist(), weights.tolist(), strict=True)) == {1: 1, 2: 7, 3: 1}
+    second = np.flatnonzero(order == 2)
+    assert rows.at("t", second).tolist() == ["b"] and rows.at("t", second[:0]).tolist() == []
+    texts = rows.column("t")
+    rows.release()
+    assert rows.column("t") is texts and rows.at("t", second).tolist() == ["b"]
+    if engine.dialect.name != "duckdb":  # DuckDB's columns are all made as they arrive
+        with pytest.raises(RuntimeError, match="released"):
+            rows.at("n", second)  # made as integers only: not kept
 
 
 def test_a_column_declared_not_null_is_not_tested_for_null_per_row(engine):

@@ -11,23 +11,23 @@ per filter, the qualified people it matched.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
-import gc
 import json
-from collections.abc import Callable, Collection, Iterator, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
-from dynamics_campaign_sync.qualification.compiler.dialects import (
-    CAST_FAILURES,
-    Dialect,
-    dialect_of,
-    prepare_connection,
+from dynamics_campaign_sync.qualification.compiler.dialects import Dialect, dialect_of, prepare_connection
+from dynamics_campaign_sync.qualification.compiler.fetch import (
+    CastFailed,
+    FetchedRows,
+    collector_paused,
+    integers,
+    run_query,
+    sql_and_params,
 )
 from dynamics_campaign_sync.qualification.compiler.people import PROBLEMS, WEIGHT
 from dynamics_campaign_sync.qualification.compiler.query import (
@@ -41,7 +41,6 @@ from dynamics_campaign_sync.qualification.compiler.query import (
     compile_spec,
 )
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, EMAIL, PERSON_ID
-from dynamics_campaign_sync.qualification.duckdb_tables import duckdb_connection
 from dynamics_campaign_sync.qualification.evaluator import (
     QualificationResult,
     QualifiedColumns,
@@ -60,66 +59,6 @@ from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
 from dynamics_campaign_sync.qualification.subset_source import SubsetSource
 from dynamics_campaign_sync.spec.models import CampaignSpec
-
-Columns = dict[str, np.ndarray]  # a result as one array per column (text: object arrays, None for NULL)
-
-
-def _plain(column: np.ndarray) -> np.ndarray:
-    """A fetched column without numpy's mask (DuckDB masks NULLs): None where NULL in text columns."""
-    if not isinstance(column, np.ma.MaskedArray):
-        return column
-    if column.dtype != object:
-        return column.filled(0)
-    values = column.data  # the masked array is dropped: its data may be changed in place
-    values[np.ma.getmaskarray(column)] = None  # filled(None) would mean "the default filler"
-    return values
-
-
-def _sql_and_params(engine: sa.Engine, query: Any) -> tuple[str, Any]:
-    """``query``'s SQL text for ``engine``'s driver, with its parameters in the driver's style."""
-    compiled = query.compile(dialect=engine.dialect, compile_kwargs={"render_postcompile": True})
-    params: Any = compiled.params
-    if compiled.positional:
-        params = tuple(params[name] for name in compiled.positiontup or ())
-    return str(compiled), params
-
-
-def run_query(engine: sa.Engine, query: Any) -> Columns:
-    """The rows of ``query``, column by column: from DuckDB without a Python object per number (and
-    through a connection opened directly, see ``duckdb_tables``), from the DBAPI cursor's tuples elsewhere."""
-    sql, params = _sql_and_params(engine, query)
-    names = [column.name for column in query.selected_columns]
-    try:
-        if engine.dialect.name == "duckdb":
-            with duckdb_connection(engine) as connection:
-                prepare_connection(connection, "duckdb")
-                fetched = connection.execute(sql, params).fetchnumpy()
-            return {name: _plain(column) for name, column in zip(names, fetched.values(), strict=True)}
-        raw = engine.raw_connection()
-        try:
-            prepare_connection(raw.driver_connection, engine.dialect.name, sql)
-            cursor = raw.cursor()
-            cursor.execute(sql, params)
-            with _collector_paused():
-                rows = cursor.fetchall()
-                cursor.close()
-                columns = _columns_of(rows, names)
-                del rows  # freed now: a collection right after would otherwise walk every row's tuple
-            return columns
-        finally:
-            raw.close()
-    except engine.dialect.loaded_dbapi.Error as error:
-        failure = CastFailed if _sqlstate(error) in CAST_FAILURES else SourceError
-        raise failure(f"reading the source failed: {type(error).__name__}: {error}") from None
-
-
-class CastFailed(SourceError):
-    """A cast met text that is not what it casts to (an unguarded query, see ``Dialect.guarded_casts``)."""
-
-
-def _sqlstate(error: Exception) -> str | None:
-    return getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)  # psycopg 3, psycopg2
-
 
 #: Sources (URL and tables) whose text held a value an unguarded cast raised on: guarded from then on.
 _GUARDED_SOURCES: set[tuple[str, ...]] = set()
@@ -149,7 +88,7 @@ MOST_PEOPLE = 0.5
 def _estimated_share(engine: sa.Engine, compiled: CompiledSpec, people: sa.Table) -> float:
     """The rows PostgreSQL's planner expects ``compiled`` to return, as a share of the people table's rows (0
     where the table was never analyzed: no estimate to go by)."""
-    sql, params = _sql_and_params(engine, compiled.query)
+    sql, params = sql_and_params(engine, compiled.query)
     try:
         with engine.connect() as connection:  # rolled back on return: the settings and functions go with it
             prepare_connection(connection.connection.driver_connection, engine.dialect.name, sql)
@@ -163,7 +102,7 @@ def _estimated_share(engine: sa.Engine, compiled: CompiledSpec, people: sa.Table
 
 
 def _compiled_rows(engine: sa.Engine, tables: tuple[sa.Table, sa.Table],
-                   compile_for: Callable[[Dialect, bool], CompiledSpec]) -> tuple[CompiledSpec, Columns]:
+                   compile_for: Callable[[Dialect, bool], CompiledSpec]) -> tuple[CompiledSpec, FetchedRows]:
     """The compiled query for ``engine``'s dialect and its rows. On PostgreSQL first with plain casts: text that is
     no JSON (or no instant) raises there, and the guarded query (a PL/pgSQL call per value, a subtransaction each:
     0.98 s against 0.38 s to read a number from 400,000 documents) runs instead, for this source from then on.
@@ -180,43 +119,14 @@ def _compiled_rows(engine: sa.Engine, tables: tuple[sa.Table, sa.Table],
     return compiled, run_query(engine, compiled.query)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while rows become objects: each tuple the cursor makes would count
-    towards a collection, and a collection walks every object of the process (pandas, SQLAlchemy: most of the
-    fetch time for a large qualified set). Rows and values hold no cycles, so nothing is left to collect."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _integers(column: np.ndarray, null: int = 0) -> np.ndarray:
-    """A fetched integer column as int64, ``null`` where it is NULL (None in the rows of a DBAPI cursor; DuckDB's
-    NULLs are 0 already, see ``_plain``)."""
-    if column.dtype == object:
-        column = np.where(column == None, null, column)  # noqa: E711 - numpy compares each element
-    return column.astype(np.int64)
-
-
-def _columns_of(rows: Sequence[Any], names: list[str]) -> Columns:
-    """A cursor's rows as one object array per column, each filled from the tuples in one C loop (``fromiter``
-    over ``itemgetter``: as fast as pandas' ``from_records`` loop, which would import pandas)."""
-    return {name: np.fromiter(map(itemgetter(position), rows), dtype=object, count=len(rows))
-            for position, name in enumerate(names)}
-
-
-def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec, report: InvalidRows) -> None:
+def _invalid_people(rows: FetchedRows, reported: np.ndarray, compiled: CompiledSpec, report: InvalidRows) -> None:
     """Count the people rows the query reported (at positions ``reported``: a problem, or a value a filter
     cannot order) in ``report``, with examples in id order as the reference gives them."""
-    ids = rows[PERSON_ID][reported]
+    ids = rows.at(PERSON_ID, reported)
     order = np.array(sorted(range(len(ids)), key=lambda i: (ids[i] is None, ids[i] or "")), dtype=np.int64)
-    ids, problems = ids[order], _integers(rows[ROW_KIND][reported][order]) - REPORTED_ROW  # 0: no problem
+    ids, problems = ids[order], integers(rows.at(ROW_KIND, reported)[order]) - REPORTED_ROW  # 0: no problem
     weights = _people_weights(rows, reported)[order]
-    dynamics_ids = rows[DYNAMICS_ID][reported][order]
+    dynamics_ids = rows.at(DYNAMICS_ID, reported)[order]
     has_problem = problems > 0
     for code in dict.fromkeys(problems[has_problem].tolist()):
         problem, group = PROBLEMS[code - 1], problems == code
@@ -226,15 +136,15 @@ def _invalid_people(rows: Columns, reported: np.ndarray, compiled: CompiledSpec,
         report.add(problem, int(weights[group].sum()), examples)
     unreadable = np.zeros(len(ids), dtype=bool)
     for (kind, field), name in compiled.unreadable.items():
-        flagged = (_integers(rows[name][reported][order]) == 1) & ~has_problem
+        flagged = (integers(rows.at(name, reported)[order]) == 1) & ~has_problem
         report.add(f"{kind}:{field}", int(flagged.sum()), ids[flagged], rows=0)
         unreadable |= flagged
     report.rows += int(unreadable.sum())  # a person with two unreadable values is one row left out
 
 
-def _people_weights(rows: Columns, reported: np.ndarray) -> np.ndarray:
+def _people_weights(rows: FetchedRows, reported: np.ndarray) -> np.ndarray:
     """How many source rows each reported people row stands for (NULL: one, as every row of a snapshot)."""
-    return _integers(rows[WEIGHT][reported], null=1)
+    return integers(rows.at(WEIGHT, reported), null=1)
 
 
 def _all_but(size: int, left_out: np.ndarray) -> slice | np.ndarray:
@@ -267,39 +177,43 @@ def evaluate(
     start, end = utc_interval(interval_start, interval_end)
     check_fields(spec, source)
     people, activities = source.tables
-    compiled, rows = _compiled_rows(source.engine, (people, activities), lambda dialect, by_bits: compile_spec(
-        spec, people, activities, (start, end), dialect, memberships, only_people, by_bits))
-    kind = _integers(rows[ROW_KIND])  # a qualified person's member type, else what the row is
-    others = np.flatnonzero(kind >= ACTIVITY_ROW)  # a few rows: reported people, totals
-    other_kinds = kind[others]
-    total = int(others[other_kinds == TOTAL_ROW][0])
+    with collector_paused():  # the cursor's tuples live until released below: no collection walks them
+        compiled, rows = _compiled_rows(source.engine, (people, activities), lambda dialect, by_bits: compile_spec(
+            spec, people, activities, (start, end), dialect, memberships, only_people, by_bits))
+        kind = rows.integers(ROW_KIND)  # a qualified person's member type, else what the row is
+        others = np.flatnonzero(kind >= ACTIVITY_ROW)  # a few rows: reported people, totals
+        other_kinds = kind[others]
+        total = others[other_kinds == TOTAL_ROW][:1]
 
-    invalid = InvalidRows()
-    people_less = others[other_kinds == ACTIVITY_ROW]
-    if len(people_less):
-        invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows[WEIGHT][people_less[0]]),
-                    (f"activity_id={value}" for value in rows[PERSON_ID][people_less] if value is not None))
-    reported = others[other_kinds >= REPORTED_ROW]  # the kind carries the problem (see ``person_kind``)
-    _invalid_people(rows, reported, compiled, invalid)
+        invalid = InvalidRows()
+        people_less = others[other_kinds == ACTIVITY_ROW]
+        if len(people_less):
+            invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows.at(WEIGHT, people_less[:1])[0]),
+                        (f"activity_id={value}" for value in rows.at(PERSON_ID, people_less) if value is not None))
+        reported = others[other_kinds >= REPORTED_ROW]  # the kind carries the problem (see ``person_kind``)
+        _invalid_people(rows, reported, compiled, invalid)
+        activity_rows_read = sum(int(rows.at(name, total)[0]) for name in compiled.counts.values())
+        source_empty = rows.at(ANYONE, total)[0] != 1
+        reported_weight = int(_people_weights(rows, reported).sum())
 
-    kept = _all_but(len(kind), others)
-    bits = rows[MATCHED][kept].astype(np.int64)
-    counts = {n: rows[name][kept].astype(np.int64) for n, name in compiled.counts.items()}
-    person_ids = rows[PERSON_ID][kept]
+        kept = _all_but(len(kind), others)
+        bits = rows.integers(MATCHED)[kept]
+        counts = {n: rows.integers(name)[kept] for n, name in compiled.counts.items()}
+        person_ids, dynamics_ids, emails = (rows.column(name)[kept] for name in (PERSON_ID, DYNAMICS_ID, EMAIL))
+        rows.release()
     if not isinstance(people.c[PERSON_ID].type, sa.String):  # text ids are text already: no call per id
         person_ids = np.fromiter(map(str, person_ids), dtype=object, count=len(person_ids))
     qualified = QualifiedColumns(
         person_ids=person_ids, member_type_codes=kind[kept].astype(np.int8),
-        dynamics_ids=rows[DYNAMICS_ID][kept], emails=rows[EMAIL][kept],
-        reasons=reason_codes(compiled.numbers, bits, counts))
+        dynamics_ids=dynamics_ids, emails=emails, reasons=reason_codes(compiled.numbers, bits, counts))
     return QualificationResult(
         campaign_key=spec.key,
         interval_start=start,
         interval_end=end,
         qualified_people=qualified,
-        people_scanned=len(person_ids) + int(_people_weights(rows, reported).sum()),
-        activity_rows_read=int(sum(int(rows[name][total]) for name in compiled.counts.values())),
-        source_empty=bool(rows[ANYONE][total] != 1),
+        people_scanned=len(person_ids) + reported_weight,
+        activity_rows_read=activity_rows_read,
+        source_empty=bool(source_empty),
         filter_matches={n: int((bits >> bit & 1).sum()) for bit, n in enumerate(compiled.numbers)},
         invalid_rows=invalid,
     )
