@@ -196,7 +196,7 @@ def test_counts_come_back_as_integers_not_decimal_objects(engine):
     compiled = compile_spec(spec, people, activities, (START, END), dialect_of(engine))
     rows = run_query(engine, compiled.query)
     (name,) = compiled.counts.values()
-    values = [value for value in rows[name].tolist() if value is not None]
+    values = [value for value in rows.column(name).tolist() if value is not None]
     assert values and all(type(value) is int for value in values), values
 
 
@@ -207,7 +207,7 @@ def test_the_collector_is_paused_while_fetching_and_back_afterwards_even_on_fail
     real_disable = gc.disable
     monkeypatch.setattr(gc, "disable", lambda: (seen.append("paused"), real_disable())[1])
     rows = run_query(engine, sa.select(sa.literal(1).label("one")))
-    assert list(rows["one"]) == [1]
+    assert list(rows.column("one")) == [1]
     assert seen == ["paused"] and gc.isenabled()
     with pytest.raises(SourceError, match="reading the source failed"):
         run_query(engine, sa.select(sa.literal_column("no_such_column")))
@@ -220,12 +220,12 @@ def test_rows_become_one_array_per_column_in_the_rows_order(engine):
                            for number, text in [(1, "a"), (2, ""), (3, "é")]))
     rows = run_query(engine, query)
     assert len(rows) == 3
-    assert sorted(zip(rows["n"].tolist(), rows["t"].tolist(), strict=True)) == [(1, "a"), (2, ""), (3, "é")]
-    assert rows["absent"].tolist() == [None, None, None]
-    assert all(rows[name].shape == (3,) for name in ("n", "t", "absent"))
-    assert rows["t"].dtype == object
+    assert sorted(zip(rows.column("n").tolist(), rows.column("t").tolist(), strict=True)) == [(1, "a"), (2, ""), (3, "é")]
+    assert rows.column("absent").tolist() == [None, None, None]
+    assert all(rows.column(name).shape == (3,) for name in ("n", "t", "absent"))
+    assert rows.column("t").dtype == object
     empty = run_query(engine, sa.select(sa.literal(1).label("n")).where(sa.false()))
-    assert empty["n"].shape == (0,) and empty.integers("n").shape == (0,)
+    assert empty.column("n").shape == (0,) and empty.integers("n").shape == (0,)
 
 
 def test_integer_columns_come_as_int64_and_a_few_rows_values_without_the_whole_column(engine):
@@ -297,6 +297,6 @@ def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the
         decided = sql.index("AS decided")
         assert re.search(r"member_type AS row_kind", sql[:decided]) and "decided.row_kind = 'lead'" in sql
     rows = run_query(engine, query)
-    kinds = {person: kind for person, kind in zip(rows["person_id"], rows["row_kind"].tolist(), strict=True)
+    kinds = {person: kind for person, kind in zip(rows.column("person_id"), rows.column("row_kind").tolist(), strict=True)
              if kind < ACTIVITY_ROW}
     assert kinds == {"P001": 0, "P002": 1}  # qualified, each kind its member type's index; P003 visited

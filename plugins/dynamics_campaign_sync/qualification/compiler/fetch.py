@@ -42,13 +42,14 @@ class FetchedRows:
     def __len__(self) -> int:
         return self._length
 
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.column(name)
-
-    def _values(self, name: str) -> Iterator[Any]:
+    def _left(self) -> Sequence[tuple[Any, ...]]:
+        """The cursor's tuples, unless released."""
         if self._tuples is None:
             raise RuntimeError("the rows were released: only the columns made before are left")
-        return map(itemgetter(self._position[name]), self._tuples)
+        return self._tuples
+
+    def _values(self, name: str) -> Iterator[Any]:
+        return map(itemgetter(self._position[name]), self._left())
 
     def column(self, name: str) -> np.ndarray:
         """The whole column, made once (one pass over the rows)."""
@@ -72,9 +73,7 @@ class FetchedRows:
         """The column's values at ``positions`` (an object array where the column is not made)."""
         if name in self._columns:
             return _plain(self._columns[name][positions])
-        position, tuples = self._position[name], self._tuples
-        if tuples is None:
-            raise RuntimeError("the rows were released: only the columns made before are left")
+        position, tuples = self._position[name], self._left()
         return np.fromiter((tuples[row][position] for row in positions.tolist()), dtype=object, count=len(positions))
 
     def release(self) -> None:
