@@ -300,3 +300,26 @@ def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the
     kinds = {person: kind for person, kind in zip(rows.column("person_id"), rows.column("row_kind").tolist(), strict=True)
              if kind < ACTIVITY_ROW}
     assert kinds == {"P001": 0, "P002": 1}  # qualified, each kind its member type's index; P003 visited
+
+
+def test_the_one_scan_shape_tests_validity_only_through_the_rows_to_report(engine):
+    """Where one scan returns the qualified people and the rows to report (``<logic> OR <to report>``), a row that
+    is not to report is valid: no test of the id or the member type in the logic's ``AND`` besides those of the
+    rows to report (a row failing the logic tested both: ``random_16``, 1,000,000 people, 0.22 → 0.19 s)."""
+    if dialect_of(engine).columnar:
+        pytest.skip("a column store returns the rows to report in a branch of their own")
+    spec = make_spec([{"type": "demographic", "field": "country", "operator": "is", "value": "Ireland"}])
+    people, activities = SqlSource(engine).tables
+    query = compile_spec(spec, people, activities, (START, END), dialect_of(engine)).query
+    sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+    scan = sql[:sql.index("UNION ALL")]
+    where = scan[scan.rindex("WHERE"):]
+    assert not re.search(r"person_id (!=|<>) ''", where), where
+    assert not re.search(r"member_type IN \(", where), where
+    write_source(engine, people_frame([{"member_type": "lead", "country": "Ireland"},
+                                       {"person_id": "", "member_type": "lead", "country": "Ireland"},
+                                       {"member_type": "partner", "country": "Ireland"},
+                                       {"member_type": "contact", "country": "Spain"}]), activities_frame([]))
+    result = evaluate_module.evaluate(spec, SqlSource(engine), START, END)
+    assert list(result.qualified_ids) == ["P001"]
+    assert result.invalid_rows.rows == 2

@@ -15,9 +15,9 @@ the people left out as invalid, the activity rows without a person, and one row 
     SELECT 2 /* total */, …, (SELECT sum(weight) FROM people_as_of), (SELECT sum(n) FROM b2)
 
 On a row store (PostgreSQL, SQLite, MariaDB) the first two branches are one scan, ``SELECT CASE WHEN
-<problem> THEN 18 + <code> … WHEN member_type = 'lead' THEN 0 … END, … WHERE (<valid> AND <logic>) OR
-<marked>``, unless a required inactivity filter is an anti-join, which an ``OR`` would turn into a probe per person. (``<valid>`` is implied by
-``NOT <marked>`` there, but it keeps PostgreSQL's estimate of the rows low enough for a parallel scan.)
+<problem> THEN 18 + <code> … WHEN member_type = 'lead' THEN 0 … END, … WHERE <logic> OR <marked>``, unless a
+required inactivity filter is an anti-join, which an ``OR`` would turn into a probe per person. A row that is not
+``<marked>`` is valid (the people read hold no known member type but the spec's), so validity is not tested again.
 Only the required filters are tested in that ``WHERE``: the logic's other operands are decided from the
 matched bits, around it (``SELECT … FROM (… OFFSET 0) decided WHERE row_kind >= 18 OR matched & 2 <> 0
 …``), so each condition is computed once per row.
@@ -389,8 +389,9 @@ def compile_spec(
         marked = sa.or_(problem_clause(person_rows, is_history(people), dialect), *unreadable.values())
         kind = person_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values(),
                            p[MEMBER_TYPE])
-        # Decided by the bits, the row kind tells the rows to report, so the scan tests no validity.
-        scanned = [sa.or_(qualifies, marked)] if not bits_decide else [sa.or_(sa.and_(*logic), marked)] if logic else []
+        # A row not to report is valid (see the module's docstring): the scan tests the logic and the rows to report.
+        ordered_logic = cheapest_first(logic) if ordered else logic
+        scanned = [sa.or_(sa.and_(*ordered_logic), marked)] if logic else []
         person_branches = [decided_by_bits(sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
