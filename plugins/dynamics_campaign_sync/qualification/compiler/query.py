@@ -390,8 +390,7 @@ def compile_spec(
         kind = person_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values(),
                            p[MEMBER_TYPE])
         # A row not to report is valid (see the module's docstring): the scan tests the logic and the rows to report.
-        ordered_logic = cheapest_first(logic) if ordered else logic
-        scanned = [sa.or_(sa.and_(*ordered_logic), marked)] if logic else []
+        scanned = [sa.or_(sa.and_(*cheapest_first(logic)), marked)] if logic else []  # a row store: in cost order
         person_branches = [decided_by_bits(sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
