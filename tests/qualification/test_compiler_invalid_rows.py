@@ -3,6 +3,8 @@ and it reads history tables (several versions per person) as of the interval end
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from bad_source_rows import EXPECTED_KINDS, bad_activities, bad_people, bad_rows_spec, person, write_tables
@@ -105,6 +107,33 @@ def test_a_spec_requiring_behaviour_reports_the_people_rows_the_reference_reads(
     assert result.qualified_ids == reference.qualified_ids == ["P01"]
     assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()
     assert result.people_scanned == reference.people_scanned
+
+
+def test_rows_are_reported_only_among_people_whose_activity_lets_the_logic_hold(engine):
+    """``(1 or 2) and (3 or 4)``, 3 demographic: only people matching 1 or 2 can qualify, so those are the people
+    read (as the reference reads them); a bad row whose only activity matches 4 is not read, hence not reported."""
+    end = END
+    visit = {"occurred_at": end - dt.timedelta(days=2)}
+    activities = pd.DataFrame([
+        {"activity_id": 1, "person_id": "P01", "activity_type": "web_visit", **visit},
+        {"activity_id": 2, "person_id": "P02", "activity_type": "email_open", **visit},  # matches 4 alone
+        {"activity_id": 3, "person_id": "M1", "activity_type": "email_open", **visit},  # bad, matches 4 alone
+        {"activity_id": 4, "person_id": "M2", "activity_type": "form_fill", **visit},  # bad, matches 2
+        {"activity_id": 5, "person_id": "N1", "activity_type": "web_visit", **visit},  # bad value, matches 1
+    ])
+    write_tables(engine, bad_people(), activities)
+    window = {"in_past_days": 30}
+    spec = make_spec([{"type": "behaviour", "activity": "web_visit", "window": window},
+                      {"type": "behaviour", "activity": "form_fill", "window": window},
+                      {"type": "demographic", "field": "employees", "operator": "gte", "value": 10},
+                      {"type": "behaviour", "activity": "email_open", "window": window}], "(1 or 2) and (3 or 4)")
+    result = evaluate(spec, SqlSource(engine), START, END)
+    reference = reference_evaluate(spec, DataFrameSource(bad_people(), activities), START, END)
+    assert result.qualified_ids == reference.qualified_ids == ["P01"]
+    assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()
+    assert set(result.invalid_rows.as_dict()) == {"unknown_member_type", "not_numeric:employees"}
+    assert result.invalid_rows.as_dict()["unknown_member_type"]["examples"] == ["M2"]
+    assert result.people_scanned == reference.people_scanned == 3
 
 
 def test_person_ids_of_up_to_400_characters_qualify_and_longer_ones_are_reported(engine):

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from dynamics_campaign_sync.qualification.logic import evaluate_logic, possibly_true
+from dynamics_campaign_sync.qualification.logic import behaviour_cover, evaluate_logic, possibly_true
 from dynamics_campaign_sync.spec.logic import And, LogicError, Not, Or, Ref, parse_logic, references, render
 
 
@@ -83,3 +83,32 @@ def test_possibly_true_leaves_unknown_filters_free():
     assert possibly_true(tree, {}, 2).tolist() == [True, True]
     everything = {n: np.array([True, False]) for n in (1, 2, 3)} | {4: np.array([False, False])}
     assert possibly_true(tree, everything, 2).tolist() == evaluate_logic(tree, everything).tolist()
+
+
+@pytest.mark.parametrize(
+    ("text", "behaviour", "cover"),
+    [
+        ("(1 or 2) and (3 or 4)", {1, 2, 4}, [{1, 2}]),  # 3 is demographic: (3 or 4) names no set
+        ("1 and (2 or 3)", {1, 2, 3}, [{1}, {2, 3}]),
+        ("(1 and 2) or (1 and 3)", {1, 2, 3}, [{1}]),
+        ("(1 and 2) or 3", {1, 2, 3}, [{1, 3}]),
+        ("1 or 2", {1}, []),
+        ("not 1 and 2", {1, 2}, [{2}]),
+        ("1 and (1 or 2)", {1, 2}, [{1}]),  # {1, 2} narrows nothing {1} does not
+    ],
+)
+def test_behaviour_cover_reads_the_sets_every_qualified_person_matches_one_of(text, behaviour, cover):
+    tree = parse_logic(text, 4)
+    assert behaviour_cover(tree, behaviour) == [frozenset(numbers) for numbers in cover]
+
+
+@pytest.mark.parametrize("text", ["(1 or 2) and (3 or not 4)", "1 and 2 or 3 and (4 or 2)", "not (1 and 2) and 3",
+                                  "(1 or 2 and 3) and (4 or 1)", "any", "all"])
+def test_every_assignment_the_logic_holds_for_meets_each_set_of_the_cover(text):
+    tree, behaviour = parse_logic(text, 4), {1, 2, 4}
+    assignments = np.arange(16)
+    values = {number: (assignments >> (number - 1) & 1).astype(bool) for number in range(1, 5)}
+    holds = evaluate_logic(tree, values)
+    for numbers in behaviour_cover(tree, behaviour):
+        met = np.logical_or.reduce([values[number] for number in numbers])
+        assert not (holds & ~met).any(), (text, numbers)

@@ -6,11 +6,11 @@ numpy and so lives with the evaluator, away from spec loading.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
-from dynamics_campaign_sync.spec.logic import And, Node, Not, Ref
+from dynamics_campaign_sync.spec.logic import And, Node, Not, Or, Ref
 from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec
 
 #: Above this many non-behaviour filters the candidate check is skipped (it tries 2**n assignments).
@@ -73,3 +73,29 @@ def qualifies_without_behaviour(tree: Node, spec: CampaignSpec) -> bool:
         if isinstance(flt, BehaviourFilter):
             values[number] = np.zeros(len(assignments), dtype=bool)
     return bool(evaluate_logic(tree, values).any())
+
+
+def behaviour_cover(tree: Node, behaviour: Collection[int]) -> list[frozenset[int]]:
+    """Sets of behaviour filters (numbers in ``behaviour``) such that every qualified person matches a filter of
+    each set, read off the logic: a behaviour filter itself; the sets of each operand of an ``and``; for an ``or``,
+    one set per operand joined (each operand's smallest; none where an operand has none). A ``not`` and the other
+    filters give none. ``(1 or 2) and (3 or 4)``, 3 demographic: ``[{1, 2}]`` — only people matching 1 or 2 can
+    qualify, where "anyone matching a behaviour filter" would read those matching 4 too. Smallest sets first, none
+    containing another (it would narrow nothing)."""
+    def sets(node: Node) -> list[frozenset[int]]:
+        if isinstance(node, Ref):
+            return [frozenset({node.number})] if node.number in behaviour else []
+        if isinstance(node, And):
+            return [found for operand in node.operands for found in sets(operand)]
+        if isinstance(node, Or):
+            each = [sets(operand) for operand in node.operands]
+            if not all(each):
+                return []
+            return [frozenset().union(*(min(found, key=len) for found in each))]
+        return []
+
+    cover: list[frozenset[int]] = []
+    for found in sorted(set(sets(tree)), key=lambda numbers: (len(numbers), sorted(numbers))):
+        if not any(kept <= found for kept in cover):
+            cover.append(found)
+    return cover

@@ -78,8 +78,8 @@ from dynamics_campaign_sync.qualification.contract import (
     MEMBER_TYPES,
     PERSON_ID,
 )
-from dynamics_campaign_sync.qualification.evaluator import qualifies_without_behaviour
 from dynamics_campaign_sync.qualification.invalid_rows import MAX_EXAMPLES, UNKNOWN_MEMBER_TYPE
+from dynamics_campaign_sync.qualification.logic import behaviour_cover, qualifies_without_behaviour
 from dynamics_campaign_sync.qualification.memberships import MembershipFacts, check_facts
 from dynamics_campaign_sync.spec.logic import And, Node, Ref, references
 from dynamics_campaign_sync.spec.models import (
@@ -249,15 +249,21 @@ def compile_spec(
     totals |= {n: sa.select(sa.func.count()).select_from(rows).scalar_subquery() for n, rows in absent.items()}
     # When the logic needs a behaviour match, only people with one can qualify, and only their rows are read
     # (and reported when invalid), as a hand-written query would: those matching each behaviour filter the
-    # logic requires, else anyone matching one. A row store joins the required filters' people (the planner
-    # starts from the most selective) or reads only the candidates; a columnar scan reads the people columns
-    # anyway, and the count lookups decide: there they only narrow the rows to report.
+    # logic requires, else those matching a filter of each set the logic's cover names (``behaviour_cover``:
+    # ``(1 or 2) and (3 or 4)`` with 3 demographic reads the people of 1 or 2 — ``dates_and_changes``: 114,137
+    # people joined where 13,120 can qualify, 1.41 s → 0.97 s, the hand-written query 0.93 s), else anyone
+    # matching one. A row store joins the required filters' people (the planner starts from the most selective)
+    # or reads only the candidates; a columnar scan reads the people columns anyway, and the count lookups
+    # decide: there they only narrow the rows to report.
     needs_behaviour = not qualifies_without_behaviour(spec.rules.tree, spec)
     required_hits = [n for n in behaviour_filters if n in required] if needs_behaviour else []
     candidates: list[Any] = []
     if needs_behaviour:
         matching = {n: sa.select(counted[n].c[PERSON_ID]).where(*found_in(n)) for n in hits}
-        candidates = [matching[n] for n in required_hits] or [sa.union(*matching.values())]
+        cover = behaviour_cover(spec.rules.tree, behaviour_filters) or [frozenset(behaviour_filters)]
+        candidates = [matching[n] for n in required_hits] or [
+            sa.union(*(matching[n] for n in sorted(numbers))) if len(numbers) > 1 else matching[min(numbers)]
+            for numbers in cover]
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
     # Without a required filter, a row store reads only the people matching any (a semi-join); other rows to
