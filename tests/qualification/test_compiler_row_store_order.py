@@ -21,7 +21,7 @@ from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
 from dynamics_campaign_sync.qualification.compiler.people import problem_clause
-from dynamics_campaign_sync.qualification.compiler.query import ACTIVITY_ROW, compile_spec
+from dynamics_campaign_sync.qualification.compiler.query import ACTIVITY_ROW, KIND_BITS, ROW, compile_spec
 from dynamics_campaign_sync.qualification.sources import SourceError
 
 COUNTRIES = ["United Kingdom", "Ireland", "Germany", "Austria", "Switzerland", "France", "Belgium", "Spain"]
@@ -65,7 +65,7 @@ def test_a_row_store_tests_the_cheap_condition_first_a_column_store_keeps_the_or
     spec = make_spec([{"type": "demographic", "field": "country", "operator": "in", "value": COUNTRIES},
                       {"type": "demographic", "field": "company_size", "operator": "gte", "value": 200}])
     sql = compiled_sql(engine, spec)
-    where = sql[sql.index("WHERE", sql.index("AS matched")):]  # the qualified people's conditions
+    where = sql[sql.index("WHERE", sql.index(f"AS {ROW},")):]  # the qualified people's conditions
     size, country = where.index("company_size >="), where.index("lower(")
     if dialect_of(engine).columnar:  # DuckDB orders the filters of its scan itself
         assert country < size
@@ -273,7 +273,7 @@ def test_a_qualified_rows_kind_is_its_member_type_tested_once_per_row(engine, sp
     people, activities = SqlSource(engine).tables
     query = compile_spec(spec, people, activities, (START, END), dialect_of(engine), by_bits=True).query
     sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
-    kind = re.search(r"CASE WHEN .*? END AS row_kind", sql, re.DOTALL).group(0)
+    kind = re.search(rf"CASE WHEN .*? END AS (row_kind|{ROW})", sql, re.DOTALL).group(0)  # the bits' subquery's, or packed
     assert "member_type_code" not in sql
     assert kind.count("'lead'") == 1 and kind.count("'contact'") == 1, kind
     assert "NOT IN" not in kind, kind
@@ -297,7 +297,8 @@ def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the
         decided = sql.index("AS decided")
         assert re.search(r"member_type AS row_kind", sql[:decided]) and "decided.row_kind = 'lead'" in sql
     rows = run_query(engine, query)
-    kinds = {person: kind for person, kind in zip(rows.column("person_id"), rows.column("row_kind").tolist(), strict=True)
+    row_kinds = (rows.integers(ROW) & ((1 << KIND_BITS) - 1)).tolist()
+    kinds = {person: kind for person, kind in zip(rows.column("person_id"), row_kinds, strict=True)
              if kind < ACTIVITY_ROW}
     assert kinds == {"P001": 0, "P002": 1}  # qualified, each kind its member type's index; P003 visited
 
@@ -323,3 +324,20 @@ def test_the_one_scan_shape_tests_validity_only_through_the_rows_to_report(engin
     result = evaluate_module.evaluate(spec, SqlSource(engine), START, END)
     assert list(result.qualified_ids) == ["P001"]
     assert result.invalid_rows.rows == 2
+
+
+@pytest.mark.parametrize("filters", [30, 50])
+def test_a_rows_kind_and_every_filter_it_matched_travel_in_one_integer(engine, filters):
+    """The kind in the low bits, the matched filters above them: with 30 filters the bits are a 32-bit integer on
+    PostgreSQL until shifted (as a 64-bit one), with 50 (the most a spec holds) they reach bit 54."""
+    spec = make_spec([{"type": "demographic", "field": "company_size", "operator": "gte", "value": size}
+                      for size in range(filters)], "any")
+    write_source(engine, people_frame([{"member_type": "contact", "company_size": 1000},
+                                       {"member_type": "lead", "company_size": 7}, {"member_type": "lead"}]),
+                 activities_frame([]))
+    result = evaluate_module.evaluate(spec, SqlSource(engine), START, END)
+    qualified = result.qualified.set_index("person_id")["member_type"].to_dict()
+    assert qualified == {"P001": "contact", "P002": "lead"}
+    assert result.reasons_for("P001")["matched"] == list(range(1, filters + 1))
+    assert result.reasons_for("P002")["matched"] == list(range(1, 9))
+    assert result.filter_matches == {n: 2 if n <= 8 else 1 for n in range(1, filters + 1)}

@@ -33,9 +33,9 @@ from dynamics_campaign_sync.qualification.compiler.people import PROBLEMS, WEIGH
 from dynamics_campaign_sync.qualification.compiler.query import (
     ACTIVITY_ROW,
     ANYONE,
-    MATCHED,
+    KIND_BITS,
     REPORTED_ROW,
-    ROW_KIND,
+    ROW,
     TOTAL_ROW,
     CompiledSpec,
     compile_spec,
@@ -119,12 +119,13 @@ def _compiled_rows(engine: sa.Engine, tables: tuple[sa.Table, sa.Table],
     return compiled, run_query(engine, compiled.query)
 
 
-def _invalid_people(rows: FetchedRows, reported: np.ndarray, compiled: CompiledSpec, report: InvalidRows) -> None:
-    """Count the people rows the query reported (at positions ``reported``: a problem, or a value a filter
-    cannot order) in ``report``, with examples in id order as the reference gives them."""
+def _invalid_people(rows: FetchedRows, reported: np.ndarray, kinds: np.ndarray, compiled: CompiledSpec,
+                    report: InvalidRows) -> None:
+    """Count the people rows the query reported (at positions ``reported``, of row kinds ``kinds``: a problem, or
+    a value a filter cannot order) in ``report``, with examples in id order as the reference gives them."""
     ids = rows.at(PERSON_ID, reported)
     order = np.array(sorted(range(len(ids)), key=lambda i: (ids[i] is None, ids[i] or "")), dtype=np.int64)
-    ids, problems = ids[order], integers(rows.at(ROW_KIND, reported)[order]) - REPORTED_ROW  # 0: no problem
+    ids, problems = ids[order], kinds[order] - REPORTED_ROW  # 0: no problem
     weights = _people_weights(rows, reported)[order]
     dynamics_ids = rows.at(DYNAMICS_ID, reported)[order]
     has_problem = problems > 0
@@ -180,7 +181,8 @@ def evaluate(
     with collector_paused():  # the cursor's tuples live until released below: no collection walks them
         compiled, rows = _compiled_rows(source.engine, (people, activities), lambda dialect, by_bits: compile_spec(
             spec, people, activities, (start, end), dialect, memberships, only_people, by_bits))
-        kind = rows.integers(ROW_KIND)  # a qualified person's member type, else what the row is
+        row = rows.integers(ROW)
+        kind = row & ((1 << KIND_BITS) - 1)  # a qualified person's member type, else what the row is
         others = np.flatnonzero(kind >= ACTIVITY_ROW)  # a few rows: reported people, totals
         other_kinds = kind[others]
         total = others[other_kinds == TOTAL_ROW][:1]
@@ -191,13 +193,13 @@ def evaluate(
             invalid.add(ACTIVITY_NULL_PERSON_ID, int(rows.at(WEIGHT, people_less[:1])[0]),
                         (f"activity_id={value}" for value in rows.at(PERSON_ID, people_less) if value is not None))
         reported = others[other_kinds >= REPORTED_ROW]  # the kind carries the problem (see ``person_kind``)
-        _invalid_people(rows, reported, compiled, invalid)
+        _invalid_people(rows, reported, other_kinds[other_kinds >= REPORTED_ROW], compiled, invalid)
         activity_rows_read = sum(int(rows.at(name, total)[0]) for name in compiled.counts.values())
         source_empty = rows.at(ANYONE, total)[0] != 1
         reported_weight = int(_people_weights(rows, reported).sum())
 
         kept = _all_but(len(kind), others)
-        bits = rows.integers(MATCHED)[kept]
+        bits = row[kept] >> KIND_BITS
         counts = {n: rows.integers(name)[kept] for n, name in compiled.counts.items()}
         person_ids, dynamics_ids, emails = (rows.column(name)[kept] for name in (PERSON_ID, DYNAMICS_ID, EMAIL))
         rows.release()

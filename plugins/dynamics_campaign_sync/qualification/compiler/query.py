@@ -5,7 +5,7 @@ the people left out as invalid, the activity rows without a person, and one row 
 
     WITH b2 AS MATERIALIZED (SELECT person_id, count(*) n FROM activities WHERE … GROUP BY person_id),
          people_as_of AS MATERIALIZED (… one row per person as of the interval end, problem, weight …)
-    SELECT <member type code> /* qualified */, p.person_id, …, <matched filters as bits>, c2
+    SELECT <matched filters as bits> * 32 + <member type code> /* qualified */, p.person_id, …, c2
       FROM people_as_of p LEFT JOIN b2 ON … WHERE <valid> AND <logic over the filter clauses>
     UNION ALL
     SELECT 18 + <problem code> /* reported */, p.person_id, … WHERE p.problem IS NOT NULL OR <unreadable values>
@@ -30,8 +30,9 @@ Demographic clauses stay plain expressions over the people columns, so the datab
 its scan; behaviour counts are grouped once per filter, and a filter's count is joined from the people it
 matches alone. The database returns the qualified set and the invalid rows only: memory grows with them, not
 with the tables. What a qualified row carries is what the reasons need in the fewest values: the member type
-as a small integer, which is the row's kind (text per row is what fetching costs), the matched filters as one integer of bits, a
-count per activity filter (the reasons read those of the filters matched); its other columns are NULL.
+as a small integer, which is the row's kind (text per row is what fetching costs), with the matched filters' bits
+above it in the same integer (``ROW``), a count per activity filter (the reasons read those of the filters
+matched); its other columns are NULL.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ from dynamics_campaign_sync.spec.models import (
 ROW_KIND = "row_kind"  # a qualified row's member type (its index in MEMBER_TYPES), else one of the kinds below
 ANYONE = "anyone"  # on the total row: 1 when the source holds anyone of the spec's member types
 MATCHED = "matched"  # the filters a qualified person matched, bit i for the i-th filter of the spec
+# The result carries both in one integer: the kind in its low KIND_BITS bits, the matched filters above them (at
+# most 50 filters: 55 bits). An integer column fewer per row to send and to read: `random_11` (922,546 people
+# qualified) 2.10–2.24 s → 1.83–1.87 s for the query, its rows and their arrays, medians of 5 and 7.
+ROW = "kind_and_matched"
+KIND_BITS = 5
 # Small integers: no text per row to fetch. A qualified row leaves every column its reasons do not read NULL,
 # which a driver hands over without parsing a value. The kinds of the other rows come after the member types'
 # indexes: an activity row naming no person, the totals, a people row to report (plus its problem, see
@@ -100,6 +106,19 @@ MATCHED = "matched"  # the filters a qualified person matched, bit i for the i-t
 ACTIVITY_ROW, TOTAL_ROW, REPORTED_ROW = 16, 17, 18
 if len(MEMBER_TYPES) > ACTIVITY_ROW:
     raise RuntimeError("a member type's index would read as another row kind")
+if REPORTED_ROW + len(PROBLEMS) >= 1 << KIND_BITS:
+    raise RuntimeError("a row kind would not fit in the bits ROW keeps for it")
+
+
+def packed(branch: sa.Select[Any], dialect: Dialect) -> sa.Select[Any]:
+    """``branch`` with its row kind and matched filters as one column (``ROW``), in the position of the kind.
+    The filters' bits are shifted as a 64-bit integer: up to 26 filters, ``matched`` is a 32-bit one on
+    PostgreSQL."""
+    columns = list(branch.selected_columns)
+    named = {column.name: column for column in columns}
+    row = (dialect.integer(named[MATCHED]) * (1 << KIND_BITS) + named[ROW_KIND]).label(ROW)
+    return branch.with_only_columns(*(row if column.name == ROW_KIND else column for column in columns
+                                      if column.name != MATCHED))
 
 
 @dataclass(frozen=True)
@@ -436,6 +455,6 @@ def compile_spec(
     people_less = None if only_people is not None else _people_less_activities(spec, activities, interval, dialect)
     if people_less is not None:
         branches.append(sa.select(*row(ACTIVITY_ROW, people_less.c[PERSON_ID], weight=people_less.c[WEIGHT])))
-    return CompiledSpec(sa.union_all(*branches, total_select), numbers, count_names, unreadable_names,
+    return CompiledSpec(sa.union_all(*(packed(branch, dialect) for branch in [*branches, total_select])), numbers, count_names, unreadable_names,
                         bits_can_decide, scan_can_filter)
 
