@@ -136,6 +136,32 @@ def test_rows_are_reported_only_among_people_whose_activity_lets_the_logic_hold(
     assert result.people_scanned == reference.people_scanned == 3
 
 
+@pytest.mark.parametrize(("logic", "expected"), [
+    ("1 and 2 and (1 or 3)", {"unknown_member_type": ["M2"]}),  # 2 is required: an anti-join
+    ("1 and (2 or 3)", {"unknown_member_type": ["M2"], "duplicate_person_id": ["D1"]}),
+])
+def test_rows_are_not_reported_for_people_their_activity_already_rules_out(engine, logic, expected):
+    """Of the people with a behaviour match, the reference reads only those the logic can still qualify given
+    their activity, so a bad row of someone who fails an inactivity filter (and nothing else lets in) is not read:
+    M1 and D1 filled a form; D1 also opened an email, which lets ``1 and (2 or 3)`` hold."""
+    visit = {"occurred_at": END - dt.timedelta(days=2)}
+    activities = pd.DataFrame([
+        {"activity_id": number, "person_id": person, "activity_type": kind, **visit} for number, (person, kind)
+        in enumerate([("P01", "web_visit"), ("M1", "web_visit"), ("M1", "form_fill"), ("M2", "web_visit"),
+                      ("D1", "web_visit"), ("D1", "form_fill"), ("D1", "email_open")], start=1)])
+    write_tables(engine, bad_people(), activities)
+    window = {"in_past_days": 30}
+    spec = make_spec([{"type": "behaviour", "activity": "web_visit", "window": window},
+                      {"type": "inactivity", "activity": "form_fill", "window": window},
+                      {"type": "behaviour", "activity": "email_open", "window": window}], logic)
+    result = evaluate(spec, SqlSource(engine), START, END)
+    reference = reference_evaluate(spec, DataFrameSource(bad_people(), activities), START, END)
+    assert result.qualified_ids == reference.qualified_ids == ["P01"]
+    assert result.invalid_rows.as_dict() == reference.invalid_rows.as_dict()
+    assert {kind: entry["examples"] for kind, entry in result.invalid_rows.as_dict().items()} == expected
+    assert result.people_scanned == reference.people_scanned
+
+
 def test_person_ids_of_up_to_400_characters_qualify_and_longer_ones_are_reported(engine):
     """Characters, not bytes: 400 accented letters are 800 bytes in UTF-8 and still a valid id."""
     accented, too_long, too_long_accented = "é" * 400, "x" * 401, "é" * 401

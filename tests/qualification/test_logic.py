@@ -6,7 +6,9 @@ import re
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 
+from dynamics_campaign_sync.qualification.compiler.logic import possibly_true_clause
 from dynamics_campaign_sync.qualification.logic import behaviour_cover, evaluate_logic, possibly_true
 from dynamics_campaign_sync.spec.logic import And, LogicError, Not, Or, Ref, parse_logic, references, render
 
@@ -112,3 +114,27 @@ def test_every_assignment_the_logic_holds_for_meets_each_set_of_the_cover(text):
     for numbers in behaviour_cover(tree, behaviour):
         met = np.logical_or.reduce([values[number] for number in numbers])
         assert not (holds & ~met).any(), (text, numbers)
+
+
+@pytest.mark.parametrize("text", ["(1 or 2) and (3 or not 4)", "1 and 2 or 3 and (4 or 2)", "not (1 and 2) and 3",
+                                  "not (1 or not 3) or 4", "any", "all"])
+def test_the_sql_of_possibly_true_agrees_with_the_arrays(text):
+    """Filters 1, 2 and 4 known per row (3 free; 2 known as matched by every row in the second pass), the SQL
+    clause run by SQLite over every assignment keeps the rows the numpy version keeps."""
+    tree = parse_logic(text, 4)
+    table = sa.table("rows", sa.column("n"), *(sa.column(f"f{number}") for number in (1, 2, 4)))
+    engine = sa.create_engine("sqlite://")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE rows (n INTEGER, f1 INTEGER, f2 INTEGER, f4 INTEGER)")
+        connection.execute(sa.insert(table), [{"n": n, "f1": n & 1, "f2": n >> 1 & 1, "f4": n >> 2 & 1}
+                                              for n in range(8)])
+        assignments = np.arange(8)
+        bits = {1: assignments & 1, 2: assignments >> 1 & 1, 4: assignments >> 2 & 1}
+        for matched_by_all in (False, True):
+            known = {number: table.c[f"f{number}"] == 1 for number in (1, 2, 4)}
+            arrays = {number: value.astype(bool) for number, value in bits.items()}
+            if matched_by_all:
+                known[2], arrays[2] = True, np.ones(8, dtype=bool)
+            clause = possibly_true_clause(tree, known)
+            kept = connection.execute(sa.select(table.c.n).where(*([] if clause is None else [clause]))).scalars()
+            assert sorted(kept) == np.flatnonzero(possibly_true(tree, arrays, 8)).tolist(), (text, matched_by_all)

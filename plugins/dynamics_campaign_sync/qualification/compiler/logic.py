@@ -48,6 +48,46 @@ def logic_clause(node: Node, clauses: Mapping[int, ColumnElement[bool]], ordered
     return sa.and_(*parts) if isinstance(node, And) else sa.or_(*parts)
 
 
+def possibly_true_clause(node: Node, known: Mapping[int, ColumnElement[bool] | bool]) -> ColumnElement[bool] | None:
+    """Where some values of the filters missing from ``known`` make the tree true: the SQL of
+    ``qualification.logic.possibly_true``, which the pandas evaluator reads its candidates with (each node as
+    "can be true", "can be false"; a filter missing from ``known`` can be either; ``True``: matched by every row
+    tested, such as a required filter's joined people). None: everywhere."""
+    return _possible(node, known)[0]
+
+
+def _possible(node: Node, known: Mapping[int, ColumnElement[bool] | bool]
+              ) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None]:
+    """(can be true, can be false) of ``node``, None for "always"."""
+    if isinstance(node, Ref):
+        if node.number not in known:
+            return None, None
+        clause = known[node.number]
+        if clause is True or clause is False:
+            return (None, sa.false()) if clause else (sa.false(), None)
+        return clause, sa.not_(null_free(clause))
+    if isinstance(node, Not):
+        can_true, can_false = _possible(node.operand, known)
+        return can_false, can_true
+    parts = [_possible(operand, known) for operand in node.operands]
+    trues, falses = [part[0] for part in parts], [part[1] for part in parts]
+    if isinstance(node, And):
+        return _all(trues), _any(falses)
+    return _any(trues), _all(falses)
+
+
+def _all(clauses: list[ColumnElement[bool] | None]) -> ColumnElement[bool] | None:
+    """The ``AND`` of ``clauses``, where None (always) drops out; None if all are."""
+    present = [clause for clause in clauses if clause is not None]
+    return sa.and_(*present) if present else None
+
+
+def _any(clauses: list[ColumnElement[bool] | None]) -> ColumnElement[bool] | None:
+    """The ``OR`` of ``clauses``; None (always) if any is."""
+    present = [clause for clause in clauses if clause is not None]
+    return sa.or_(*present) if len(present) == len(clauses) else None
+
+
 def cheapest_first(clauses: Iterable[ColumnElement[bool]]) -> list[ColumnElement[bool]]:
     """``clauses`` by estimated cost per row, cheapest first (a stable sort: equal costs keep their order)."""
     return sorted(clauses, key=estimated_cost)

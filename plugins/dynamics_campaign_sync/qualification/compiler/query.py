@@ -57,7 +57,11 @@ from dynamics_campaign_sync.qualification.compiler.conditions import (
     unreadable_kind,
 )
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
-from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, logic_clause
+from dynamics_campaign_sync.qualification.compiler.logic import (
+    cheapest_first,
+    logic_clause,
+    possibly_true_clause,
+)
 from dynamics_campaign_sync.qualification.compiler.membership import membership_clause
 from dynamics_campaign_sync.qualification.compiler.people import (
     PROBLEMS,
@@ -277,6 +281,7 @@ def compile_spec(
     needs_behaviour = not qualifies_without_behaviour(spec.rules.tree, spec)
     required_hits = [n for n in behaviour_filters if n in required] if needs_behaviour else []
     candidates: list[Any] = []
+    matching: dict[int, Any] = {}
     if needs_behaviour:
         matching = {n: sa.select(counted[n].c[PERSON_ID]).where(*found_in(n)) for n in hits}
         cover = behaviour_cover(spec.rules.tree, behaviour_filters) or [frozenset(behaviour_filters)]
@@ -341,6 +346,19 @@ def compile_spec(
                             dialect),
              *(sa.not_(clause) for clause in unreadable.values())]
 
+    activity_numbers = [n for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter)]
+
+    def possible(known: dict[int, ColumnElement[bool]]) -> list[ColumnElement[bool]]:
+        """Where a row to report is of someone the logic can still qualify whatever their demographics, given
+        ``known`` (whether they match each activity filter): the people rows the reference reads, and so
+        reports (the pandas evaluator's candidates, ``possibly_true``). Every row read matches the required
+        behaviour filters (their people are joined, or the only ones read). Nothing to add where the logic needs
+        no behaviour match: everyone is read."""
+        if not needs_behaviour:
+            return []
+        clause = possibly_true_clause(spec.rules.tree, {**known, **dict.fromkeys(required_hits, True)})
+        return [] if clause is None else [clause]
+
     def flag(clause: ColumnElement[bool]) -> ColumnElement[int]:
         return sa.case((clause, 1))  # NULL when not
 
@@ -401,8 +419,10 @@ def compile_spec(
         decided = select.offset(0).subquery("decided")
         bits = {number: decided.c[MATCHED].bitwise_and(1 << bit) != 0 for bit, number in enumerate(numbers)}
         holds = sa.and_(*(logic_clause(operand, bits) for operand in bits_decide))
-        if reports:
-            return sa.select(*decided.c).where(sa.or_(decided.c[ROW_KIND] >= REPORTED_ROW, holds))
+        if reports:  # the required behaviour filters' bits are theirs here too: only their people are read
+            to_report = sa.and_(decided.c[ROW_KIND] >= REPORTED_ROW,
+                                *possible({number: bits[number] for number in activity_numbers}))
+            return sa.select(*decided.c).where(sa.or_(to_report, holds))
         kind = person_kind([], [], decided.c[ROW_KIND]).label(ROW_KIND)
         return sa.select(kind, *(column for column in decided.c if column.name != ROW_KIND)).where(holds)
 
@@ -415,7 +435,8 @@ def compile_spec(
         kind = person_kind(problem_cases(person_rows, is_history(people), dialect), unreadable.values(),
                            p[MEMBER_TYPE])
         # A row not to report is valid (see the module's docstring): the scan tests the logic and the rows to report.
-        scanned = [sa.or_(sa.and_(*cheapest_first(logic)), marked)] if logic else []  # a row store: in cost order
+        to_report = sa.and_(marked, *possible({number: clauses[number] for number in activity_numbers}))
+        scanned = [sa.or_(sa.and_(*cheapest_first(logic)), to_report)] if logic else []  # a row store: in cost order
         person_branches = [decided_by_bits(sa.select(*row(
             kind, p[PERSON_ID], **person_columns,
             weight=sa.case((marked, p[WEIGHT])) if is_history(people) else None,  # a snapshot's rows weigh 1
@@ -440,6 +461,11 @@ def compile_spec(
             reported_where = []
         r = reported.c
         reported_where.extend(r[PERSON_ID].in_(ids) for ids in report_only)
+        if needs_behaviour:  # looked up for the rows to report alone (usually none)
+            inactive = {n: absent[n] if n in absent else counted[n] for n in activity_numbers if n not in matching}
+            reported_where.extend(possible(
+                {n: r[PERSON_ID].in_(ids) for n, ids in matching.items()}
+                | {n: _anti_join(r[PERSON_ID], table.c[PERSON_ID], dialect) for n, table in inactive.items()}))
         person_branches = [qualified_select, sa.select(*row(
             person_kind(problem_cases(reported, True, dialect), unreadable_in(r).values()), r[PERSON_ID],
             identity=(r[DYNAMICS_ID], None), weight=r[WEIGHT], unreadable={unreadable_names[key]: flag(clause)
@@ -455,6 +481,6 @@ def compile_spec(
     people_less = None if only_people is not None else _people_less_activities(spec, activities, interval, dialect)
     if people_less is not None:
         branches.append(sa.select(*row(ACTIVITY_ROW, people_less.c[PERSON_ID], weight=people_less.c[WEIGHT])))
-    return CompiledSpec(sa.union_all(*(packed(branch, dialect) for branch in [*branches, total_select])), numbers, count_names, unreadable_names,
-                        bits_can_decide, scan_can_filter)
+    union = sa.union_all(*(packed(branch, dialect) for branch in [*branches, total_select]))
+    return CompiledSpec(union, numbers, count_names, unreadable_names, bits_can_decide, scan_can_filter)
 
