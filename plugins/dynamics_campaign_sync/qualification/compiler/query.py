@@ -290,7 +290,7 @@ def compile_spec(
             for numbers in cover]
     demographic = {n: flt for n, flt in numbered if isinstance(flt, DemographicFilter)}
     fields = tuple(dict.fromkeys(flt.field for flt in demographic.values()))
-    # Without a required filter, a row store reads only the people matching any (a semi-join); other rows to
+    # Without a required filter, a row store reads only the candidates (a semi-join per set); other rows to
     # report are narrowed to the candidates where their people are read.
     read_only = [] if dialect.columnar or required_hits else candidates
     report_only = [] if read_only else candidates
@@ -419,7 +419,7 @@ def compile_spec(
         decided = select.offset(0).subquery("decided")
         bits = {number: decided.c[MATCHED].bitwise_and(1 << bit) != 0 for bit, number in enumerate(numbers)}
         holds = sa.and_(*(logic_clause(operand, bits) for operand in bits_decide))
-        if reports:  # the required behaviour filters' bits are theirs here too: only their people are read
+        if reports:
             to_report = sa.and_(decided.c[ROW_KIND] >= REPORTED_ROW,
                                 *possible({number: bits[number] for number in activity_numbers}))
             return sa.select(*decided.c).where(sa.or_(to_report, holds))
