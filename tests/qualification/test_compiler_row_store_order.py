@@ -21,7 +21,7 @@ from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
 from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
 from dynamics_campaign_sync.qualification.compiler.people import problem_clause
-from dynamics_campaign_sync.qualification.compiler.query import ACTIVITY_ROW, KIND_BITS, ROW, compile_spec
+from dynamics_campaign_sync.qualification.compiler.query import ACTIVITY_ROW, ROW, compile_spec, unpacked
 from dynamics_campaign_sync.qualification.sources import SourceError
 
 COUNTRIES = ["United Kingdom", "Ireland", "Germany", "Austria", "Switzerland", "France", "Belgium", "Spain"]
@@ -297,7 +297,7 @@ def test_without_rows_to_report_in_its_scan_the_bits_shape_makes_the_kind_of_the
         decided = sql.index("AS decided")
         assert re.search(r"member_type AS row_kind", sql[:decided]) and "decided.row_kind = 'lead'" in sql
     rows = run_query(engine, query)
-    row_kinds = (rows.integers(ROW) & ((1 << KIND_BITS) - 1)).tolist()
+    row_kinds = unpacked(rows.integers(ROW))[0].tolist()
     kinds = {person: kind for person, kind in zip(rows.column("person_id"), row_kinds, strict=True)
              if kind < ACTIVITY_ROW}
     assert kinds == {"P001": 0, "P002": 1}  # qualified, each kind its member type's index; P003 visited

@@ -33,12 +33,12 @@ from dynamics_campaign_sync.qualification.compiler.people import PROBLEMS, WEIGH
 from dynamics_campaign_sync.qualification.compiler.query import (
     ACTIVITY_ROW,
     ANYONE,
-    KIND_BITS,
     REPORTED_ROW,
     ROW,
     TOTAL_ROW,
     CompiledSpec,
     compile_spec,
+    unpacked,
 )
 from dynamics_campaign_sync.qualification.contract import DYNAMICS_ID, EMAIL, PERSON_ID
 from dynamics_campaign_sync.qualification.evaluator import (
@@ -181,8 +181,7 @@ def evaluate(
     with collector_paused():  # the cursor's tuples live until released below: no collection walks them
         compiled, rows = _compiled_rows(source.engine, (people, activities), lambda dialect, by_bits: compile_spec(
             spec, people, activities, (start, end), dialect, memberships, only_people, by_bits))
-        row = rows.integers(ROW)
-        kind = row & ((1 << KIND_BITS) - 1)  # a qualified person's member type, else what the row is
+        kind, matched = unpacked(rows.integers(ROW))  # kind: a qualified person's member type, else what the row is
         others = np.flatnonzero(kind >= ACTIVITY_ROW)  # a few rows: reported people, totals
         other_kinds = kind[others]
         total = others[other_kinds == TOTAL_ROW][:1]
@@ -199,7 +198,7 @@ def evaluate(
         reported_weight = int(_people_weights(rows, reported).sum())
 
         kept = _all_but(len(kind), others)
-        bits = row[kept] >> KIND_BITS
+        bits = matched[kept]
         counts = {n: rows.integers(name)[kept] for n, name in compiled.counts.items()}
         person_ids, dynamics_ids, emails = (rows.column(name)[kept] for name in (PERSON_ID, DYNAMICS_ID, EMAIL))
         rows.release()

@@ -125,6 +125,11 @@ def packed(branch: sa.Select[Any], dialect: Dialect) -> sa.Select[Any]:
                                       if column.name != MATCHED))
 
 
+def unpacked(rows: Any) -> tuple[Any, Any]:
+    """The row kinds and the matched filters' bits of ``ROW`` values (an integer array), as ``packed`` joined them."""
+    return rows & ((1 << KIND_BITS) - 1), rows >> KIND_BITS
+
+
 @dataclass(frozen=True)
 class CompiledSpec:
     """The query and the names of its result columns."""
