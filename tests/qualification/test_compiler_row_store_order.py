@@ -341,3 +341,27 @@ def test_a_rows_kind_and_every_filter_it_matched_travel_in_one_integer(engine, f
     assert result.reasons_for("P001")["matched"] == list(range(1, filters + 1))
     assert result.reasons_for("P002")["matched"] == list(range(1, 9))
     assert result.filter_matches == {n: 2 if n <= 8 else 1 for n in range(1, filters + 1)}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("spec", [
+    make_spec([{"type": "behaviour", "activity": "form_fill", "window": {"in_past_days": 90}},
+               {"type": "demographic", "field": "company_size", "operator": "gte", "value": 200}], "1 or 2"),
+    make_spec([{"type": "demographic", "field": "company_size", "operator": "gte", "value": 200},
+               {"type": "inactivity", "activity": "web_visit", "window": {"in_past_days": 30},
+                "where": [{"field": "page_url", "operator": "contains", "value": ["/demo"]}]}], "1 and 2"),
+], ids=["one scan", "two branches"])
+def test_postgresql_appends_the_branches_without_converting_a_column_per_row(spec):
+    """Every branch of the union gives each column one type (a count is a 64-bit integer, so the weights and
+    counts of the other branches are too): where a type differs, PostgreSQL converts that column over the union
+    in a projection of its own per row, nested once per branch."""
+    for engine in source_engine("postgresql"):
+        write_source(engine, people_frame([{"company_size": 500}]), activities_frame(
+            [{"person_id": "P001", "activity_type": kind, "occurred_at": START, "page_url": "/demo"}
+             for kind in ("form_fill", "web_visit")]))
+        people, activities = SqlSource(engine).tables
+        query = compile_spec(spec, people, activities, (START, END), dialect_of(engine)).query
+        sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as connection:
+            plan = "\n".join(connection.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%")).scalars())
+        assert plan.count("Append") == 1 and "*SELECT*" not in plan, plan

@@ -379,18 +379,23 @@ def compile_spec(
             matched: Any = 0, counts: dict[int, Any] | None = None, unreadable: dict[str, Any] | None = None,
             anyone: Any = None) -> list[ColumnElement[Any]]:
         """The columns every branch of the union has, in one order (a literal where the branch has none,
-        NULL for None)."""
+        NULL for None). Weights and counts are 64-bit integers in every branch (a count is one, a literal or a
+        NULL is not): where a column's type differs between branches, PostgreSQL converts it over the union in a
+        step of its own per row, one per branch nested (``random_08``, 805,835 people: 0.3 s of 3.4 s)."""
         def value(item: Any) -> ColumnElement[Any]:
             if item is None:
                 return sa.cast(sa.null(), sa.Integer)
             return item if isinstance(item, ColumnElement) else sa.literal(item)
 
+        def whole(item: Any) -> ColumnElement[Any]:
+            return dialect.integer(value(item))
+
         dynamics_id, email = identity or (None, None)
         return [value(kind).label(ROW_KIND), person_id.label(PERSON_ID),
                 (dynamics_id if dynamics_id is not None else sa.cast(sa.null(), sa.Text)).label(DYNAMICS_ID),
                 (email if email is not None else sa.cast(sa.null(), sa.Text)).label(EMAIL),
-                value(weight).label(WEIGHT), value(matched).label(MATCHED),
-                *(value((counts or {}).get(n, 0)).label(name) for n, name in count_names.items()),
+                whole(weight).label(WEIGHT), value(matched).label(MATCHED),
+                *(whole((counts or {}).get(n, 0)).label(name) for n, name in count_names.items()),
                 *(value((unreadable or {}).get(name)).label(name) for name in unreadable_names.values()),
                 value(anyone).label(ANYONE)]
 
