@@ -18,7 +18,7 @@ from source_databases import DIALECTS, source_engine, write_source
 from dynamics_campaign_sync.qualification import SqlSource
 from dynamics_campaign_sync.qualification.compiler import evaluate as evaluate_module
 from dynamics_campaign_sync.qualification.compiler.dialects import dialect_of
-from dynamics_campaign_sync.qualification.compiler.evaluate import run_query
+from dynamics_campaign_sync.qualification.compiler.evaluate import run_query, sql_and_params
 from dynamics_campaign_sync.qualification.compiler.logic import cheapest_first, estimated_cost
 from dynamics_campaign_sync.qualification.compiler.people import problem_clause
 from dynamics_campaign_sync.qualification.compiler.query import ACTIVITY_ROW, ROW, compile_spec, unpacked
@@ -360,8 +360,8 @@ def test_postgresql_appends_the_branches_without_converting_a_column_per_row(spe
             [{"person_id": "P001", "activity_type": kind, "occurred_at": START, "page_url": "/demo"}
              for kind in ("form_fill", "web_visit")]))
         people, activities = SqlSource(engine).tables
-        query = compile_spec(spec, people, activities, (START, END), dialect_of(engine)).query
-        sql = str(query.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+        sql, params = sql_and_params(engine, compile_spec(spec, people, activities, (START, END),
+                                                          dialect_of(engine)).query)
         with engine.connect() as connection:
-            plan = "\n".join(connection.exec_driver_sql("EXPLAIN " + sql.replace("%", "%%")).scalars())
+            plan = "\n".join(connection.exec_driver_sql("EXPLAIN " + sql, params).scalars())
         assert plan.count("Append") == 1 and "*SELECT*" not in plan, plan
