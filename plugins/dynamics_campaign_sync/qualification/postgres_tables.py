@@ -75,3 +75,23 @@ def reflect_postgres_table(engine: sa.Engine, name: str, schema: str | None) -> 
     if not columns:
         return None
     return sa.Table(name, sa.MetaData(), *columns, schema=schema)
+
+
+_SECOND_INDEX_COLUMNS = sa.text("""SELECT second.attname
+  FROM pg_catalog.pg_index i
+  JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_catalog.pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
+  JOIN pg_catalog.pg_attribute first ON first.attrelid = c.oid AND first.attnum = i.indkey[0]
+  JOIN pg_catalog.pg_attribute second ON second.attrelid = c.oid AND second.attnum = i.indkey[1]
+ WHERE c.relname = :name AND first.attname = :leading
+   AND (n.nspname = :schema OR (CAST(:schema AS text) IS NULL AND pg_catalog.pg_table_is_visible(c.oid)))""")
+
+
+def postgres_second_index_columns(engine: sa.Engine, name: str, schema: str | None, leading: str) -> frozenset[str]:
+    """The columns that follow ``leading`` at the head of a b-tree index of the table ``name``: one catalog
+    query, where SQLAlchemy's ``get_indexes`` takes several (18 ms, a fixed cost of every evaluation)."""
+    with engine.connect() as connection:
+        return frozenset(connection.execute(_SECOND_INDEX_COLUMNS,
+                                            {"name": name, "schema": schema, "leading": leading}).scalars())

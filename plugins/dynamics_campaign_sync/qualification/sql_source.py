@@ -51,7 +51,10 @@ from dynamics_campaign_sync.qualification.parallel_counts import (
     count_in_processes,
     next_slice,
 )
-from dynamics_campaign_sync.qualification.postgres_tables import reflect_postgres_table
+from dynamics_campaign_sync.qualification.postgres_tables import (
+    postgres_second_index_columns,
+    reflect_postgres_table,
+)
 from dynamics_campaign_sync.qualification.pushdown import (
     comparable_timestamp,
     condition_clause,
@@ -287,8 +290,10 @@ class SqlSource:
         return selected
 
     @cached_property
-    def _indexed_attributes(self) -> frozenset[str]:
+    def indexed_attributes(self) -> frozenset[str]:
         """Attribute columns with an index led by ``(activity_type, column)`` (see ``value_lists``)."""
+        if self._dialect == "postgresql":
+            return postgres_second_index_columns(self._engine, self._names[1], self._schema, ACTIVITY_TYPE)
         indexes = sa.inspect(self._engine).get_indexes(self._names[1], schema=self._schema)
         return indexed_attribute_columns(indexes)
 
@@ -296,7 +301,7 @@ class SqlSource:
         """``condition`` as ``column IN (its matching values)`` where an index lists the values."""
         table = self._activities
         column = condition.field if condition.field in table.columns else ATTRIBUTES
-        if column not in self._indexed_attributes:
+        if column not in self.indexed_attributes:
             return None
         query = distinct_values_query(table, column, request.activity_type, self.max_listed_values)
         values = self._frame(query)["value"].tolist()

@@ -49,13 +49,14 @@ def indexed_attribute_columns(indexes: Sequence[Mapping[str, Any]]) -> frozenset
     return frozenset(columns)
 
 
-def distinct_values_query(table: sa.Table, column: str, activity_type: str, limit: int) -> sa.Select[Any]:
+def distinct_values_query(table: sa.Table, column: str, activity_type: str, limit: int, name: str = "seen"
+                          ) -> sa.Select[Any]:
     """At most ``limit + 1`` distinct non-NULL values of ``column`` among activities of the type.
 
     A recursive query asking each time for the smallest value above the last
     one: with an index on ``(activity_type, column)`` every step is one seek.
     The step counter bounds the work when the column turns out not to be
-    low-cardinality.
+    low-cardinality. ``name``: the recursive query's, unique among those of one statement.
     """
     kind, attribute = table.c[ACTIVITY_TYPE], table.c[column]
 
@@ -63,7 +64,7 @@ def distinct_values_query(table: sa.Table, column: str, activity_type: str, limi
         where = (kind == activity_type, attribute.is_not(None), *above)
         return sa.select(sa.func.min(attribute)).where(*where).scalar_subquery()
 
-    seen = sa.select(smallest().label("value"), sa.literal(1).label("step")).cte("seen", recursive=True)
+    seen = sa.select(smallest().label("value"), sa.literal(1).label("step")).cte(name, recursive=True)
     following = sa.select(smallest(attribute > seen.c.value), seen.c.step + 1).where(
         seen.c.value.is_not(None), seen.c.step <= limit
     )

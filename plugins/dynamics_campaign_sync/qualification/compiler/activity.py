@@ -9,6 +9,7 @@ id are grouped too, so the filter's total (``activity_rows_read``) counts them, 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dynamics_campaign_sync.qualification.compiler.conditions import condition_clause
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
+from dynamics_campaign_sync.qualification.compiler.value_lists import listed_clause
 from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE, ATTRIBUTES, OCCURRED_AT, PERSON_ID
 from dynamics_campaign_sync.qualification.pushdown import comparable_timestamp, timestamp_literal
 from dynamics_campaign_sync.spec.models import BehaviourFilter, InactivityFilter
@@ -47,20 +49,25 @@ def window_clauses(table: sa.Table, start: dt.datetime | None, end: dt.datetime,
 
 def counts_query(
     flt: BehaviourFilter | InactivityFilter, table: sa.Table, bounds: tuple[dt.datetime, dt.datetime],
-    dialect: Dialect,
+    dialect: Dialect, listed: Mapping[int, Sequence[Any]] | None = None,
 ) -> sa.Select[Any]:
-    """``(person_id, n)``: the filter's matching activities per person."""
+    """``(person_id, n)``: the filter's matching activities per person (``listed``: see ``activity_clauses``)."""
     person = table.c[PERSON_ID]
     return sa.select(person.label(PERSON_ID), sa.func.count().label("n")).where(
-        *activity_clauses(flt, table, bounds, dialect)).group_by(person)
+        *activity_clauses(flt, table, bounds, dialect, listed)).group_by(person)
 
 
 def activity_clauses(flt: BehaviourFilter | InactivityFilter, table: sa.Table,
-                     bounds: tuple[dt.datetime, dt.datetime], dialect: Dialect) -> list[ColumnElement[bool]]:
-    """The activity rows the filter counts: its type, window and ``where`` constraints."""
+                     bounds: tuple[dt.datetime, dt.datetime], dialect: Dialect,
+                     listed: Mapping[int, Sequence[Any]] | None = None) -> list[ColumnElement[bool]]:
+    """The activity rows the filter counts: its type, window and ``where`` constraints. ``listed``: by a
+    constraint's position, the values of its column it holds for (see ``value_lists``), tested instead."""
     start, end = flt.bounds(*bounds)
     where = [table.c[ACTIVITY_TYPE] == flt.activity, *window_clauses(table, start, end, dialect)]
-    return where + [condition_clause(attribute(table, c.field, dialect), c, bounds[1], dialect) for c in flt.where]
+    listed = listed or {}
+    return where + [listed_clause(table, c, listed[position]) if position in listed
+                    else condition_clause(attribute(table, c.field, dialect), c, bounds[1], dialect)
+                    for position, c in enumerate(flt.where)]
 
 
 def matches(flt: BehaviourFilter | InactivityFilter, count: ColumnElement[int]) -> ColumnElement[bool]:

@@ -74,6 +74,7 @@ from dynamics_campaign_sync.qualification.compiler.people import (
     problem_clause,
     usable_clauses,
 )
+from dynamics_campaign_sync.qualification.compiler.value_lists import ValueLists, lists_for
 from dynamics_campaign_sync.qualification.contract import (
     ACTIVITY_ID,
     ACTIVITY_TYPE,
@@ -219,12 +220,13 @@ def _people_less_activities(spec: CampaignSpec, table: sa.Table, interval: tuple
 def compile_spec(
     spec: CampaignSpec, people: sa.Table, activities: sa.Table, interval: tuple[dt.datetime, dt.datetime],
     dialect: Dialect, memberships: MembershipFacts | None = None, only_people: Collection[str] | None = None,
-    by_bits: bool = False,
+    by_bits: bool = False, listed: ValueLists | None = None,
 ) -> CompiledSpec:
     """The one query of ``spec`` for the interval ``[start, end)`` (tz-aware UTC datetimes); ``memberships``
     are the facts its membership filters need. ``by_bits``: on a dialect that fences a subquery, the logic's
     operands other than required filters are decided from the matched bits (see ``decided_by_bits``; where
-    most people qualify). With ``only_people`` (source person ids: a triggered run's woken
+    most people qualify). ``listed``: activity conditions as the values of their column they hold for (see
+    ``value_lists``). With ``only_people`` (source person ids: a triggered run's woken
     people) the people rows and activity counts are those people's alone; whether the source holds anyone at
     all stays the whole table's answer."""
     end = interval[1]
@@ -247,12 +249,13 @@ def compile_spec(
     for n, flt in numbered:
         if isinstance(flt, InactivityFilter) and n in required:
             rows = sa.select(activities.c[PERSON_ID]).where(
-                *of_only_people(list(activity_clauses(flt, activities, interval, dialect))))
+                *of_only_people(activity_clauses(flt, activities, interval, dialect, lists_for(listed, n))))
             absent[n] = _cte(rows, f"a{n}", dialect) if flt.where else rows.subquery(f"a{n}")
     behaviour_filters = {n: flt for n, flt in numbered if isinstance(flt, BehaviourFilter)}
     # Count tables, made once: a behaviour filter's total and its people; an inactivity filter matches the
     # people missing from its table (a required one is an anti-join instead, and a plain count for the total).
-    counted = {n: _cte(counts_query(flt, activities, interval, dialect).where(*of_only_people([])), f"b{n}", dialect)
+    counted = {n: _cte(counts_query(flt, activities, interval, dialect, lists_for(listed, n)).where(
+                   *of_only_people([])), f"b{n}", dialect)
                for n, flt in numbered if isinstance(flt, BehaviourFilter | InactivityFilter) and n not in absent}
     # A behaviour filter's people with their counts, as a hand-written ``IN (… GROUP BY person_id HAVING
     # count(*) >= n)`` finds them (the reasons give the counts of the filters a person matched). On a row store
