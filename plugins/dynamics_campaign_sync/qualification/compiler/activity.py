@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from dynamics_campaign_sync.qualification.compiler.conditions import condition_clause
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
-from dynamics_campaign_sync.qualification.compiler.value_lists import listed_clause
+from dynamics_campaign_sync.qualification.compiler.value_lists import listed_clauses
 from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE, ATTRIBUTES, OCCURRED_AT, PERSON_ID
 from dynamics_campaign_sync.qualification.pushdown import comparable_timestamp, timestamp_literal
 from dynamics_campaign_sync.spec.models import BehaviourFilter, InactivityFilter
@@ -65,9 +65,9 @@ def activity_clauses(flt: BehaviourFilter | InactivityFilter, table: sa.Table,
     start, end = flt.bounds(*bounds)
     where = [table.c[ACTIVITY_TYPE] == flt.activity, *window_clauses(table, start, end, dialect)]
     listed = listed or {}
-    return where + [listed_clause(table, c, listed[position]) if position in listed
-                    else condition_clause(attribute(table, c.field, dialect), c, bounds[1], dialect)
-                    for position, c in enumerate(flt.where)]
+    return [*where, *listed_clauses(table, flt.where, listed, dialect),
+            *(condition_clause(attribute(table, c.field, dialect), c, bounds[1], dialect)
+              for position, c in enumerate(flt.where) if position not in listed)]
 
 
 def matches(flt: BehaviourFilter | InactivityFilter, count: ColumnElement[int]) -> ColumnElement[bool]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from dynamics_campaign_sync.qualification.compiler.conditions import condition_clause
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
@@ -56,7 +57,7 @@ def listable_conditions(spec: CampaignSpec, activities: sa.Table, indexed: Colle
         if not isinstance(flt, BehaviourFilter | InactivityFilter):
             continue
         for position, condition in enumerate(flt.where):
-            column = condition.field if condition.field in activities.columns else ATTRIBUTES
+            column = _indexed_column(activities, condition)
             if column in indexed and column in activities.columns:
                 found.append(_Listable(number, position, flt.activity, column, condition))
     return found
@@ -103,10 +104,43 @@ def value_lists(rows: Sequence[tuple[int, Any, int]], listables: Sequence[_Lista
             if item not in unlisted and len(values[item]) <= MAX_LISTED_VALUES}
 
 
-def listed_clause(activities: sa.Table, condition: Condition, values: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """The activity rows ``condition`` holds for: its column's value among ``values``."""
-    column = activities.c[condition.field if condition.field in activities.columns else ATTRIBUTES]
-    return column.in_(list(values)) if values else sa.false()
+def listed_clauses(activities: sa.Table, conditions: Sequence[Condition], listed: Mapping[int, Sequence[Any]],
+                   dialect: Dialect) -> list[sa.ColumnElement[bool]]:
+    """The listed ``conditions`` (``listed``: by position, the values each holds for) as one clause per column:
+    a row holds for them all where its value is in every list. One list, so the planner estimates the column's
+    rows once, not as independent conditions each cutting them again (two conditions on the change documents of
+    ``dates_and_changes``: 5,819 rows estimated at one, and the count tables joined by nested loops)."""
+    lists: dict[str, list[Any]] = {}
+    for position, values in listed.items():
+        name = _indexed_column(activities, conditions[position])
+        kept = set(values)
+        lists[name] = [value for value in lists[name] if value in kept] if name in lists else list(values)
+    return [_listed_clause(activities.c[name], values, dialect) for name, values in lists.items()]
+
+
+def _indexed_column(activities: sa.Table, condition: Condition) -> str:
+    """The column a condition reads: its own, or the JSON attributes."""
+    return condition.field if condition.field in activities.columns else ATTRIBUTES
+
+
+def _listed_clause(column: sa.ColumnElement[Any], values: Sequence[Any], dialect: Dialect
+                   ) -> sa.ColumnElement[bool]:
+    """The activity rows whose ``column`` value is among ``values``.
+
+    On PostgreSQL the values are an array the query computes once (``= ANY (CAST((SELECT :values) AS text[]))``),
+    still an index condition: a literal list is estimated value by value as if independent of the activity type,
+    which the values of a type's documents are not (the change documents of ``dates_and_changes``: 7,516 rows
+    estimated at one, the count tables then joined by nested loops, 1.2 s → 8.9 s). An array unknown to the
+    planner is estimated from the column's number of distinct values: an estimate too high at worst, which costs
+    a hash join, not a loop. ``IS NOT NULL`` outright: the planner proves the partial index from it, not from an
+    unknown array."""
+    if not values:
+        return sa.false()
+    if dialect.name != "postgresql":
+        return column.in_(list(values))
+    array_type = postgresql.ARRAY(column.type)
+    array = sa.select(sa.bindparam(None, list(values), type_=array_type)).scalar_subquery()
+    return sa.and_(column.is_not(None), column == sa.any_(sa.cast(array, array_type)))
 
 
 def listed_values(spec: CampaignSpec, source: SqlSource, as_of: dt.datetime, dialect: Dialect) -> ValueLists:
