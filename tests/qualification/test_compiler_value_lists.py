@@ -128,8 +128,23 @@ def test_value_lists_leave_out_a_condition_that_holds_on_a_missing_value_or_has_
         {"field": "form_name", "operator": "is_not", "value": "b"},
         {"field": "page_url", "operator": "contains", "value": "c"}]}])
     table = sa.Table("activities", sa.MetaData(), *(sa.Column(name) for name in ("form_name", "page_url")))
-    listables = value_lists.listable_conditions(spec, table, {"form_name", "page_url"})
+    listables = value_lists.listable_conditions(spec, table, lambda: {"form_name", "page_url"})
     monkeypatch.setattr(value_lists, "MAX_LISTED_VALUES", 2)
     rows = [(0, "a", 1), (0, "A", 1), (0, None, 0), (1, "a", 1), (1, None, 1),
             (2, "c", 1), (2, "cc", 1), (2, "d", 0), (2, None, 0)]
     assert value_lists.value_lists(rows, listables) == {(1, 0): ["a", "A"]}
+
+
+def test_a_spec_without_activity_conditions_asks_for_no_index(monkeypatch):
+    engine = next(source_engine("sqlite"))
+    write_source(engine, _people(), _activities())
+
+    class Unasked(SqlSource):
+        @property
+        def indexed_attributes(self):
+            raise AssertionError("the indexes were read for a spec that lists nothing")
+
+    spec = make_spec([{"type": "behaviour", "activity": "form_fill", "window": {"in_past_days": 30}},
+                      {"type": "demographic", "field": "member_type", "operator": "is", "value": "lead"}])
+    ids = evaluate_module.evaluate(spec, Unasked(engine), START, END).qualified_ids
+    assert sorted(ids) == [f"P{i:03d}" for i in range(1, len(FORMS) + 1)]

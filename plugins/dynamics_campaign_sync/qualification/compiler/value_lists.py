@@ -17,7 +17,7 @@ of the loose scan would read the type's rows). PostgreSQL and SQLite only: their
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,17 +50,17 @@ class _Listable:
     condition: Condition
 
 
-def listable_conditions(spec: CampaignSpec, activities: sa.Table, indexed: Collection[str]) -> list[_Listable]:
-    """The activity conditions whose column has the attribute index (``indexed``: such columns)."""
+def listable_conditions(spec: CampaignSpec, activities: sa.Table, indexed: Callable[[], Collection[str]]
+                        ) -> list[_Listable]:
+    """The activity conditions whose column has the attribute index (``indexed``: such columns, asked only where
+    the spec has activity conditions: a catalog query)."""
     found = []
     for number, flt in spec.rules.numbered():
-        if not isinstance(flt, BehaviourFilter | InactivityFilter):
-            continue
-        for position, condition in enumerate(flt.where):
-            column = _indexed_column(activities, condition)
-            if column in indexed and column in activities.columns:
-                found.append(_Listable(number, position, flt.activity, column, condition))
-    return found
+        if isinstance(flt, BehaviourFilter | InactivityFilter):
+            found += [_Listable(number, position, flt.activity, _indexed_column(activities, condition), condition)
+                      for position, condition in enumerate(flt.where)]
+    columns = indexed() if found else ()
+    return [listable for listable in found if listable.column in columns and listable.column in activities.columns]
 
 
 def values_query(listables: Sequence[_Listable], activities: sa.Table, as_of: dt.datetime, dialect: Dialect
@@ -150,7 +150,7 @@ def listed_values(spec: CampaignSpec, source: SqlSource, as_of: dt.datetime, dia
     if dialect.name not in LISTING_DIALECTS:
         return {}
     activities = source.tables[1]
-    listables = listable_conditions(spec, activities, source.indexed_attributes)
+    listables = listable_conditions(spec, activities, lambda: source.indexed_attributes)
     if not listables:
         return {}
     rows = run_query(source.engine, values_query(listables, activities, as_of, dialect))
