@@ -11,7 +11,10 @@ import sqlalchemy as sa
 from ledger_databases import POSTGRES_URL, postgres_unavailable
 
 from dynamics_campaign_sync.qualification.compiler.dialects import prepare_connection
-from dynamics_campaign_sync.qualification.postgres_tables import reflect_postgres_table
+from dynamics_campaign_sync.qualification.postgres_tables import (
+    postgres_second_index_columns,
+    reflect_postgres_table,
+)
 from dynamics_campaign_sync.qualification.sources import SourceError
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
 
@@ -108,3 +111,16 @@ def test_each_hash_table_may_take_32_mb_for_the_transaction_unless_the_server_gi
         assert connection.exec_driver_sql("SHOW work_mem").scalar() == work_mem  # sorts keep theirs
         connection.rollback()
         assert connection.exec_driver_sql("SHOW hash_mem_multiplier").scalar() == before
+
+
+def test_the_columns_after_the_type_in_an_index_are_those_sqlalchemy_finds_but_a_collated_one(engine):
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE indexed (kind text, a text, b text, c text COLLATE \"C\", d text)")
+        for columns in ("kind, a, d", "kind, b", "kind, c", "a, kind", "kind"):
+            connection.exec_driver_sql(f"CREATE INDEX ON indexed ({columns})")
+        connection.exec_driver_sql("CREATE INDEX ON indexed USING hash (d)")
+    indexes = sa.inspect(engine).get_indexes("indexed")
+    found = {index["column_names"][1] for index in indexes
+             if len(index["column_names"]) > 1 and index["column_names"][0] == "kind"}
+    assert found == {"a", "b", "c"}
+    assert postgres_second_index_columns(engine, "indexed", None, "kind") == {"a", "b"}  # c: a collation of its own

@@ -85,13 +85,16 @@ _SECOND_INDEX_COLUMNS = sa.text("""SELECT second.attname
   JOIN pg_catalog.pg_am am ON am.oid = ic.relam AND am.amname = 'btree'
   JOIN pg_catalog.pg_attribute first ON first.attrelid = c.oid AND first.attnum = i.indkey[0]
   JOIN pg_catalog.pg_attribute second ON second.attrelid = c.oid AND second.attnum = i.indkey[1]
- WHERE c.relname = :name AND first.attname = :leading
+  JOIN pg_catalog.pg_type t ON t.oid = second.atttypid
+ WHERE c.relname = :name AND first.attname = :leading AND second.attcollation = t.typcollation
    AND (n.nspname = :schema OR (CAST(:schema AS text) IS NULL AND pg_catalog.pg_table_is_visible(c.oid)))""")
 
 
 def postgres_second_index_columns(engine: sa.Engine, name: str, schema: str | None, leading: str) -> frozenset[str]:
     """The columns that follow ``leading`` at the head of a b-tree index of the table ``name``: one catalog
-    query, where SQLAlchemy's ``get_indexes`` takes several (18 ms, a fixed cost of every evaluation)."""
+    query, where SQLAlchemy's ``get_indexes`` takes several (18 ms, a fixed cost of every evaluation). Not a
+    column with a collation of its own: a nondeterministic one holds texts equal that differ, so the distinct
+    values its index lists would stand for others (see ``value_lists``)."""
     with engine.connect() as connection:
         return frozenset(connection.execute(_SECOND_INDEX_COLUMNS,
                                             {"name": name, "schema": schema, "leading": leading}).scalars())
