@@ -110,12 +110,25 @@ def listed_clauses(activities: sa.Table, conditions: Sequence[Condition], listed
     a row holds for them all where its value is in every list. One list, so the planner estimates the column's
     rows once, not as independent conditions each cutting them again (two conditions on the change documents of
     ``dates_and_changes``: 5,819 rows estimated at one, and the count tables joined by nested loops)."""
+    return [_listed_clause(activities.c[name], values, dialect)
+            for name, values in _lists_by_column(activities, conditions, listed).items()]
+
+
+def reads_no_row(activities: sa.Table, conditions: Sequence[Condition], listed: Mapping[int, Sequence[Any]]
+                 ) -> bool:
+    """Whether the listed ``conditions`` hold for no value their columns hold: the filter counts no activity."""
+    return any(not values for values in _lists_by_column(activities, conditions, listed).values())
+
+
+def _lists_by_column(activities: sa.Table, conditions: Sequence[Condition], listed: Mapping[int, Sequence[Any]]
+                     ) -> dict[str, list[Any]]:
+    """Per column, the values every listed condition on it holds for."""
     lists: dict[str, list[Any]] = {}
     for position, values in listed.items():
         name = _indexed_column(activities, conditions[position])
         kept = set(values)
         lists[name] = [value for value in lists[name] if value in kept] if name in lists else list(values)
-    return [_listed_clause(activities.c[name], values, dialect) for name, values in lists.items()]
+    return lists
 
 
 def _indexed_column(activities: sa.Table, condition: Condition) -> str:
