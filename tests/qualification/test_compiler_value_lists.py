@@ -127,7 +127,7 @@ def test_value_lists_leave_out_a_condition_that_holds_on_a_missing_value_or_has_
         {"field": "form_name", "operator": "is", "value": "a"},
         {"field": "form_name", "operator": "is_not", "value": "b"},
         {"field": "page_url", "operator": "contains", "value": "c"}]}])
-    table = sa.Table("activities", sa.MetaData(), *(sa.Column(name) for name in ("form_name", "page_url")))
+    table = sa.Table("activities", sa.MetaData(), *(sa.Column(name, sa.Text) for name in ("form_name", "page_url")))
     listables = value_lists.listable_conditions(spec, table, lambda: {"form_name", "page_url"})
     monkeypatch.setattr(value_lists, "MAX_LISTED_VALUES", 2)
     rows = [(0, "a", 1), (0, "A", 1), (0, None, 0), (1, "a", 1), (1, None, 1),
@@ -160,3 +160,15 @@ def test_a_filter_no_stored_value_holds_for_is_joined_to_nobody(engine, monkeypa
     assert ids == expected == ([] if logic == "1 and 2" else ["P001", "P009"])
     if _lists(engine) and logic != "1 and 2":  # a required filter stays an inner join, which ends the query at once
         assert "OUTER JOIN" not in sql
+
+
+def test_only_text_columns_with_the_index_are_listed():
+    spec = make_spec([{"type": "behaviour", "activity": "form_fill", "where": [
+        {"field": "form_name", "operator": "is", "value": "a"},
+        {"field": "page_url", "operator": "is", "value": "b"},
+        {"field": "minutes", "operator": "gte", "value": 5},
+        {"field": "link_url", "operator": "is", "value": "c"}]}])
+    table = sa.Table("activities", sa.MetaData(), sa.Column("form_name", sa.Text), sa.Column("page_url", sa.Text),
+                     sa.Column("attributes", sa.JSON), sa.Column("link_url", sa.String(200)))
+    listables = value_lists.listable_conditions(spec, table, lambda: {"form_name", "attributes", "link_url"})
+    assert [(listable.position, listable.column) for listable in listables] == [(0, "form_name"), (3, "link_url")]

@@ -60,7 +60,13 @@ def listable_conditions(spec: CampaignSpec, activities: sa.Table, indexed: Calla
             found += [_Listable(number, position, flt.activity, _indexed_column(activities, condition), condition)
                       for position, condition in enumerate(flt.where)]
     columns = indexed() if found else ()
-    return [listable for listable in found if listable.column in columns and listable.column in activities.columns]
+    return [listable for listable in found if listable.column in columns and _is_text(activities, listable.column)]
+
+
+def _is_text(activities: sa.Table, name: str) -> bool:
+    """Whether the column holds text: a value listed from another type (a ``jsonb`` document read back as a
+    dict) would not be bound back as the same value."""
+    return name in activities.columns and isinstance(activities.c[name].type, sa.String)
 
 
 def values_query(listables: Sequence[_Listable], activities: sa.Table, as_of: dt.datetime, dialect: Dialect
