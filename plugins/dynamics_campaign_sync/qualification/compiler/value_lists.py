@@ -9,9 +9,10 @@ a row's value then matches exactly where the clause holds on it. The filter's ro
 values that hold)``: index ranges on ``(type, value, window)``, read alone.
 
 Not where the clause holds on a missing value (``is_not``, ``is_empty`` …: those rows are not in the index),
-nor where a column has more than ``MAX_LISTED_VALUES`` values for the type, nor without the index (every step
-of the loose scan would read the type's rows). PostgreSQL and SQLite only: their text equality is byte for byte
-(MariaDB's default collations hold ``e`` and ``é`` equal, so a listed value would stand for others).
+nor where a column has more than ``MAX_LISTED_VALUES`` values for the type or is not text, nor without the
+index (every step of the loose scan would read the type's rows). PostgreSQL and SQLite only: their text equality
+is byte for byte (MariaDB's default collations hold ``e`` and ``é`` equal, so a listed value would stand for
+others).
 """
 
 from __future__ import annotations
