@@ -162,13 +162,16 @@ def test_a_filter_no_stored_value_holds_for_is_joined_to_nobody(engine, monkeypa
         assert "OUTER JOIN" not in sql
 
 
-def test_only_text_columns_with_the_index_are_listed():
+def test_only_text_columns_with_the_index_and_no_collation_of_their_own_are_listed():
     spec = make_spec([{"type": "behaviour", "activity": "form_fill", "where": [
         {"field": "form_name", "operator": "is", "value": "a"},
         {"field": "page_url", "operator": "is", "value": "b"},
         {"field": "minutes", "operator": "gte", "value": 5},
-        {"field": "link_url", "operator": "is", "value": "c"}]}])
+        {"field": "link_url", "operator": "is", "value": "c"},
+        {"field": "email_name", "operator": "is", "value": "d"}]}])
     table = sa.Table("activities", sa.MetaData(), sa.Column("form_name", sa.Text), sa.Column("page_url", sa.Text),
-                     sa.Column("attributes", sa.JSON), sa.Column("link_url", sa.String(200)))
-    listables = value_lists.listable_conditions(spec, table, lambda: {"form_name", "attributes", "link_url"})
+                     sa.Column("attributes", sa.JSON), sa.Column("link_url", sa.String(200)),
+                     sa.Column("email_name", sa.Text(collation="NOCASE")))
+    listables = value_lists.listable_conditions(spec, table, lambda: {"form_name", "attributes", "link_url",
+                                                                      "email_name"})
     assert [(listable.position, listable.column) for listable in listables] == [(0, "form_name"), (3, "link_url")]

@@ -72,6 +72,7 @@ from dynamics_campaign_sync.qualification.sources import (
     people_columns_read,
 )
 from dynamics_campaign_sync.qualification.value_lists import (
+    condition_column,
     distinct_values_query,
     indexed_attribute_columns,
     matching_values,
@@ -300,7 +301,7 @@ class SqlSource:
     def _value_list(self, request: ActivityRequest, condition: Condition) -> ColumnElement[bool] | None:
         """``condition`` as ``column IN (its matching values)`` where an index lists the values."""
         table = self._activities
-        column = condition.field if condition.field in table.columns else ATTRIBUTES
+        column = condition_column(table, condition)
         if column not in self.indexed_attributes:
             return None
         query = distinct_values_query(table, column, request.activity_type, self.max_listed_values)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from dynamics_campaign_sync.lazy_exports import lazy_module
-from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE
+from dynamics_campaign_sync.qualification.contract import ACTIVITY_TYPE, ATTRIBUTES
 from dynamics_campaign_sync.qualification.json_attributes import extract_attribute
 from dynamics_campaign_sync.qualification.masks import ColumnValues, condition_mask
 from dynamics_campaign_sync.spec.models import Condition
@@ -47,6 +47,11 @@ def indexed_attribute_columns(indexes: Sequence[Mapping[str, Any]]) -> frozenset
         if len(names) >= 2 and names[0] == ACTIVITY_TYPE and names[1] is not None:
             columns.add(names[1])
     return frozenset(columns)
+
+
+def condition_column(table: sa.Table, condition: Condition) -> str:
+    """The column a condition on an activity reads: its own, else the JSON attributes."""
+    return condition.field if condition.field in table.columns else ATTRIBUTES
 
 
 def distinct_values_query(table: sa.Table, column: str, activity_type: str, limit: int, name: str = "seen"

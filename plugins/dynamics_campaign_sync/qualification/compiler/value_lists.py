@@ -28,9 +28,8 @@ from sqlalchemy.dialects import postgresql
 from dynamics_campaign_sync.qualification.compiler.conditions import condition_clause
 from dynamics_campaign_sync.qualification.compiler.dialects import Dialect
 from dynamics_campaign_sync.qualification.compiler.fetch import run_query
-from dynamics_campaign_sync.qualification.contract import ATTRIBUTES
 from dynamics_campaign_sync.qualification.sql_source import SqlSource
-from dynamics_campaign_sync.qualification.value_lists import distinct_values_query
+from dynamics_campaign_sync.qualification.value_lists import condition_column, distinct_values_query
 from dynamics_campaign_sync.spec.models import BehaviourFilter, CampaignSpec, Condition, InactivityFilter
 
 #: At most this many distinct values of a column per activity type are listed (else the plain clause).
@@ -58,16 +57,21 @@ def listable_conditions(spec: CampaignSpec, activities: sa.Table, indexed: Calla
     found = []
     for number, flt in spec.rules.numbered():
         if isinstance(flt, BehaviourFilter | InactivityFilter):
-            found += [_Listable(number, position, flt.activity, _indexed_column(activities, condition), condition)
+            found += [_Listable(number, position, flt.activity, condition_column(activities, condition), condition)
                       for position, condition in enumerate(flt.where)]
     columns = indexed() if found else ()
     return [listable for listable in found if listable.column in columns and _is_text(activities, listable.column)]
 
 
 def _is_text(activities: sa.Table, name: str) -> bool:
-    """Whether the column holds text: a value listed from another type (a ``jsonb`` document read back as a
-    dict) would not be bound back as the same value."""
-    return name in activities.columns and isinstance(activities.c[name].type, sa.String)
+    """Whether the column holds text compared byte for byte: a value listed from another type (a ``jsonb``
+    document read back as a dict) would not be bound back as the same value, and under a collation of the
+    column's own (SQLite's ``NOCASE``/``RTRIM``, a nondeterministic ICU one) texts that differ are equal, so a
+    listed value would stand for others."""
+    if name not in activities.columns:
+        return False
+    kind = activities.c[name].type
+    return isinstance(kind, sa.String) and kind.collation is None
 
 
 def values_query(listables: Sequence[_Listable], activities: sa.Table, as_of: dt.datetime, dialect: Dialect
@@ -96,7 +100,7 @@ def values_query(listables: Sequence[_Listable], activities: sa.Table, as_of: dt
 def value_lists(rows: Sequence[tuple[int, Any, int]], listables: Sequence[_Listable]) -> dict[tuple[int, int], list[Any]]:
     """The values each listable condition holds for, from ``values_query``'s rows; a condition is left out
     where it holds on a missing value or its column has too many values."""
-    values: dict[int, list[Any]] = {item: [] for item in range(len(listables))}
+    seen = dict.fromkeys(range(len(listables)), 0)  # values listed per condition
     holding: dict[int, list[Any]] = {item: [] for item in range(len(listables))}
     unlisted: set[int] = set()
     for item, value, holds in rows:
@@ -104,11 +108,11 @@ def value_lists(rows: Sequence[tuple[int, Any, int]], listables: Sequence[_Lista
             if holds:
                 unlisted.add(item)
             continue
-        values[item].append(value)
+        seen[item] += 1
         if holds:
             holding[item].append(value)
     return {(listable.number, listable.position): holding[item] for item, listable in enumerate(listables)
-            if item not in unlisted and len(values[item]) <= MAX_LISTED_VALUES}
+            if item not in unlisted and seen[item] <= MAX_LISTED_VALUES}
 
 
 def listed_clauses(activities: sa.Table, conditions: Sequence[Condition], listed: Mapping[int, Sequence[Any]],
@@ -132,15 +136,10 @@ def _lists_by_column(activities: sa.Table, conditions: Sequence[Condition], list
     """Per column, the values every listed condition on it holds for."""
     lists: dict[str, list[Any]] = {}
     for position, values in listed.items():
-        name = _indexed_column(activities, conditions[position])
+        name = condition_column(activities, conditions[position])
         kept = set(values)
         lists[name] = [value for value in lists[name] if value in kept] if name in lists else list(values)
     return lists
-
-
-def _indexed_column(activities: sa.Table, condition: Condition) -> str:
-    """The column a condition reads: its own, or the JSON attributes."""
-    return condition.field if condition.field in activities.columns else ATTRIBUTES
 
 
 def _listed_clause(column: sa.ColumnElement[Any], values: Sequence[Any], dialect: Dialect
